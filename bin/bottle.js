@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/controller/cli/main.js'
+import { main } from '../dist/controller/cli/main.js'
+
+process.exitCode = await main(process.argv)

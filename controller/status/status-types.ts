@@ -1,0 +1,71 @@
+/**
+ * The status file format: `X.status.yaml` beside `X.yaml` (or `X.md`), one
+ * YAML document per object of the spec file, Kubernetes style. It says what
+ * is true right now and never holds a secret value.
+ */
+
+export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Failed' | 'Suspended' | 'Terminating'
+
+export type ConditionType = 'Valid' | 'Ready' | 'SidecarsReady' | 'RoutesApplied' | 'ImageReady' | 'WorkspaceReady'
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown'
+
+export interface Condition {
+  type: ConditionType
+  status: ConditionStatus
+  /** A fact in CamelCase: SpecInvalid, ImageBuildFailed, Progressing. */
+  reason: string
+  /** One line for a human; never a secret value. */
+  message: string
+  /** Changes only when `status` changes. */
+  lastTransitionTime: string
+}
+
+export interface RuntimePartStatus {
+  name: string
+  id?: string
+  state: string
+  image?: string
+  startedAt?: string
+}
+
+export interface StatusEvent {
+  time: string
+  type: 'Normal' | 'Warning'
+  reason: string
+  message: string
+}
+
+export interface AppliedRoute {
+  host: string
+  paths?: string[]
+  tls: 'intercept' | 'passthrough'
+  auth?: { scheme: string; tokenRef: string }
+}
+
+export interface ObjectStatus {
+  phase?: Phase
+  conditions: Condition[]
+  /** The spec digest the status was computed from; absent until the first reconcile. */
+  observedSpecHash?: string
+  /** The watched repository's commit the status was computed from. */
+  observedRevision?: string
+  runtime?: {
+    driver: string
+    agent?: RuntimePartStatus
+    sidecars?: RuntimePartStatus
+    workspace?: string
+    networks?: string[]
+  }
+  routes?: { applied: AppliedRoute[]; appliedAt?: string; error?: string }
+  endpoints?: Record<string, string>
+  lastError?: string
+  events?: StatusEvent[]
+}
+
+export interface StatusDocument {
+  apiVersion: 'bottle.dev/v1alpha1'
+  kind: 'Bottle' | 'Agent'
+  metadata: { name: string }
+  status: ObjectStatus
+}
