@@ -1,0 +1,212 @@
+/**
+ * DockerImageStore: turns an ImageRequest into an image on the engine.
+ *
+ * Built images are tagged `<repository>:<12 hex of the build inputs>`
+ * (bottle-sidecars, bottle-agent-claude, bottle-agent-codex,
+ * bottle-agent-custom), so resolve() can name the image without asking the
+ * engine and ensure() builds only what is missing. Every build sits on one
+ * base: $BOTTLE_BASE_IMAGE (or the `baseImage` option) when set, e.g.
+ * node:22-slim for machines that can pull; otherwise the offline base built
+ * with debootstrap (see offline-base-image.ts).
+ */
+import { existsSync, readdirSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import Dockerode from 'dockerode'
+import type { Logger } from 'pino'
+import { DriverError } from '../driver.js'
+import type { ImageRequest, ImageStore, ProgressListener } from '../images.js'
+import { contextDigest, folderContext, packableContext, shortDigest, type BuildContext } from './build-context.js'
+import { EngineStreamError, followBuildStream, imageExists } from './engine-stream.js'
+import { ensureOfflineBase, offlineBaseRef } from './offline-base-image.js'
+import { findPackageRoot } from './package-root.js'
+
+export interface DockerImageStoreOptions {
+  docker?: Dockerode
+  logger: Logger
+  /** Base of every built image. Default: $BOTTLE_BASE_IMAGE, else the offline base. */
+  baseImage?: string
+  /** The bottle package folder (images/ lives there). Default: found from this file. */
+  packageRoot?: string
+  /** Folder of the daemons' esbuild bundles (`<daemon>.mjs`). Default: <packageRoot>/dist/sidecars-bundle. */
+  bundleDir?: string
+  /** Scratch space for the base rootfs and staged contexts. Default: <packageRoot>/.cache. */
+  cacheDir?: string
+}
+
+/** The classic builder's bookkeeping lines say nothing a user needs. */
+function isBuildNoise(line: string): boolean {
+  return line.startsWith(' ---> ') || line.startsWith('---> ') || line.startsWith('Removing intermediate container ')
+}
+
+interface BuildPlan {
+  ref: string
+  context: BuildContext
+  labels: Record<string, string>
+}
+
+export class DockerImageStore implements ImageStore {
+  readonly #docker: Dockerode
+  readonly #log: Logger
+  readonly #packageRoot: string
+  readonly #bundleDir: string
+  readonly #cacheDir: string
+  readonly #baseImage: string | undefined
+  /** One build per reference at a time, however many reconciles ask for it. */
+  readonly #inFlight = new Map<string, Promise<string>>()
+
+  constructor(options: DockerImageStoreOptions) {
+    this.#docker = options.docker ?? new Dockerode()
+    this.#log = options.logger.child({ component: 'image-store' })
+    this.#packageRoot = options.packageRoot ?? findPackageRoot()
+    this.#bundleDir = options.bundleDir ?? join(this.#packageRoot, 'dist/sidecars-bundle')
+    this.#cacheDir = options.cacheDir ?? join(this.#packageRoot, '.cache')
+    const fromEnv = process.env.BOTTLE_BASE_IMAGE
+    this.#baseImage = options.baseImage ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined)
+  }
+
+  async resolve(request: ImageRequest): Promise<string> {
+    if (request.kind === 'agent-ref') return request.ref
+    return (await this.#plan(request)).ref
+  }
+
+  async ensure(request: ImageRequest, onProgress: ProgressListener = () => {}): Promise<string> {
+    if (request.kind === 'agent-ref') {
+      if (await this.#exists(request.ref, 'ensure-image')) return request.ref
+      throw new DriverError(
+        'docker',
+        'ensure-image',
+        request.ref,
+        `image not present on the engine; bottle never pulls or builds named images: run "docker pull ${request.ref}" or build it, or use image: {dockerfile: ...}`,
+      )
+    }
+    const plan = await this.#plan(request)
+    if (await this.#exists(plan.ref, 'ensure-image')) return plan.ref
+    let pending = this.#inFlight.get(plan.ref)
+    if (pending === undefined) {
+      pending = this.#build(plan, onProgress).finally(() => this.#inFlight.delete(plan.ref))
+      this.#inFlight.set(plan.ref, pending)
+    }
+    return pending
+  }
+
+  /** The base reference, building the offline base when it is the one in use and missing. */
+  async ensureBase(onProgress: ProgressListener = () => {}): Promise<string> {
+    if (this.#baseImage !== undefined) return this.#baseImage
+    const ref = await this.#baseRef()
+    let pending = this.#inFlight.get(ref)
+    if (pending === undefined) {
+      pending = ensureOfflineBase(this.#offlineOptions(), onProgress).finally(() => this.#inFlight.delete(ref))
+      this.#inFlight.set(ref, pending)
+    }
+    return pending
+  }
+
+  #offlineOptions(): Parameters<typeof offlineBaseRef>[0] {
+    return { docker: this.#docker, packageRoot: this.#packageRoot, cacheDir: this.#cacheDir }
+  }
+
+  async #baseRef(): Promise<string> {
+    return this.#baseImage ?? offlineBaseRef(this.#offlineOptions())
+  }
+
+  async #exists(ref: string, operation: string): Promise<boolean> {
+    try {
+      return await imageExists(this.#docker, ref)
+    } catch (error) {
+      throw new DriverError('docker', operation, ref, `cannot ask the engine about the image: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  async #plan(request: Exclude<ImageRequest, { kind: 'agent-ref' }>): Promise<BuildPlan> {
+    const base = await this.#baseRef()
+    let repository: string
+    let context: BuildContext
+    switch (request.kind) {
+      case 'sidecars': {
+        repository = 'bottle-sidecars'
+        context = this.#sidecarsContext(base)
+        break
+      }
+      case 'agent': {
+        repository = `bottle-agent-${request.provider}`
+        context = await folderContext(join(this.#packageRoot, 'images/agent'), 'Dockerfile', {
+          BASE_IMAGE: base,
+          PROVIDER: request.provider,
+        })
+        break
+      }
+      case 'agent-dockerfile': {
+        repository = 'bottle-agent-custom'
+        if (!existsSync(request.dockerfile)) {
+          throw new DriverError('docker', 'resolve-image', request.dockerfile, 'Dockerfile not found')
+        }
+        // The folder holding the Dockerfile is its build context, as with `docker build -f X dir-of-X`.
+        context = await folderContext(dirname(request.dockerfile), basename(request.dockerfile), { BASE_IMAGE: base })
+        break
+      }
+    }
+    const digest = await contextDigest(context)
+    return {
+      ref: `${repository}:${shortDigest(digest)}`,
+      context,
+      labels: { 'bottle.dev/image': repository, 'bottle.dev/inputs': digest },
+    }
+  }
+
+  #sidecarsContext(base: string): BuildContext {
+    const imageDir = join(this.#packageRoot, 'images/sidecars')
+    const bundles = existsSync(this.#bundleDir)
+      ? readdirSync(this.#bundleDir).filter((name) => name.endsWith('.mjs'))
+      : []
+    if (!bundles.includes('init.mjs')) {
+      throw new DriverError(
+        'docker',
+        'resolve-image',
+        'bottle-sidecars',
+        `no sidecar bundles in ${this.#bundleDir} (init.mjs missing): run "npm run build" first`,
+      )
+    }
+    const files = [
+      { path: 'Dockerfile', source: join(imageDir, 'Dockerfile') },
+      ...bundles.map((name) => ({ path: `bundle/${name}`, source: join(this.#bundleDir, name) })),
+    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    return { files, dockerfile: 'Dockerfile', buildArgs: { BASE_IMAGE: base } }
+  }
+
+  async #build(plan: BuildPlan, onProgress: ProgressListener): Promise<string> {
+    const started = Date.now()
+    const base = await this.ensureBase(onProgress)
+    this.#log.info({ event: 'image-build-started', image: plan.ref, base }, 'image build started')
+    onProgress(`${plan.ref}: building on ${base}`)
+    const packable = await packableContext(plan.context, this.#cacheDir)
+    try {
+      const stream = await this.#docker.buildImage(
+        { context: packable.dir, src: packable.src },
+        {
+          t: plan.ref,
+          dockerfile: plan.context.dockerfile,
+          buildargs: plan.context.buildArgs,
+          labels: plan.labels,
+          rm: true,
+          forcerm: true,
+        },
+      )
+      await followBuildStream(stream, (line) => {
+        if (!isBuildNoise(line)) onProgress(`${plan.ref}: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`)
+      })
+    } catch (error) {
+      const reason = error instanceof EngineStreamError && error.step !== undefined ? `${error.step}: ${error.message}` : (error as Error).message
+      this.#log.error({ event: 'image-build-failed', image: plan.ref, reason }, 'image build failed')
+      throw new DriverError('docker', 'build-image', plan.ref, reason.split('\n')[0] ?? reason, { cause: error })
+    } finally {
+      await packable.cleanup()
+    }
+    if (!(await this.#exists(plan.ref, 'build-image'))) {
+      throw new DriverError('docker', 'build-image', plan.ref, 'the build finished but the engine has no image by that name')
+    }
+    const seconds = Math.round((Date.now() - started) / 1000)
+    this.#log.info({ event: 'image-built', image: plan.ref, seconds }, 'image built')
+    onProgress(`${plan.ref}: built in ${seconds}s`)
+    return plan.ref
+  }
+}
