@@ -61,6 +61,8 @@ export interface ObjectStatus {
   endpoints?: Record<string, string>
   lastError?: string
   events?: StatusEvent[]
+  /** Bottles: the Agents that run in it. */
+  agents?: string[]
 }
 
 export interface StatusDocument {

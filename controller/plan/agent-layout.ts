@@ -1,0 +1,44 @@
+import { join } from 'node:path'
+
+/**
+ * Where the controller keeps one Agent's generated files on the host, and
+ * where each folder appears inside the boxes. Folders, never single files,
+ * are mounted: editors and atomic renames replace files, which a single-file
+ * bind mount would not follow.
+ */
+export interface AgentLayout {
+  /** `<state>/agents/<name>`: 0700, owned by the controller. */
+  root: string
+  /** Mounted read-only at /etc/bottle in the bundle: egress/, git-gate/, supervise/. */
+  sidecarsConfig: string
+  /** Mounted read-write at /var/lib/bottle in the bundle: what the daemons report back. */
+  sidecarsState: string
+  /** Mounted read-only at /etc/bottle/agent in the agent: the CA certificate, gitconfig. Nothing secret. */
+  agentConfig: string
+  /** What the controller last applied, for `bottle diff` and for pruning decisions. */
+  appliedRecord: string
+}
+
+export const IN_BUNDLE = {
+  config: '/etc/bottle',
+  state: '/var/lib/bottle',
+} as const
+
+export const IN_AGENT = {
+  config: '/etc/bottle/agent',
+  home: '/home/agent',
+  workspace: '/home/agent/workspace',
+  /** The system bundle the agent image's entrypoint rebuilds with the bottle CA in it. */
+  caBundle: '/etc/ssl/certs/ca-certificates.crt',
+} as const
+
+export function agentLayout(stateDir: string, agent: string): AgentLayout {
+  const root = join(stateDir, 'agents', agent)
+  return {
+    root,
+    sidecarsConfig: join(root, 'sidecars'),
+    sidecarsState: join(root, 'sidecars-state'),
+    agentConfig: join(root, 'agent'),
+    appliedRecord: join(root, 'applied.json'),
+  }
+}

@@ -1,0 +1,135 @@
+import type { PartName, PartSpec } from '../runtime/driver.js'
+import type { ResolvedAgent } from '../spec/load-spec-tree.js'
+import { digest } from '../spec/spec-hash.js'
+import type { AppliedRoute } from '../status/status-types.js'
+import { IN_AGENT, IN_BUNDLE, type AgentLayout } from './agent-layout.js'
+import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
+import { renderGitconfig } from './render-agent-files.js'
+import type { SecretRequirement, SecretValues } from './secret-slots.js'
+
+/** Port of each bundle daemon on the agent's internal network. */
+export const BUNDLE_PORTS = { egress: 8888, 'git-gate': 9420, supervise: 9100 } as const
+
+/** A file the controller keeps on the host, relative to the Agent's state folder. */
+export interface RenderedFile {
+  path: string
+  content: string
+  mode: number
+  /** Holds secret values: compared by digest, never printed, logged or diffed. */
+  secret: boolean
+  /** What a change of this file needs: a reload of the running bundle, or nothing (read at start). */
+  onChange: 'reload-sidecars' | 'none'
+}
+
+export interface DesiredAgent {
+  name: string
+  specFile: string
+  specHash: string
+  suspended: boolean
+  parts: Record<PartName, PartSpec>
+  files: RenderedFile[]
+  /** Secrets the config needs; those missing from the values given were left out of secrets.json. */
+  secrets: SecretRequirement[]
+  missingSecrets: SecretRequirement[]
+  routes: AppliedRoute[]
+  daemons: string[]
+}
+
+export interface DesiredInputs {
+  agent: ResolvedAgent
+  layout: AgentLayout
+  images: { agent: string; sidecars: string }
+  /** PEM of the Agent's CA certificate (its key never leaves the bundle's config folder). */
+  caCertPem: string
+  secrets: SecretValues
+  /** uid:gid the bundle runs as, so it can read the 0600 files the controller writes. */
+  bundleUser: string
+}
+
+/**
+ * What one Agent should look like: both parts and every generated file.
+ * Pure: the same inputs give the same parts and hashes, which is what makes
+ * a resync of an unchanged Agent a no-op.
+ */
+export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
+  const { agent, layout, images } = inputs
+  const egress = renderEgressConfig(agent)
+  const secretValues: Record<string, string> = {}
+  const missingSecrets: SecretRequirement[] = []
+  for (const requirement of egress.secrets) {
+    const value = inputs.secrets.get(requirement.slot)
+    if (value === undefined) missingSecrets.push(requirement)
+    else secretValues[requirement.slot] = value
+  }
+
+  const files: RenderedFile[] = [
+    { path: 'sidecars/egress/config.json', content: JSON.stringify(egress.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'reload-sidecars' },
+    { path: 'sidecars/egress/secrets.json', content: JSON.stringify(secretValues, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
+    { path: 'agent/ca.crt', content: inputs.caCertPem, mode: 0o644, secret: false, onChange: 'none' },
+    { path: 'agent/gitconfig', content: renderGitconfig(agent.gitUser), mode: 0o644, secret: false, onChange: 'none' },
+  ]
+
+  const daemons = ['egress']
+  if (agent.bottle.spec.supervise?.enabled) daemons.push('supervise')
+
+  const proxy = `http://egress:${BUNDLE_PORTS.egress}`
+  const noProxy = 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'
+  const provider = agent.spec.provider ?? 'claude'
+  const env: Record<string, string> = {
+    ...agent.env,
+    BOTTLE_AGENT: agent.name,
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    http_proxy: proxy,
+    https_proxy: proxy,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_EXTRA_CA_CERTS: `${IN_AGENT.config}/ca.crt`,
+    SSL_CERT_FILE: IN_AGENT.caBundle,
+    REQUESTS_CA_BUNDLE: IN_AGENT.caBundle,
+    GIT_SSL_CAINFO: IN_AGENT.caBundle,
+    ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: `http://supervise:${BUNDLE_PORTS.supervise}/mcp` } : {}),
+    ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
+    ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER } : {}),
+  }
+
+  // Files read only at start are part of the agent's identity: changing them recreates it.
+  const startFiles = files.filter((f) => f.path.startsWith('agent/')).map((f) => [f.path, digest(f.content)])
+  const agentPart = withHash({
+    image: images.agent,
+    env,
+    workdir: IN_AGENT.workspace,
+    mounts: [
+      { kind: 'workspace', target: IN_AGENT.workspace },
+      { kind: 'bind', source: layout.agentConfig, target: IN_AGENT.config, readOnly: true },
+    ],
+    ...(agent.bottle.spec.resources ? { resources: { ...agent.bottle.spec.resources } } : {}),
+  }, { startFiles })
+
+  const sidecarsPart = withHash({
+    image: images.sidecars,
+    env: { BOTTLE_DAEMONS: daemons.join(','), BOTTLE_AGENT: agent.name },
+    user: inputs.bundleUser,
+    mounts: [
+      { kind: 'bind', source: layout.sidecarsConfig, target: IN_BUNDLE.config, readOnly: true },
+      { kind: 'bind', source: layout.sidecarsState, target: IN_BUNDLE.state, readOnly: false },
+    ],
+  }, {})
+
+  return {
+    name: agent.name,
+    specFile: agent.file,
+    specHash: agent.hash,
+    suspended: agent.spec.suspend === true,
+    parts: { agent: agentPart, sidecars: sidecarsPart },
+    files,
+    secrets: egress.secrets,
+    missingSecrets,
+    routes: egress.routes,
+    daemons,
+  }
+}
+
+function withHash(spec: Omit<PartSpec, 'hash'>, extra: object): PartSpec {
+  return { ...spec, hash: digest({ spec, extra }, 12) }
+}

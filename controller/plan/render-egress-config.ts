@@ -1,0 +1,80 @@
+import type { EgressConfigInput } from '../../sidecars/egress/config.js'
+import type { ResolvedAgent } from '../spec/load-spec-tree.js'
+import type { AppliedRoute } from '../status/status-types.js'
+import { canonicalHost } from '../spec/network-syntax.js'
+import { describeRef, slotFor, type SecretRequirement } from './secret-slots.js'
+
+/** Hosts each provider's CLI talks to; egress injects the provider token there. */
+export const PROVIDER_API_HOSTS: Record<'claude' | 'codex', string> = {
+  claude: 'api.anthropic.com',
+  codex: 'chatgpt.com',
+}
+
+/** What the agent holds instead of a provider token. Egress strips any header carrying it. */
+export const PROVIDER_PLACEHOLDER = 'bottle-placeholder-token-not-a-secret'
+
+export interface RenderedEgress {
+  config: EgressConfigInput
+  secrets: SecretRequirement[]
+  /** The effective routes, for status (references, never values). */
+  routes: AppliedRoute[]
+}
+
+/**
+ * The egress config for one Agent: the bottle's routes, plus the provider's
+ * API host with the agent's own token when it has one. Pure.
+ */
+export function renderEgressConfig(agent: ResolvedAgent): RenderedEgress {
+  const egress = agent.bottle.spec.egress ?? {}
+  const secrets: SecretRequirement[] = []
+  const need = (ref: NonNullable<ResolvedAgent['spec']['auth']>['tokenRef'], purpose: string): string | undefined => {
+    if (!ref) return undefined
+    const slot = slotFor(ref)
+    if (!secrets.some((s) => s.slot === slot)) secrets.push({ slot, ref, purpose })
+    return slot
+  }
+
+  const routes: NonNullable<EgressConfigInput['routes']> = []
+  const applied: AppliedRoute[] = []
+  for (const route of egress.routes ?? []) {
+    const slot = route.auth ? need(route.auth.tokenRef, `route ${route.host}`) : undefined
+    const tls = route.tls ?? 'intercept'
+    routes.push({
+      host: route.host,
+      tls,
+      ...(route.paths ? { paths: route.paths } : {}),
+      ...(route.auth && slot ? { auth: { scheme: route.auth.scheme, slot } } : {}),
+      ...(route.upstream ? { upstream: route.upstream } : {}),
+      ...(route.scan ? { scan: { body: route.scan.body ?? true } } : {}),
+    })
+    applied.push({ host: route.host, tls, ...(route.paths ? { paths: route.paths } : {}), ...(route.auth ? { auth: { scheme: route.auth.scheme, tokenRef: describeRef(route.auth.tokenRef) } } : {}) })
+  }
+
+  const placeholders: string[] = []
+  const provider = agent.spec.provider ?? 'claude'
+  const providerRef = agent.spec.auth?.tokenRef
+  if (providerRef) {
+    const host = PROVIDER_API_HOSTS[provider]
+    const slot = need(providerRef, `provider ${provider}`)!
+    placeholders.push(PROVIDER_PLACEHOLDER)
+    const existing = routes.findIndex((r) => canonicalHost(r.host) === host)
+    // The bottle's own route for the provider host wins when it already injects a credential.
+    if (existing < 0) {
+      routes.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', slot } })
+      applied.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', tokenRef: describeRef(providerRef) } })
+    } else if (!routes[existing]!.auth && routes[existing]!.tls !== 'passthrough') {
+      routes[existing] = { ...routes[existing]!, auth: { scheme: 'Bearer', slot } }
+      applied[existing] = { ...applied[existing]!, auth: { scheme: 'Bearer', tokenRef: describeRef(providerRef) } }
+    }
+  }
+
+  const config: EgressConfigInput = {
+    version: 1,
+    routes,
+    dlp: { action: egress.dlp?.action ?? 'block' },
+    allowPrivate: egress.allowPrivate ?? [],
+    ...(egress.limits ? { limits: { ...egress.limits } } : {}),
+    placeholders,
+  }
+  return { config, secrets, routes: applied }
+}

@@ -1,0 +1,24 @@
+import type { TokenRef } from '../spec/generated/spec-types.js'
+import { digest } from '../spec/spec-hash.js'
+
+/** A secret the rendered config needs, named by its reference (never by value). */
+export interface SecretRequirement {
+  slot: string
+  ref: TokenRef
+  /** What needs it, for messages: `route api.github.com`, `provider claude`. */
+  purpose: string
+}
+
+/** The slot a reference is stored under in secrets.json: readable, stable, and no secret itself. */
+export function slotFor(ref: TokenRef): string {
+  if (ref.env !== undefined) return `env.${ref.env}`
+  return `file.${digest(ref.file ?? '', 12)}`
+}
+
+/** How a reference reads in status and logs. */
+export function describeRef(ref: TokenRef): string {
+  return ref.env !== undefined ? `env:${ref.env}` : `file:${ref.file ?? ''}`
+}
+
+/** Resolved secret values by slot. Only the reconciler holds one; it is rendered to secrets.json (0600) and nowhere else. */
+export type SecretValues = ReadonlyMap<string, string>

@@ -1,0 +1,99 @@
+import { mkdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
+import type { AgentLayout } from '../plan/agent-layout.js'
+import type { RenderedFile } from '../plan/desired-agent.js'
+import { fileDigest, type ObservedFiles } from '../plan/plan-agent.js'
+import { ensurePrivateDir, writeFileAtomic } from './atomic-write.js'
+
+/**
+ * The controller's files for one Agent on the host: the CA, the rendered
+ * configs, and a record of what was applied. Everything lives under one
+ * 0700 folder; the CA key and secrets.json are 0600.
+ */
+export class AgentState {
+  constructor(readonly layout: AgentLayout) {}
+
+  async prepare(): Promise<void> {
+    await ensurePrivateDir(this.layout.root)
+    for (const dir of [this.layout.sidecarsConfig, this.layout.sidecarsState, join(this.layout.sidecarsConfig, 'egress'), join(this.layout.sidecarsState, 'egress')]) {
+      await ensurePrivateDir(dir)
+    }
+    // Nothing secret lives here, and the agent's entrypoint may not be the controller's uid.
+    await mkdir(this.layout.agentConfig, { recursive: true, mode: 0o755 })
+  }
+
+  /** The Agent's CA certificate, minting the CA on first use. The key stays in the bundle's config folder. */
+  async ensureCertificateAuthority(agent: string): Promise<string> {
+    const certPath = join(this.layout.sidecarsConfig, 'egress', 'ca.crt')
+    const keyPath = join(this.layout.sidecarsConfig, 'egress', 'ca.key')
+    try {
+      const [cert] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')])
+      return cert
+    } catch {
+      const ca = mintCertificateAuthority({ commonName: `bottle agent ${agent}` })
+      await writeFileAtomic(keyPath, ca.keyPem, 0o600)
+      await writeFileAtomic(certPath, ca.certPem, 0o644)
+      return ca.certPem
+    }
+  }
+
+  async observeFiles(files: readonly RenderedFile[]): Promise<ObservedFiles> {
+    const out = new Map<string, string>()
+    await Promise.all(
+      files.map(async (f) => {
+        try {
+          out.set(f.path, fileDigest(await readFile(join(this.layout.root, f.path), 'utf8')))
+        } catch {
+          // absent: the plan writes it
+        }
+      }),
+    )
+    return out
+  }
+
+  async writeFiles(files: readonly RenderedFile[]): Promise<void> {
+    for (const f of files) await writeFileAtomic(join(this.layout.root, f.path), f.content, f.mode)
+  }
+
+  async readApplied(): Promise<AppliedRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.layout.appliedRecord, 'utf8')) as AppliedRecord
+    } catch {
+      return undefined
+    }
+  }
+
+  async writeApplied(record: AppliedRecord): Promise<void> {
+    await writeFileAtomic(this.layout.appliedRecord, JSON.stringify(record, null, 2) + '\n', 0o600)
+  }
+
+  /** What the bundle's egress daemon reports about the config it runs (sidecars/egress writes it). */
+  async readEgressApplied(): Promise<EgressAppliedReport | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.layout.sidecarsState, 'egress', 'applied.json'), 'utf8')) as EgressAppliedReport
+    } catch {
+      return undefined
+    }
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.layout.root, { recursive: true, force: true })
+  }
+}
+
+/** What the controller last applied for an Agent: enough to explain a diff and to decide about pruning. */
+export interface AppliedRecord {
+  agent: string
+  specFile: string
+  specHash: string
+  appliedAt: string
+  parts: Record<string, { hash: string; image: string; env: Record<string, string> }>
+}
+
+export interface EgressAppliedReport {
+  appliedAt: string
+  configHash: string
+  routes: { host: string; paths?: string[]; tls: string; auth?: { scheme: string; slot: string } }[]
+  error?: string
+}

@@ -1,0 +1,212 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { RuntimeDriver } from '../runtime/driver.js'
+import type { ImageStore } from '../runtime/images.js'
+import { loadSpecTree, type SpecTree } from '../spec/load-spec-tree.js'
+import type { SpecSource } from '../spec/sources/spec-source.js'
+import { bottleStatus } from '../status/bottle-status.js'
+import { StatusWriter } from '../status/status-writer.js'
+import { AgentReconciler } from './agent-reconciler.js'
+import { ControllerMetrics } from './controller-metrics.js'
+import type { ReconcileResult } from './reconcile-result.js'
+import { SharedObservation } from './shared-observation.js'
+import { SpecStore } from './spec-store.js'
+import { StatusBook } from './status-book.js'
+import { WorkQueue } from './work-queue.js'
+
+export interface ControllerOptions {
+  source: SpecSource
+  driver: RuntimeDriver
+  images: ImageStore
+  /** `<state>/<instance>`. */
+  stateDir: string
+  bundleUser: string
+  env: NodeJS.ProcessEnv
+  log: Logger
+  /** Reconciles running at once, across Agents. */
+  concurrency?: number
+  /** Every Agent is reconciled at least this often, whatever happens. */
+  resyncMs?: number
+  baseBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+/**
+ * The controller: keeps every Agent of the specs running as specified. Work
+ * comes from four places: spec changes (coalesced by the source), runtime
+ * events (a part died or was removed), a periodic resync, and retries. All
+ * of them only add an Agent's name to the queue; the reconciler reads the
+ * world itself.
+ */
+export class Controller {
+  readonly metrics = new ControllerMetrics()
+  private specs: SpecStore | undefined
+  private book: StatusBook | undefined
+  private queue: WorkQueue | undefined
+  private reconciler: AgentReconciler | undefined
+  private readonly abort = new AbortController()
+  private resyncTimer: NodeJS.Timeout | undefined
+  private readonly secretValues = new Set<string>()
+  private readonly observation: SharedObservation
+  private loading: Promise<void> = Promise.resolve()
+  private started = false
+
+  constructor(private readonly options: ControllerOptions) {
+    this.observation = new SharedObservation(options.driver)
+  }
+
+  get tree(): SpecTree | undefined {
+    return this.specs?.tree
+  }
+
+  get ready(): boolean {
+    return this.started
+  }
+
+  async start(): Promise<void> {
+    const { log, source } = this.options
+    const snapshot = await source.start(() => this.onSpecChange())
+    const tree = await loadSpecTree(snapshot.root, snapshot.revision ? { revision: snapshot.revision } : {})
+    this.logTree(tree)
+    this.specs = new SpecStore(tree)
+    this.book = new StatusBook(new StatusWriter(snapshot.root, () => this.secretValues), tree)
+    await this.book.load()
+    this.reconciler = new AgentReconciler({
+      specs: this.specs,
+      driver: this.options.driver,
+      observation: this.observation,
+      images: this.options.images,
+      stateDir: this.options.stateDir,
+      bundleUser: this.options.bundleUser,
+      env: this.options.env,
+      statuses: this.book,
+      log,
+      onSecrets: (values) => {
+        for (const v of values) this.secretValues.add(v)
+      },
+    })
+    this.queue = new WorkQueue({
+      concurrency: this.options.concurrency ?? 4,
+      baseBackoffMs: this.options.baseBackoffMs ?? 1000,
+      maxBackoffMs: this.options.maxBackoffMs ?? 60_000,
+      handler: (agent) => this.reconcileOne(agent),
+      log,
+      onResult: (_agent, result, ms) => this.metrics.recordReconcile(result.outcome, ms),
+    })
+    await this.writeBottleStatuses()
+    void this.followEvents()
+    const resync = this.options.resyncMs ?? 30_000
+    this.resyncTimer = setInterval(() => void this.enqueueAll('resync'), resync)
+    this.resyncTimer.unref()
+    await this.enqueueAll('start')
+    this.started = true
+    log.info({ event: 'controller.started', source: source.description, driver: this.options.driver.kind, agents: tree.agents.size, resyncMs: resync }, 'controller started')
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    if (this.resyncTimer) clearInterval(this.resyncTimer)
+    await this.options.source.stop()
+    await this.loading
+    await this.queue?.stop()
+    this.options.log.info({ event: 'controller.stopped' }, 'controller stopped')
+  }
+
+  /** Resolves when no reconcile is queued or running (pending retries may remain). Tests and `--once` use it. */
+  async idle(): Promise<void> {
+    await this.loading
+    await this.queue?.idle()
+  }
+
+  /** Reloads specs from the source now, as a change would. */
+  async reload(): Promise<void> {
+    this.onSpecChange()
+    await this.loading
+  }
+
+  enqueue(agent: string): void {
+    this.queue?.add(agent)
+  }
+
+  private onSpecChange(): void {
+    this.loading = this.loading.then(async () => {
+      const snapshot = this.options.source.current()
+      try {
+        const tree = await loadSpecTree(snapshot.root, snapshot.revision ? { revision: snapshot.revision } : {})
+        this.logTree(tree)
+        this.specs!.update(tree)
+        this.book!.updateTree(tree)
+        await this.writeBottleStatuses()
+        await this.book!.sweep()
+        await this.enqueueAll('spec-change')
+      } catch (err) {
+        // The folder vanished or cannot be listed: keep the last tree, tear nothing down.
+        this.options.log.error({ event: 'specs.load-failed', err: (err as Error).message }, 'cannot load specs; keeping the last good ones')
+      }
+    })
+  }
+
+  private async reconcileOne(agent: string): Promise<ReconcileResult> {
+    const result = await this.reconciler!.reconcile(agent)
+    this.metrics.setMutations(this.options.driver.mutations)
+    return result
+  }
+
+  /** Every Agent the specs name, the engine runs, or the state folder remembers: all get a reconcile. */
+  private async enqueueAll(reason: string): Promise<void> {
+    const names = this.specs!.agentNames()
+    try {
+      for (const observed of await this.observation.observe()) names.add(observed.agent)
+    } catch (err) {
+      this.options.log.warn({ event: 'observe.failed', err: (err as Error).message }, 'cannot observe the runtime; reconciling known agents only')
+    }
+    for (const name of await readdir(join(this.options.stateDir, 'agents')).catch(() => [] as string[])) names.add(name)
+    this.options.log.debug({ event: 'enqueue', reason, agents: names.size }, 'queueing agents')
+    for (const name of names) this.queue!.add(name)
+    this.metrics.setQueueDepth(this.queue!.length)
+  }
+
+  private async followEvents(): Promise<void> {
+    const { driver, log } = this.options
+    while (!this.abort.signal.aborted) {
+      try {
+        for await (const event of driver.events(this.abort.signal)) {
+          this.observation.invalidate()
+          log.debug({ event: 'runtime.event', agent: event.agent, part: event.part, kind: event.kind }, 'runtime event')
+          if (event.kind === 'die' || event.kind === 'destroy' || event.kind === 'oom' || event.kind === 'stop' || event.kind === 'kill') this.queue?.add(event.agent)
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) return
+        log.warn({ event: 'runtime.events-lost', err: (err as Error).message }, 'runtime event stream ended; reconnecting')
+        await new Promise((r) => setTimeout(r, 2000).unref())
+        // Whatever happened while the stream was down is caught by reconciling everything.
+        await this.enqueueAll('events-reconnect').catch(() => undefined)
+      }
+    }
+  }
+
+  private async writeBottleStatuses(): Promise<void> {
+    const tree = this.specs!.tree
+    const now = new Date().toISOString()
+    for (const file of tree.files) {
+      for (const ref of file.objects) {
+        if (ref.kind !== 'Bottle') continue
+        const invalid = tree.invalid.get(`Bottle/${ref.name}`)
+        if (!invalid && tree.bottles.get(ref.name)?.file !== file.path) continue
+        const status = bottleStatus({ tree, name: ref.name, errors: invalid?.errors ?? [], now, previous: this.book!.previousOf('Bottle', ref.name) })
+        await this.book!.setBottle(ref.name, file.path, status)
+      }
+    }
+  }
+
+  private logTree(tree: SpecTree): void {
+    this.options.log.info(
+      { event: 'specs.loaded', files: tree.files.length, bottles: tree.bottles.size, agents: tree.agents.size, errors: tree.errors.length, ...(tree.revision ? { revision: tree.revision } : {}) },
+      'specs loaded',
+    )
+    for (const error of tree.errors.slice(0, 20)) {
+      this.options.log.warn({ event: 'spec.invalid', file: error.file, line: error.line, column: error.column, code: error.code, object: error.object, message: error.message }, 'invalid spec')
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import type { ObservedAgent, ObservedPart } from '../runtime/driver.js'
+import { conditionOf, setCondition } from './conditions.js'
+import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent } from './status-types.js'
+
+/** Everything known about one Agent after a reconcile; computeAgentStatus turns it into its status. */
+export interface AgentFacts {
+  now: string
+  driver: string
+  revision?: string
+  previous?: ObjectStatus
+  /** Errors of the spec, formatted `file:line:col: message`; empty when valid. */
+  specErrors: string[]
+  /** The spec hash this status answers for; absent when the spec is invalid. */
+  specHash?: string
+  suspended: boolean
+  /** Desired part hashes, when the spec is valid. */
+  desiredHashes?: { agent: string; sidecars: string }
+  observed?: ObservedAgent
+  /** The reconcile failed with this one-line error (it will be retried). */
+  error?: string
+  /** Work under way that the user should see: "building image bottle-agent-claude:1a2b". */
+  progress?: string
+  routes?: { wanted: AppliedRoute[]; applied: boolean; appliedAt?: string; error?: string }
+  secretProblems: string[]
+  endpoints?: Record<string, string>
+  events: StatusEvent[]
+}
+
+const MAX_EVENTS = 10
+
+function partStatus(p: ObservedPart | undefined): RuntimePartStatus | undefined {
+  if (!p) return undefined
+  return { name: p.name, id: p.id.slice(0, 12), state: p.state, image: p.image, ...(p.startedAt ? { startedAt: p.startedAt } : {}) }
+}
+
+/**
+ * The status of an Agent, as Flux would write it: a phase, conditions with
+ * reasons, what was observed and which spec it answers for. Pure.
+ */
+export function computeAgentStatus(f: AgentFacts): ObjectStatus {
+  const prev = f.previous?.conditions
+  const conditions: Condition[] = []
+  const agent = f.observed?.parts.agent
+  const sidecars = f.observed?.parts.sidecars
+  const agentCurrent = agent?.state === 'running' && (!f.desiredHashes || agent.hash === f.desiredHashes.agent)
+  const sidecarsCurrent = sidecars?.state === 'running' && (!f.desiredHashes || sidecars.hash === f.desiredHashes.sidecars)
+  const valid = f.specErrors.length === 0
+
+  if (valid) setCondition(prev, conditions, 'Valid', 'True', 'SpecValid', 'the spec is valid', f.now)
+  else {
+    const kept = agent?.state === 'running' ? '; the last valid spec keeps running' : ''
+    setCondition(prev, conditions, 'Valid', 'False', 'SpecInvalid', `${f.specErrors[0]}${f.specErrors.length > 1 ? ` (and ${f.specErrors.length - 1} more)` : ''}${kept}`, f.now)
+  }
+
+  if (sidecars?.state === 'running') setCondition(prev, conditions, 'SidecarsReady', sidecarsCurrent ? 'True' : 'False', sidecarsCurrent ? 'Running' : 'Outdated', sidecarsCurrent ? 'the sidecar bundle is running' : 'the sidecar bundle runs an older spec', f.now)
+  else setCondition(prev, conditions, 'SidecarsReady', 'False', sidecars ? 'NotRunning' : 'Absent', sidecars ? `the sidecar bundle is ${sidecars.state}` : 'the sidecar bundle does not exist', f.now)
+
+  if (f.routes) {
+    if (f.secretProblems.length > 0) setCondition(prev, conditions, 'RoutesApplied', 'False', 'SecretUnavailable', f.secretProblems[0]!, f.now)
+    else if (f.routes.error) setCondition(prev, conditions, 'RoutesApplied', 'False', 'ConfigRejected', `the egress proxy kept its previous routes: ${f.routes.error}`, f.now)
+    else if (f.routes.applied) setCondition(prev, conditions, 'RoutesApplied', 'True', 'Applied', `${f.routes.wanted.length} route${f.routes.wanted.length === 1 ? '' : 's'} applied`, f.now)
+    else setCondition(prev, conditions, 'RoutesApplied', 'Unknown', 'Pending', 'waiting for the egress proxy to load the routes', f.now)
+  }
+
+  let phase: Phase
+  let ready: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
+  const routesOk = !f.routes || (f.routes.applied && f.secretProblems.length === 0 && !f.routes.error)
+  if (f.suspended && valid) {
+    phase = 'Suspended'
+    ready = { status: 'False', reason: 'Suspended', message: agent?.state === 'running' ? 'stopping' : 'suspended: stopped, workspace kept' }
+  } else if (agentCurrent && sidecarsCurrent && routesOk) {
+    phase = 'Running'
+    ready = { status: 'True', reason: 'Running', message: valid ? 'the agent is running' : 'the agent is running its last valid spec' }
+  } else if (f.error) {
+    phase = agent?.state === 'running' ? 'Degraded' : 'Failed'
+    ready = { status: 'False', reason: 'ReconcileFailed', message: f.error }
+  } else if (agent?.state === 'running' && sidecars?.state === 'running' && !routesOk) {
+    phase = 'Degraded'
+    const routes = conditionOf(conditions, 'RoutesApplied')
+    ready = { status: routes?.status === 'Unknown' ? 'Unknown' : 'False', reason: routes?.reason ?? 'RoutesPending', message: routes?.message ?? 'routes are not applied' }
+    if (routes?.status === 'Unknown') phase = 'Provisioning'
+  } else if (!valid) {
+    phase = agent?.state === 'running' ? 'Running' : 'Failed'
+    ready = { status: 'False', reason: 'SpecInvalid', message: 'fix the spec; nothing was changed' }
+  } else {
+    phase = f.observed ? 'Provisioning' : 'Pending'
+    ready = { status: 'False', reason: 'Progressing', message: f.progress ?? 'creating the agent and its sidecar bundle' }
+  }
+  setCondition(prev, conditions, 'Ready', ready.status, ready.reason, ready.message, f.now)
+
+  const events = [...(f.previous?.events ?? []), ...f.events].slice(-MAX_EVENTS)
+  const status: ObjectStatus = {
+    phase,
+    conditions,
+    ...(f.specHash ? { observedSpecHash: f.specHash } : f.previous?.observedSpecHash ? { observedSpecHash: f.previous.observedSpecHash } : {}),
+    ...(f.revision ? { observedRevision: f.revision } : {}),
+  }
+  if (f.observed) {
+    const agentPart = partStatus(agent)
+    const sidecarsPart = partStatus(sidecars)
+    status.runtime = {
+      driver: f.driver,
+      ...(agentPart ? { agent: agentPart } : {}),
+      ...(sidecarsPart ? { sidecars: sidecarsPart } : {}),
+      ...(f.observed.workspace ? { workspace: f.observed.workspace } : {}),
+      ...(f.observed.infrastructure.length ? { networks: f.observed.infrastructure } : {}),
+    }
+  }
+  if (f.routes) status.routes = { applied: f.routes.wanted, ...(f.routes.appliedAt ? { appliedAt: f.routes.appliedAt } : {}), ...(f.routes.error ? { error: f.routes.error } : {}) }
+  if (f.endpoints) status.endpoints = f.endpoints
+  const lastError = f.error ?? (valid ? undefined : f.specErrors[0])
+  if (lastError) status.lastError = lastError
+  if (events.length) status.events = events
+  return status
+}
