@@ -21,14 +21,26 @@ export interface CredentialPattern {
   id: string
   /** Human name for messages: "GitHub personal access token". */
   description: string
-  /** Global, sticky-free regex over the (normalized) text. */
+  /**
+   * Global, sticky-free regex over the (normalized) text. When it has capture
+   * groups, the first group that took part in the match is the credential
+   * itself (the rest is context such as `password=`), and that group is what
+   * `verify` receives and what a `CredentialMatch` spans.
+   */
   pattern: RegExp
   /** Format checksum or structural check where the format has one (CRC32 of GitHub tokens, Luhn, ...). */
   verify?: (match: string) => boolean
+  /**
+   * Literal strings of which at least one occurs in every match: a prefilter
+   * that lets the engine skip the regex on text that cannot match. Compared
+   * case-insensitively when `pattern` has the `i` flag. Absent: always run.
+   */
+  keywords?: readonly string[]
 }
 
 export interface CredentialMatch {
   rule: string
+  /** UTF-16 offset and length of the credential in the text searched (never the text itself). */
   index: number
   length: number
 }
