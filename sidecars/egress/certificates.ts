@@ -137,6 +137,8 @@ export interface LeafCertificates {
   secureContextFor(host: string): SecureContext
   /** The leaf's certificate, for tests and diagnostics. */
   certificateFor(host: string): LeafCertificate
+  /** The key every leaf of this process certifies (PEM), for serving a leaf outside a SecureContext. */
+  readonly keyPem: string
   readonly size: number
 }
 
@@ -190,6 +192,7 @@ export function createLeafCertificates(options: LeafCertificatesOptions): LeafCe
   return {
     secureContextFor: (host) => entryFor(host).context,
     certificateFor: (host) => entryFor(host).leaf,
+    keyPem: leafKey.keyPem,
     get size() {
       return cache.size
     },

@@ -1,0 +1,87 @@
+/**
+ * The proxy's log vocabulary: one JSON line per decision, with a constant
+ * message, an `event` from a closed union and the variable parts in fields.
+ * Fields carry hosts, paths, rule ids, slot names and byte counts; never a
+ * header value, a body, a secret value or the text a DLP rule matched. Where a
+ * DLP finding sits in the host or the path, that field is replaced by
+ * `[redacted]` because it would carry the secret itself.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino'
+import type { DenialRule } from './deny.js'
+
+export interface RequestFields {
+  /** `http` (absolute-URI), `https` (inside an intercepted tunnel), `ws` / `wss` for upgrades. */
+  scheme: string
+  method: string
+  host: string
+  port: number
+  /** Path without the query string. */
+  path: string
+  /** The route's configured host, when one matched. */
+  route?: string
+}
+
+export type EgressEvent =
+  | ({ event: 'request.allowed'; status: number; bytesOut: number; bytesIn: number; durationMs: number; injected?: string } & RequestFields)
+  | ({ event: 'request.denied'; rule: DenialRule; reason: string; dlpRule?: string; location?: string } & Partial<RequestFields>)
+  | ({ event: 'request.failed'; error: string; bytesOut: number } & RequestFields)
+  | ({ event: 'dlp.warned'; dlpRule: string; location: string } & Partial<RequestFields>)
+  | { event: 'tunnel.opened'; mode: 'intercept' | 'passthrough'; host: string; port: number; route: string }
+  | { event: 'tunnel.denied'; rule: DenialRule; reason: string; host?: string; port?: number }
+  | { event: 'tunnel.closed'; mode: 'passthrough' | 'websocket'; host: string; port: number; route: string; bytesOut: number; bytesIn: number; durationMs: number }
+  | { event: 'client.error'; error: string }
+  | { event: 'config.applied'; configHash: string; routes: number }
+  | { event: 'config.rejected'; error: string; keptConfigHash: string | null }
+  | { event: 'config.watch-failed'; error: string }
+  | { event: 'state.write-failed'; error: string }
+  | { event: 'proxy.listening'; address: string; port: number }
+  | { event: 'proxy.stopping'; signal: string }
+
+const MESSAGES: Record<EgressEvent['event'], string> = {
+  'request.allowed': 'request forwarded',
+  'request.denied': 'request denied',
+  'request.failed': 'request failed upstream',
+  'dlp.warned': 'dlp finding allowed by warn mode',
+  'tunnel.opened': 'tunnel opened',
+  'tunnel.denied': 'tunnel denied',
+  'tunnel.closed': 'tunnel closed',
+  'client.error': 'client protocol error',
+  'config.applied': 'config applied',
+  'config.rejected': 'config rejected, previous config kept',
+  'config.watch-failed': 'config folder watch failed',
+  'state.write-failed': 'cannot write applied.json',
+  'proxy.listening': 'proxy listening',
+  'proxy.stopping': 'proxy stopping',
+}
+
+const WARN_EVENTS = new Set<EgressEvent['event']>([
+  'request.denied',
+  'tunnel.denied',
+  'dlp.warned',
+  'config.rejected',
+  'request.failed',
+  'config.watch-failed',
+  'state.write-failed',
+])
+
+export function logEvent(log: Logger, event: EgressEvent): void {
+  if (WARN_EVENTS.has(event.event)) log.warn(event, MESSAGES[event.event])
+  else log.info(event, MESSAGES[event.event])
+}
+
+/**
+ * The proxy's root logger. `redact` is a backstop for mistakes, not the way
+ * secrets are kept out: no code path logs headers.
+ */
+export function createEgressLogger(destination?: DestinationStream, level: string = 'info'): Logger {
+  const options = {
+    level,
+    base: { component: 'egress', pid: process.pid },
+    redact: {
+      paths: ['headers.authorization', 'headers["proxy-authorization"]', 'headers.cookie', '*.headers.authorization', 'secret', 'value'],
+      censor: '[redacted]',
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  }
+  return destination ? pino(options, destination) : pino(options)
+}

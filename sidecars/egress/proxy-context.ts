@@ -1,0 +1,31 @@
+/**
+ * What the proxy mechanism needs from the outside, in one place. A runtime is
+ * one loaded config: its policy, its leaf certificates and its trust store
+ * for origins. The mechanism reads the current runtime at the start of every
+ * tunnel and every request, so a reload applies to the next request on an
+ * open connection and never interrupts one in flight.
+ */
+import type { SecureContext } from 'node:tls'
+import type { Logger } from 'pino'
+import type { LeafCertificates } from './certificates.js'
+import type { Resolve } from './dial.js'
+import type { EgressPolicy } from './policy.js'
+import type { UpstreamPool } from './upstream-pool.js'
+
+export interface EgressRuntime {
+  policy: EgressPolicy
+  /** Absent when the config has no CA (then no route may intercept). */
+  leaves: LeafCertificates | undefined
+  /** System roots plus the config's extra CAs, for TLS to origins. */
+  upstreamTrust: SecureContext
+  configHash: string
+  /** Increases with every load; orders runtimes for the upstream pools. */
+  generation: number
+}
+
+export interface ProxyContext {
+  runtime(): EgressRuntime | undefined
+  log: Logger
+  resolve: Resolve
+  upstream: UpstreamPool
+}

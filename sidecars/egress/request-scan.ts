@@ -1,0 +1,40 @@
+/**
+ * What DLP looks at in an outbound request, in the proxy's location
+ * vocabulary: `host`, `url...` (path segments, query keys and values),
+ * `header:<name>` (values), `header-name` (names), `body...`. The engine
+ * itself (`sidecars/dlp`) normalizes and decides; this file only feeds it.
+ */
+import type { BodyVerdict, DlpFinding, DlpScanner } from '../dlp/types.js'
+import type { CanonicalHost } from './route-match.js'
+
+export interface RequestHead {
+  host: CanonicalHost
+  url: URL
+  /** The headers as they will leave, before any credential is injected. */
+  headers: readonly string[]
+}
+
+export function scanRequestHead(scanner: DlpScanner, head: RequestHead): DlpFinding[] {
+  const findings: DlpFinding[] = []
+  if (head.host.kind === 'name') findings.push(...scanner.scanHost(head.host.host, 'host'))
+  findings.push(...scanner.scanUrl(head.url, 'url'))
+  for (let i = 0; i + 1 < head.headers.length; i += 2) {
+    const name = (head.headers[i] as string).toLowerCase()
+    if (name === 'host') continue // scanned as `host`, and rebuilt from it
+    findings.push(...scanner.scanText(head.headers[i] as string, 'header-name'))
+    findings.push(...scanner.scanText(head.headers[i + 1] as string, `header:${name}`))
+  }
+  return findings
+}
+
+export function scanRequestBody(scanner: DlpScanner, body: Uint8Array, contentType: string | undefined, contentEncoding: string | undefined): BodyVerdict {
+  return scanner.scanBody({ body, contentType, contentEncoding }, 'body')
+}
+
+/** Would logging the host or path of a request with these findings log the secret? */
+export function findingsTouch(findings: readonly DlpFinding[]): { host: boolean; path: boolean } {
+  return {
+    host: findings.some((f) => f.location.startsWith('host')),
+    path: findings.some((f) => f.location.startsWith('url')),
+  }
+}

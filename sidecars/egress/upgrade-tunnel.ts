@@ -1,0 +1,144 @@
+/**
+ * WebSocket handshakes through an allowed route, on the proxy port
+ * (`ws://` as `GET http://...`) or inside an intercepted tunnel (`wss://`).
+ * The handshake is a request like any other: route, path rules, header
+ * stripping, credential injection and DLP on the URL and headers. Once the
+ * origin answers 101, frames are copied both ways; their bytes leaving count
+ * against the domain's byte budget, but their content is not scanned.
+ */
+import type { IncomingMessage } from 'node:http'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { Transform, pipeline, type Duplex } from 'node:stream'
+import { checkLiteral } from './dial.js'
+import { EgressDenial, isEgressDenial, respondDenied, respondUpstreamFailure } from './deny.js'
+import { logEvent } from './event-log.js'
+import { logDenied, logWarnings, requestFields } from './forward-http.js'
+import { callPolicy, isDenied } from './policy-call.js'
+import type { ProxyContext } from './proxy-context.js'
+import type { TargetParse } from './request-target.js'
+
+export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, parsed: TargetParse): void {
+  client.on('error', () => client.destroy())
+  if (!parsed.ok) {
+    logDenied(ctx, parsed.denial, { method: req.method ?? '' })
+    return respondDenied(client, parsed.denial)
+  }
+  const protocol = req.headers.upgrade ?? ''
+  const target = { ...parsed.target, upgrade: protocol }
+  if (protocol.toLowerCase() !== 'websocket') {
+    const denial = new EgressDenial('unsupported-upgrade', 'only WebSocket upgrades are proxied')
+    logDenied(ctx, denial, requestFields(target))
+    return respondDenied(client, denial)
+  }
+  const runtime = ctx.runtime()
+  if (!runtime) {
+    const denial = new EgressDenial('no-config', 'the egress proxy has no valid config loaded')
+    logDenied(ctx, denial, requestFields(target))
+    return respondDenied(client, denial)
+  }
+  const decision = callPolicy(() => runtime.policy.decideRequest(target))
+  if (isDenied(decision)) {
+    logDenied(ctx, decision, requestFields(target))
+    return respondDenied(client, decision)
+  }
+  if (decision.action === 'deny') {
+    logDenied(ctx, decision.denial, requestFields(target, undefined, decision.redact), decision.finding)
+    return respondDenied(client, decision.denial)
+  }
+  const fields = requestFields(target, decision.route)
+  logWarnings(ctx, decision.warnings, fields)
+  const literal = callPolicy(() => checkLiteral(decision.dial.host, (a) => runtime.policy.checkAddress(a)))
+  if (literal) {
+    logDenied(ctx, literal, fields)
+    return respondDenied(client, literal)
+  }
+
+  const started = performance.now()
+  const agents = ctx.upstream.agentsFor(runtime)
+  const https = decision.dial.scheme === 'https'
+  // A WebSocket connection is never pooled: a fresh socket with the same checked lookup and trust.
+  const upstreamReq = (https ? httpsRequest : httpRequest)({
+    host: decision.dial.host,
+    port: decision.dial.port,
+    method: req.method,
+    path: decision.path,
+    headers: decision.headers,
+    agent: false,
+    lookup: agents.lookup,
+    ...(https ? { secureContext: agents.secureContext } : {}),
+  })
+  upstreamReq.on('error', (error) => {
+    if (isEgressDenial(error)) {
+      logDenied(ctx, error, fields)
+      respondDenied(client, error)
+    } else {
+      logEvent(ctx.log, { event: 'request.failed', error: error.message.slice(0, 200), bytesOut: 0, ...fields })
+      respondUpstreamFailure(client, error.message.slice(0, 200))
+    }
+  })
+  upstreamReq.on('response', (answer) => {
+    // The origin declined to switch protocols: relay its answer and close.
+    client.write(`HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\n${rawHeaderLines(answer.rawHeaders, ['connection', 'transfer-encoding', 'keep-alive'])}Connection: close\r\n\r\n`)
+    answer.pipe(client)
+    logEvent(ctx.log, { event: 'request.allowed', status: answer.statusCode ?? 0, bytesOut: 0, bytesIn: 0, durationMs: Math.round(performance.now() - started), ...fields })
+  })
+  upstreamReq.on('upgrade', (answer, upstream, upstreamHead) => {
+    client.write(`HTTP/1.1 101 ${answer.statusMessage ?? 'Switching Protocols'}\r\n${rawHeaderLines(answer.rawHeaders, [])}\r\n`)
+    if (upstreamHead.length > 0) client.write(upstreamHead)
+    let bytesOut = 0
+    let bytesIn = 0
+    let open = 2
+    const closed = () => {
+      if (--open > 0) return
+      logEvent(ctx.log, {
+        event: 'tunnel.closed',
+        mode: 'websocket',
+        host: target.host.host,
+        port: target.port,
+        route: decision.route,
+        bytesOut,
+        bytesIn,
+        durationMs: Math.round(performance.now() - started),
+      })
+    }
+    const charge = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, chunk.length))
+        if (over) {
+          logDenied(ctx, over, fields)
+          return callback(over)
+        }
+        bytesOut += chunk.length
+        callback(null, chunk)
+      },
+    })
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytesIn += chunk.length
+        callback(null, chunk)
+      },
+    })
+    if (head.length > 0) charge.write(head)
+    const both = (error: Error | null) => {
+      if (error) {
+        client.destroy()
+        upstream.destroy()
+      }
+      closed()
+    }
+    pipeline(client, charge, upstream, both)
+    pipeline(upstream, count, client, both)
+  })
+  upstreamReq.end()
+}
+
+function rawHeaderLines(raw: readonly string[], skip: readonly string[]): string {
+  let out = ''
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (skip.includes(name.toLowerCase())) continue
+    out += `${name}: ${(raw[i + 1] as string).replace(/[\r\n]/g, '')}\r\n`
+  }
+  return out
+}
