@@ -57,10 +57,10 @@ export function parseYamlDocuments(text: string, lineOffset = 0): ParseResult {
     return { documents: [], problems: [{ code: 'yaml-resource-limit', message: `has ${list.length} YAML documents; at most ${MAX_DOCUMENTS} are read from one file`, position: positionAt(0) }] }
   }
   list.forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        problems.push({ code: 'yaml-syntax', message: cleanYamlMessage(err.message), position: positionAt(err.pos[0]), documentIndex: index })
-      }
+    const err = doc.errors[0]
+    if (err) {
+      // The parser's later errors are usually echoes of the first; one clear line is what helps.
+      problems.push({ code: 'yaml-syntax', message: `YAML syntax: ${cleanYamlMessage(err.message)}`, position: positionAt(err.pos[0]), documentIndex: index })
       return
     }
     if (doc.contents === null) return // an empty document (a trailing `---`) holds nothing

@@ -204,7 +204,8 @@ function readObject(
   }
   for (const secret of findLiteralSecrets(value)) {
     const prompt = secret.path[0] === 'spec' && secret.path[1] === 'prompt' && body !== undefined
-    report('literal-secret', secret.path, `secrets must be references: this ${secret.atKey ? 'key' : prompt ? 'prompt' : 'value'} looks like a ${secret.description} (${secret.rule}); keep it out of the spec and use tokenRef: {env: NAME} or {file: PATH}`, { key: secret.atKey })
+    const what = secret.atKey ? 'this key' : prompt ? 'the prompt' : 'this value'
+    report('literal-secret', secret.path, `secrets must be references: ${what} matches ${secret.rule} (${secret.description}); move it to the controller's environment or a file and use tokenRef: {env: NAME} or {file: PATH}`, { key: secret.atKey })
   }
 
   const object: LoadedObject = {

@@ -45,6 +45,8 @@ export class FakeDriver implements RuntimeDriver {
   /** Set to make the next mutating calls fail, one per entry, in order (`createPart`, ...). */
   readonly failNext: string[] = []
   execHandler: FakeExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' })
+  /** Runs after each successful mutating call, like a daemon reacting to being started or signalled. */
+  afterMutation: ((op: string, agent: string, part?: PartName) => void | Promise<void>) | undefined
 
   get mutations(): number {
     return this.calls.length
@@ -83,6 +85,7 @@ export class FakeDriver implements RuntimeDriver {
     if (spec.mounts.some((m) => m.kind === 'workspace')) a.workspace = true
     a.parts[part] = { id: this.nextId(), spec, state: 'running', startedAt: this.now(), signals: [], logs: [] }
     this.emit({ agent, part, kind: 'start', time: this.now() })
+    await this.afterMutation?.('createPart', agent, part)
   }
 
   async startPart(agent: string, part: PartName): Promise<void> {
@@ -90,6 +93,7 @@ export class FakeDriver implements RuntimeDriver {
     const p = this.partOf(agent, part, 'startPart')
     p.state = 'running'
     p.startedAt = this.now()
+    await this.afterMutation?.('startPart', agent, part)
   }
 
   async stopPart(agent: string, part: PartName): Promise<void> {
@@ -105,6 +109,7 @@ export class FakeDriver implements RuntimeDriver {
   async signalPart(agent: string, part: PartName, signal: NodeJS.Signals): Promise<void> {
     this.mutate('signalPart', agent, `${part}:${signal}`)
     this.partOf(agent, part, 'signalPart').signals.push(signal)
+    await this.afterMutation?.('signalPart', agent, part)
   }
 
   async removeAgent(agent: string, options: RemoveOptions): Promise<void> {

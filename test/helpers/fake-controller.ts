@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto'
+import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { agentLayout } from '../../controller/plan/agent-layout.js'
+import { Controller } from '../../controller/reconcile/controller.js'
+import { FakeDriver } from '../../controller/runtime/fake/fake-driver.js'
+import { FakeImageStore } from '../../controller/runtime/fake/fake-image-store.js'
+import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
+import { captureLog } from './log-capture.js'
+import { TempFolder } from './temp-folder.js'
+
+/**
+ * A controller over a real spec folder and real state folder, with the
+ * in-memory runtime. The fake bundle "loads" its egress config whenever it is
+ * created, started or signalled, as the real egress daemon reports it.
+ */
+export async function startFakeController(options: { specs: TempFolder; env?: NodeJS.ProcessEnv; driver?: FakeDriver; state?: TempFolder; egressAcks?: boolean }) {
+  const state = options.state ?? (await TempFolder.create('bottle-state-'))
+  const driver = options.driver ?? new FakeDriver()
+  const images = new FakeImageStore()
+  const capture = captureLog()
+  if (options.egressAcks !== false) {
+    driver.afterMutation = async (op, agent, part) => {
+      if (part !== 'sidecars') return
+      const layout = agentLayout(state.path, agent)
+      const config = await readFile(join(layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').catch(() => undefined)
+      if (config === undefined) return
+      await mkdir(join(layout.sidecarsState, 'egress'), { recursive: true })
+      const configHash = createHash('sha256').update(config).digest('hex')
+      await writeFile(join(layout.sidecarsState, 'egress', 'applied.json'), JSON.stringify({ appliedAt: new Date().toISOString(), configHash, routes: [] }))
+      void op
+    }
+  }
+  const source = new LocalFolderSource(options.specs.path, { debounceMs: 40, maxWaitMs: 400 })
+  const controller = new Controller({
+    source,
+    driver,
+    images,
+    stateDir: state.path,
+    bundleUser: '1000:1000',
+    env: options.env ?? {},
+    log: capture.log,
+    resyncMs: 60_000,
+    baseBackoffMs: 50,
+    maxBackoffMs: 200,
+  })
+  await controller.start()
+  await controller.idle()
+  return {
+    controller,
+    driver,
+    images,
+    state,
+    logs: capture,
+    /** Waits for the watcher's debounce to fire and the queue to drain. */
+    async settle(ms = 150): Promise<void> {
+      await new Promise((r) => setTimeout(r, ms))
+      await controller.idle()
+    },
+    async stop(): Promise<void> {
+      await controller.stop()
+    },
+  }
+}
+
+export const BOTTLE_DEV = `apiVersion: bottle.dev/v1alpha1
+kind: Bottle
+metadata: {name: dev}
+spec:
+  env: {GIT_AUTHOR_NAME: dev}
+  egress:
+    routes:
+      - host: api.github.com
+        auth: {scheme: Bearer, tokenRef: {env: GH_TOKEN}}
+`
+
+export function agentSpec(name: string, extra = ''): string {
+  return `apiVersion: bottle.dev/v1alpha1
+kind: Agent
+metadata: {name: ${name}}
+spec:
+  bottle: dev
+${extra}`
+}

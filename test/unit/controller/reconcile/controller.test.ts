@@ -1,0 +1,212 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { agentLayout } from '../../../../controller/plan/agent-layout.js'
+import { FakeDriver } from '../../../../controller/runtime/fake/fake-driver.js'
+import type { StatusDocument } from '../../../../controller/status/status-types.js'
+import { agentSpec, BOTTLE_DEV, startFakeController } from '../../../helpers/fake-controller.js'
+import { TempFolder } from '../../../helpers/temp-folder.js'
+
+// A value shaped like nothing the DLP patterns know, so only the exact-match canary checks see it.
+const CANARY = 'canary-token-7f3a9c2e51d84b6f'
+
+async function statusOf(specs: TempFolder, file: string, name: string): Promise<StatusDocument['status'] | undefined> {
+  const text = await specs.readOptional(file.replace(/\.(ya?ml|md)$/, '.status.yaml'))
+  if (!text) return undefined
+  const docs = parseAllDocuments(text) as unknown as { toJS(): StatusDocument }[]
+  return docs.map((d) => d.toJS()).find((d) => d.metadata.name === name)?.status
+}
+
+const condition = (s: StatusDocument['status'] | undefined, type: string) => s?.conditions.find((c) => c.type === type)
+
+describe('Controller with the in-memory runtime', () => {
+  let specs: TempFolder
+  let running: Awaited<ReturnType<typeof startFakeController>> | undefined
+
+  beforeEach(async () => {
+    specs = await TempFolder.create()
+    await specs.write('bottles/dev.yaml', BOTTLE_DEV)
+    await specs.write('agents/impl.yaml', agentSpec('impl'))
+  })
+
+  afterEach(async () => {
+    await running?.stop()
+    await running?.state.dispose()
+    await specs.dispose()
+    running = undefined
+  })
+
+  it('creates the bundle and the agent and reports Ready in a status file beside the spec', async () => {
+    running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
+    const { driver } = running
+    expect(driver.partSpec('impl', 'sidecars')).toBeDefined()
+    expect(driver.partSpec('impl', 'agent')?.env.HTTPS_PROXY).toBe('http://egress:8888')
+    await running.settle()
+    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(status?.phase).toBe('Running')
+    expect(condition(status, 'Ready')?.status).toBe('True')
+    expect(condition(status, 'RoutesApplied')?.status).toBe('True')
+    expect(status?.routes?.applied).toEqual([{ host: 'api.github.com', tls: 'intercept', auth: { scheme: 'Bearer', tokenRef: 'env:GH_TOKEN' } }])
+    const bottle = await statusOf(specs, 'bottles/dev.yaml', 'dev')
+    expect(bottle?.agents).toEqual(['impl'])
+  })
+
+  it('keeps the token in the bundle config folder only (0600), never in status, logs or the agent', async () => {
+    running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
+    await running.settle()
+    const layout = agentLayout(running.state.path, 'impl')
+    const secrets = join(layout.sidecarsConfig, 'egress', 'secrets.json')
+    expect((await stat(secrets)).mode & 0o777).toBe(0o600)
+    expect(await running.state.read('agents/impl/sidecars/egress/secrets.json')).toContain(CANARY)
+    expect(await specs.read('agents/impl.status.yaml')).not.toContain(CANARY)
+    expect(running.logs.text()).not.toContain(CANARY)
+    expect(JSON.stringify(running.driver.partSpec('impl', 'agent'))).not.toContain(CANARY)
+    expect(JSON.stringify(running.driver.partSpec('impl', 'sidecars'))).not.toContain(CANARY)
+    expect(await running.state.read('agents/impl/agent/gitconfig')).not.toContain(CANARY)
+  })
+
+  it('a resync of an unchanged agent changes nothing', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    running.driver.resetCalls()
+    running.controller.enqueue('impl')
+    await running.controller.idle()
+    expect(running.driver.calls).toEqual([])
+  })
+
+  it('an env edit recreates the agent only, and the workspace survives', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    const before = { agent: running.driver.partId('impl', 'agent'), sidecars: running.driver.partId('impl', 'sidecars') }
+    running.driver.resetCalls()
+    await specs.write('agents/impl.yaml', agentSpec('impl', '  env: {FOO: bar}\n'))
+    await running.settle()
+    expect(running.driver.partId('impl', 'agent')).not.toBe(before.agent)
+    expect(running.driver.partId('impl', 'sidecars')).toBe(before.sidecars)
+    expect(running.driver.partSpec('impl', 'agent')?.env.FOO).toBe('bar')
+    expect(running.driver.calls).toEqual(['createPart impl agent'])
+    expect(running.driver.hasWorkspace('impl')).toBe(true)
+  })
+
+  it('a route edit is hot: config rewritten and the bundle signalled, nothing restarted', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    const before = { agent: running.driver.partId('impl', 'agent'), sidecars: running.driver.partId('impl', 'sidecars') }
+    running.driver.resetCalls()
+    await specs.write('bottles/dev.yaml', BOTTLE_DEV + '      - host: registry.npmjs.org\n')
+    await running.settle()
+    expect(running.driver.calls).toEqual(['signalPart impl sidecars:SIGHUP'])
+    expect(running.driver.partId('impl', 'agent')).toBe(before.agent)
+    expect(running.driver.partId('impl', 'sidecars')).toBe(before.sidecars)
+    expect(await running.state.read('agents/impl/sidecars/egress/config.json')).toContain('registry.npmjs.org')
+  })
+
+  it('heals an agent removed behind its back', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    running.driver.destroyFromOutside('impl', 'agent')
+    await running.settle(50)
+    expect(running.driver.partSpec('impl', 'agent')).toBeDefined()
+  })
+
+  it('a YAML syntax error leaves the running agent alone and says why, with file:line', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    running.driver.resetCalls()
+    await specs.write('agents/impl.yaml', 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl\nspec: {bottle: dev}\n')
+    await running.settle()
+    expect(running.driver.calls).toEqual([])
+    expect(running.driver.partSpec('impl', 'agent')).toBeDefined()
+    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(condition(status, 'Valid')?.status).toBe('False')
+    expect(condition(status, 'Valid')?.message).toMatch(/^agents\/impl\.yaml:\d+:\d+: /)
+    expect(status?.phase).toBe('Running')
+  })
+
+  it('an invalid Bottle keeps its agents running', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    running.driver.resetCalls()
+    await specs.write('bottles/dev.yaml', BOTTLE_DEV.replace('routes:', 'rotes:'))
+    await running.settle()
+    expect(running.driver.calls).toEqual([])
+    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(condition(status, 'Valid')?.message).toContain('Bottle "dev" is invalid')
+  })
+
+  it('deleting the spec prunes the agent and keeps its workspace', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    await specs.remove('agents/impl.yaml')
+    await running.settle()
+    expect(running.driver.calls).toContain('removeAgent impl keep-workspace')
+    expect(running.driver.partSpec('impl', 'agent')).toBeUndefined()
+    expect(running.driver.hasWorkspace('impl')).toBe(true)
+    expect(await specs.readOptional('agents/impl.status.yaml')).toBeUndefined()
+  })
+
+  it('a delete and re-create inside the debounce window (an editor save) restarts nothing', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    running.driver.resetCalls()
+    const content = await specs.read('agents/impl.yaml')
+    await specs.remove('agents/impl.yaml')
+    await new Promise((r) => setTimeout(r, 10))
+    await specs.write('agents/impl.yaml', content)
+    await running.settle()
+    expect(running.driver.calls).toEqual([])
+  })
+
+  it('suspend stops without deleting; resume starts the same parts again', async () => {
+    running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
+    await running.settle()
+    const id = running.driver.partId('impl', 'agent')
+    await specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: true\n'))
+    await running.settle()
+    expect(running.driver.calls.slice(-2)).toEqual(['stopPart impl agent', 'stopPart impl sidecars'])
+    expect((await statusOf(specs, 'agents/impl.yaml', 'impl'))?.phase).toBe('Suspended')
+    await specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: false\n'))
+    await running.settle()
+    expect(running.driver.partId('impl', 'agent')).toBe(id)
+    expect((await statusOf(specs, 'agents/impl.yaml', 'impl'))?.phase).toBe('Running')
+  })
+
+  it('a restarted controller adopts what runs: no duplicates, no changes', async () => {
+    running = await startFakeController({ specs })
+    await running.settle()
+    const { driver, state } = running
+    await running.stop()
+    driver.resetCalls()
+    running = await startFakeController({ specs, driver, state })
+    await running.settle()
+    expect(driver.calls).toEqual([])
+  })
+
+  it('a missing secret degrades the agent and names the reference, not a value', async () => {
+    running = await startFakeController({ specs, env: {} })
+    await running.settle()
+    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(status?.phase).toBe('Degraded')
+    expect(condition(status, 'RoutesApplied')).toMatchObject({ status: 'False', reason: 'SecretUnavailable' })
+    expect(condition(status, 'RoutesApplied')?.message).toContain('env:GH_TOKEN')
+  })
+
+  it('retries a failing create with backoff and converges once the engine recovers', async () => {
+    const driver = new FakeDriver()
+    driver.failNext.push('createPart', 'createPart')
+    running = await startFakeController({ specs, driver })
+    await running.settle(800)
+    expect(driver.partSpec('impl', 'agent')).toBeDefined()
+    expect(running.controller.metrics.reconcileCount('retry')).toBeGreaterThanOrEqual(2)
+  })
+
+  it('writing status files never triggers another load of the specs', async () => {
+    running = await startFakeController({ specs })
+    await running.settle(300)
+    const loads = running.logs.lines.filter((l) => l.includes('"specs.loaded"')).length
+    running.controller.enqueue('impl')
+    await running.settle(300)
+    expect(running.logs.lines.filter((l) => l.includes('"specs.loaded"')).length).toBe(loads)
+  })
+})
