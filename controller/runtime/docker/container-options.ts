@@ -1,0 +1,113 @@
+/**
+ * How a PartSpec becomes a Docker container: pure, so the hardening can be
+ * read and tested in one place.
+ *
+ * Agent part (runs code we do not trust):
+ *  - on the internal network only;
+ *  - every capability dropped except CHOWN, SETUID and SETGID, which the
+ *    image's entrypoint needs as root to hand files to the agent and drop to
+ *    it, and KILL, without which Docker's init (root) may not pass SIGTERM on
+ *    to the agent's processes (another uid) and `docker stop` turns into a
+ *    crash. None survive the drop to the agent user. Without NET_RAW and
+ *    NET_ADMIN nothing in the box can forge frames, change routes or
+ *    re-enable IPv6, which the network recipe relies on;
+ *  - no-new-privileges, so nothing after the drop (setuid binaries, file
+ *    capabilities) can climb back;
+ *  - DNS: Docker's embedded resolver (127.0.0.11) still answers the names of
+ *    the internal network (egress, git-gate, ...), but it forwards every
+ *    other name to the container's configured servers, even on an internal
+ *    network, and a loopback server of the host is dialled from the host
+ *    itself. Pointing the agent at 127.0.0.1 keeps those lookups inside its
+ *    own network namespace, where nothing answers: no query leaves the box;
+ *  - IPv6 off, a pids limit, the Agent's cpu and memory limits, and
+ *    Docker's init as PID 1 (reaps orphans, passes signals on).
+ * Sidecars part: on both networks, as the controller's uid:gid, with no
+ * capabilities at all.
+ */
+import type Dockerode from 'dockerode'
+import type { Mount, PartName, PartSpec } from '../driver.js'
+import { LABEL, ownershipLabels, partContainerName, type DockerNames } from './names.js'
+
+/** Names the sidecars part always answers to on the internal network. */
+export const SIDECAR_ALIASES = ['egress', 'git-gate', 'supervise', 'sidecars'] as const
+
+export const AGENT_CAPABILITIES = ['CHOWN', 'KILL', 'SETUID', 'SETGID'] as const
+
+/** The agent's lookups of outside names go here, inside its own network namespace. */
+export const AGENT_DNS = ['127.0.0.1']
+
+export const PIDS_LIMIT: Record<PartName, number> = { agent: 4096, sidecars: 1024 }
+
+export interface ContainerOptionsInput {
+  instance: string
+  agent: string
+  part: PartName
+  spec: PartSpec
+  names: DockerNames
+  /** OCI runtime to run the part with (runsc for gVisor); absent: the engine default. */
+  runtime?: string
+}
+
+function toDockerMount(mount: Mount, names: DockerNames): Dockerode.MountSettings {
+  if (mount.kind === 'bind') {
+    return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly }
+  }
+  return { Type: 'volume', Source: names.workspace, Target: mount.target, ReadOnly: false }
+}
+
+function resourceLimits(spec: PartSpec): Partial<Dockerode.HostConfig> {
+  const limits: Partial<Dockerode.HostConfig> = {}
+  if (spec.resources?.cpus !== undefined) limits.NanoCpus = Math.round(spec.resources.cpus * 1e9)
+  if (spec.resources?.memoryMiB !== undefined) {
+    limits.Memory = spec.resources.memoryMiB * 1024 * 1024
+    // Equal to Memory: no swap on top, so the limit is the limit.
+    limits.MemorySwap = limits.Memory
+  }
+  return limits
+}
+
+export function sidecarAliases(spec: PartSpec): string[] {
+  return [...new Set([...SIDECAR_ALIASES, ...(spec.aliases ?? [])])]
+}
+
+export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.ContainerCreateOptions {
+  const { instance, agent, part, spec, names } = input
+  const isAgent = part === 'agent'
+  const hostConfig: Dockerode.HostConfig = {
+    NetworkMode: names.internalNetwork,
+    Mounts: spec.mounts.map((mount) => toDockerMount(mount, names)),
+    Init: true,
+    CapDrop: ['ALL'],
+    CapAdd: isAgent ? [...AGENT_CAPABILITIES] : [],
+    SecurityOpt: ['no-new-privileges:true'],
+    PidsLimit: PIDS_LIMIT[part],
+    RestartPolicy: { Name: 'no' },
+    ...resourceLimits(spec),
+  }
+  if (isAgent) {
+    hostConfig.Dns = [...AGENT_DNS]
+    // gVisor has its own network stack and refuses most sysctls; it has no IPv6 route out either.
+    if (input.runtime !== 'runsc') {
+      hostConfig.Sysctls = { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' }
+    }
+  }
+  if (input.runtime !== undefined) hostConfig.Runtime = input.runtime
+
+  const options: Dockerode.ContainerCreateOptions = {
+    name: partContainerName(names, part),
+    Image: spec.image,
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...ownershipLabels(instance, agent, part), [LABEL.specHash]: spec.hash },
+    HostConfig: hostConfig,
+    NetworkingConfig: {
+      EndpointsConfig: {
+        [names.internalNetwork]: isAgent ? {} : { Aliases: sidecarAliases(spec) },
+      },
+    },
+  }
+  if (isAgent) options.Hostname = agent
+  if (spec.command !== undefined) options.Cmd = spec.command
+  if (spec.user !== undefined) options.User = spec.user
+  if (spec.workdir !== undefined) options.WorkingDir = spec.workdir
+  return options
+}

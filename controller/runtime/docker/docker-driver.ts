@@ -1,0 +1,530 @@
+/**
+ * DockerDriver: the RuntimeDriver for a Docker engine, through dockerode only.
+ *
+ * Per Agent: an internal network (see network-options.ts for what makes it
+ * a dead end), an egress network, a workspace volume, and two containers:
+ * the agent on the internal network only, the sidecar bundle on both.
+ * Every object carries ownership labels; anything without this instance's
+ * labels is never changed, even when it has one of our names.
+ *
+ * observe() is three list calls and no mutation. Every call that changes the
+ * engine goes through #mutate(), which counts it.
+ */
+import { PassThrough, Writable } from 'node:stream'
+import Dockerode from 'dockerode'
+import type { Logger } from 'pino'
+import {
+  DriverError,
+  type ExecOptions,
+  type ExecResult,
+  type LogOptions,
+  type ObservedAgent,
+  type PartName,
+  type PartSpec,
+  type RemoveOptions,
+  type RuntimeDriver,
+  type RuntimeEvent,
+} from '../driver.js'
+import { containerCreateOptions } from './container-options.js'
+import { engineError, statusCodeOf } from './engine-errors.js'
+import { egressNetworkOptions, internalNetworkIsIsolated, internalNetworkOptions } from './network-options.js'
+import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, type DockerNames } from './names.js'
+import { groupObserved } from './observed-agents.js'
+import { eventFilters, toRuntimeEvent, type DockerEventMessage } from './runtime-events.js'
+
+export type OciRuntime = 'runc' | 'runsc'
+
+export interface DockerDriverOptions {
+  docker?: Dockerode
+  /** Controller instance; objects of other instances are invisible to this driver. */
+  instance: string
+  logger: Logger
+  /** Default: runsc (gVisor) when the engine has it, else the engine's default runtime. */
+  runtime?: OciRuntime
+  /** How long `stop` waits for a part to exit before Docker kills it. Default 10 s. */
+  stopTimeoutSeconds?: number
+}
+
+/** Every decision the driver logs; one pino line each. */
+export type DriverDecision =
+  | 'runtime-selected'
+  | 'network-created'
+  | 'network-replaced'
+  | 'volume-created'
+  | 'part-created'
+  | 'part-replaced'
+  | 'part-started'
+  | 'part-stopped'
+  | 'part-removed'
+  | 'part-signalled'
+  | 'agent-removed'
+
+export class DockerDriver implements RuntimeDriver {
+  readonly kind = 'docker'
+  readonly #docker: Dockerode
+  readonly #instance: string
+  readonly #log: Logger
+  readonly #configuredRuntime: OciRuntime | undefined
+  readonly #stopTimeoutSeconds: number
+  #runtime: Promise<string | undefined> | undefined
+  #mutations = 0
+
+  constructor(options: DockerDriverOptions) {
+    // Validates the instance name once, up front.
+    dockerNames(options.instance, 'probe')
+    this.#docker = options.docker ?? new Dockerode()
+    this.#instance = options.instance
+    this.#log = options.logger.child({ driver: 'docker', instance: options.instance })
+    this.#configuredRuntime = options.runtime
+    this.#stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
+  }
+
+  get mutations(): number {
+    return this.#mutations
+  }
+
+  async observe(): Promise<ObservedAgent[]> {
+    const label = ownershipFilter(this.#instance)
+    try {
+      const [containers, networks, volumes] = await Promise.all([
+        this.#docker.listContainers({ all: true, filters: { label } }),
+        this.#docker.listNetworks({ filters: { label } }),
+        this.#docker.listVolumes({ filters: { label } }),
+      ])
+      return groupObserved(this.#instance, containers, networks, volumes.Volumes ?? [])
+    } catch (error) {
+      throw engineError('observe', `instance ${this.#instance}`, error)
+    }
+  }
+
+  async ensureInfrastructure(agent: string): Promise<void> {
+    const names = this.#names(agent, 'ensure-infrastructure')
+    await this.#ensureInternalNetwork(agent, names)
+    await this.#ensureNetwork(agent, names.egressNetwork, egressNetworkOptions(this.#instance, agent, names))
+    await this.#ensureVolume(agent, names)
+  }
+
+  async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
+    const names = this.#names(agent, 'create-part')
+    const name = partContainerName(names, part)
+    const existing = await this.#ownedContainer(name, agent, 'create-part')
+    if (existing !== undefined) {
+      await this.#stopAndRemove(existing.Id, name, 'create-part')
+      this.#decided('part-replaced', { agent, part, container: name, previousHash: existing.Config.Labels?.['bottle.dev/spec-hash'] })
+    }
+    if (spec.mounts.some((mount) => mount.kind === 'workspace')) await this.#requireWorkspace(agent, names)
+    const runtime = await this.#selectRuntime()
+    const options = containerCreateOptions({ instance: this.#instance, agent, part, spec, names, ...(runtime ? { runtime } : {}) })
+    const container = await this.#mutate('create-part', name, () => this.#docker.createContainer(options))
+    try {
+      if (part === 'sidecars') {
+        await this.#mutate('create-part', names.egressNetwork, () =>
+          this.#docker.getNetwork(names.egressNetwork).connect({ Container: container.id }),
+        )
+      }
+      await this.#mutate('start-part', name, () => container.start())
+    } catch (error) {
+      // A half-made part (created, not wired or not started) must not look like a finished one.
+      await this.#mutate('create-part', name, () => container.remove({ force: true })).catch(() => undefined)
+      throw engineError('create-part', name, error)
+    }
+    this.#decided('part-created', { agent, part, container: name, image: spec.image, hash: spec.hash, runtime: runtime ?? 'default' })
+  }
+
+  async startPart(agent: string, part: PartName): Promise<void> {
+    const name = this.#partName(agent, part, 'start-part')
+    const existing = await this.#ownedContainer(name, agent, 'start-part')
+    if (existing === undefined) throw new DriverError('docker', 'start-part', name, 'no such part; create it first')
+    await this.#mutate('start-part', name, async () => {
+      try {
+        await this.#docker.getContainer(existing.Id).start()
+      } catch (error) {
+        if (statusCodeOf(error) !== 304) throw error
+      }
+    })
+    this.#decided('part-started', { agent, part, container: name })
+  }
+
+  async stopPart(agent: string, part: PartName): Promise<void> {
+    const name = this.#partName(agent, part, 'stop-part')
+    const existing = await this.#ownedContainer(name, agent, 'stop-part')
+    if (existing === undefined) return
+    await this.#mutate('stop-part', name, async () => {
+      try {
+        await this.#docker.getContainer(existing.Id).stop({ t: this.#stopTimeoutSeconds })
+      } catch (error) {
+        if (statusCodeOf(error) !== 304) throw error
+      }
+    })
+    this.#decided('part-stopped', { agent, part, container: name })
+  }
+
+  async removePart(agent: string, part: PartName): Promise<void> {
+    const name = this.#partName(agent, part, 'remove-part')
+    const existing = await this.#ownedContainer(name, agent, 'remove-part')
+    if (existing === undefined) return
+    await this.#stopAndRemove(existing.Id, name, 'remove-part')
+    this.#decided('part-removed', { agent, part, container: name })
+  }
+
+  async signalPart(agent: string, part: PartName, signal: NodeJS.Signals): Promise<void> {
+    const name = this.#partName(agent, part, 'signal-part')
+    const existing = await this.#ownedContainer(name, agent, 'signal-part')
+    if (existing === undefined) throw new DriverError('docker', 'signal-part', name, 'no such part')
+    if (!existing.State.Running) throw new DriverError('docker', 'signal-part', name, `part is not running (${existing.State.Status})`)
+    await this.#mutate('signal-part', name, () => this.#docker.getContainer(existing.Id).kill({ signal }))
+    this.#decided('part-signalled', { agent, part, container: name, signal })
+  }
+
+  async removeAgent(agent: string, options: RemoveOptions): Promise<void> {
+    const names = this.#names(agent, 'remove-agent')
+    const label = ownershipFilter(this.#instance, agent)
+    let containers: Dockerode.ContainerInfo[]
+    let networks: Dockerode.NetworkInspectInfo[]
+    try {
+      ;[containers, networks] = await Promise.all([
+        this.#docker.listContainers({ all: true, filters: { label } }),
+        this.#docker.listNetworks({ filters: { label } }),
+      ])
+    } catch (error) {
+      throw engineError('remove-agent', names.prefix, error)
+    }
+    await Promise.all(
+      containers
+        .filter((container) => isOwned(container.Labels, this.#instance, agent))
+        .map((container) => this.#stopAndRemove(container.Id, container.Names[0]?.replace(/^\//, '') ?? container.Id, 'remove-agent')),
+    )
+    for (const network of networks.filter((candidate) => isOwned(candidate.Labels, this.#instance, agent))) {
+      await this.#mutate('remove-agent', network.Name, async () => {
+        try {
+          await this.#docker.getNetwork(network.Id).remove()
+        } catch (error) {
+          if (statusCodeOf(error) !== 404) throw error
+        }
+      })
+    }
+    let purged = false
+    if (options.purgeWorkspace) {
+      const volume = await this.#ownedVolume(names.workspace, agent, 'remove-agent')
+      if (volume !== undefined) {
+        await this.#mutate('remove-agent', names.workspace, async () => {
+          try {
+            await this.#docker.getVolume(names.workspace).remove()
+          } catch (error) {
+            if (statusCodeOf(error) !== 404) throw error
+          }
+        })
+        purged = true
+      }
+    }
+    this.#decided('agent-removed', {
+      agent,
+      containers: containers.length,
+      networks: networks.length,
+      workspace: purged ? 'purged' : 'kept',
+    })
+  }
+
+  async exec(agent: string, part: PartName, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const name = this.#partName(agent, part, 'exec')
+    if (argv.length === 0) throw new DriverError('docker', 'exec', name, 'empty command')
+    const existing = await this.#ownedContainer(name, agent, 'exec')
+    if (existing === undefined) throw new DriverError('docker', 'exec', name, 'no such part')
+    if (!existing.State.Running) throw new DriverError('docker', 'exec', name, `part is not running (${existing.State.Status})`)
+    const withStdin = options.stdin !== undefined
+    const execOptions: Dockerode.ExecCreateOptions = {
+      Cmd: argv,
+      AttachStdin: withStdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    }
+    if (options.env !== undefined) execOptions.Env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`)
+    if (options.user !== undefined) execOptions.User = options.user
+    if (options.workdir !== undefined) execOptions.WorkingDir = options.workdir
+    const instance = await this.#mutate('exec', name, () => this.#docker.getContainer(existing.Id).exec(execOptions))
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    try {
+      const stream = (await instance.start({ hijack: withStdin, stdin: withStdin })) as NodeJS.ReadWriteStream & {
+        destroy(error?: Error): void
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          stream.destroy()
+          reject(new DriverError('docker', 'exec', name, 'aborted'))
+        }
+        if (options.signal?.aborted) return onAbort()
+        options.signal?.addEventListener('abort', onAbort, { once: true })
+        const done = (): void => {
+          options.signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+        this.#docker.modem.demuxStream(stream, collect(stdout), collect(stderr))
+        stream.once('end', done)
+        stream.once('close', done)
+        stream.once('error', (error: Error) => {
+          options.signal?.removeEventListener('abort', onAbort)
+          reject(error)
+        })
+        if (withStdin) {
+          // Ending our side closes the command's stdin; its output keeps flowing back.
+          const input = options.stdin ?? ''
+          stream.end(typeof input === 'string' ? Buffer.from(input) : input)
+        }
+      })
+      return { exitCode: await exitCodeOf(instance), stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }
+    } catch (error) {
+      throw engineError('exec', name, error)
+    }
+  }
+
+  async *logs(agent: string, part: PartName, options: LogOptions = {}): AsyncIterable<string> {
+    const name = this.#partName(agent, part, 'logs')
+    const existing = await this.#ownedContainer(name, agent, 'logs')
+    if (existing === undefined) throw new DriverError('docker', 'logs', name, 'no such part')
+    const container = this.#docker.getContainer(existing.Id)
+    const merged = new PassThrough()
+    const common: Dockerode.ContainerLogsOptions = { stdout: true, stderr: true }
+    if (options.tail !== undefined) common.tail = options.tail
+    try {
+      if (options.follow) {
+        const stream = await container.logs({ ...common, follow: true })
+        const stop = (): void => {
+          ;(stream as unknown as { destroy(): void }).destroy()
+          merged.end()
+        }
+        if (options.signal?.aborted) stop()
+        options.signal?.addEventListener('abort', stop, { once: true })
+        this.#docker.modem.demuxStream(stream, merged, merged)
+        stream.once('end', () => merged.end())
+        stream.once('error', (error: Error) => merged.destroy(error))
+      } else {
+        const buffer = await container.logs({ ...common, follow: false })
+        const source = new PassThrough()
+        this.#docker.modem.demuxStream(source, merged, merged)
+        source.once('end', () => merged.end())
+        source.end(buffer)
+      }
+    } catch (error) {
+      throw engineError('logs', name, error)
+    }
+    let partial = ''
+    try {
+      for await (const chunk of merged) {
+        const lines = (partial + (chunk as Buffer).toString('utf8')).split('\n')
+        partial = lines.pop() ?? ''
+        yield* lines
+      }
+    } catch (error) {
+      if (!options.signal?.aborted) throw engineError('logs', name, error)
+    }
+    if (partial !== '') yield partial
+  }
+
+  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    if (signal.aborted) return
+    let stream: NodeJS.ReadableStream & { destroy(): void }
+    try {
+      stream = (await this.#docker.getEvents({ filters: eventFilters(this.#instance) })) as NodeJS.ReadableStream & { destroy(): void }
+    } catch (error) {
+      throw engineError('events', `instance ${this.#instance}`, error)
+    }
+    const stop = (): void => stream.destroy()
+    signal.addEventListener('abort', stop, { once: true })
+    let partial = ''
+    try {
+      for await (const chunk of stream) {
+        const lines = (partial + chunk.toString()).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) {
+          if (line.trim() === '') continue
+          let message: DockerEventMessage
+          try {
+            message = JSON.parse(line) as DockerEventMessage
+          } catch {
+            continue
+          }
+          const event = toRuntimeEvent(this.#instance, message)
+          if (event !== undefined) yield event
+        }
+      }
+    } catch (error) {
+      if (!signal.aborted) throw engineError('events', `instance ${this.#instance}`, error)
+    } finally {
+      signal.removeEventListener('abort', stop)
+      stream.destroy()
+    }
+    if (!signal.aborted) {
+      throw new DriverError('docker', 'events', `instance ${this.#instance}`, 'the engine closed the event stream')
+    }
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  #names(agent: string, operation: string): DockerNames {
+    try {
+      return dockerNames(this.#instance, agent)
+    } catch (error) {
+      throw new DriverError('docker', operation, agent, (error as Error).message, { cause: error })
+    }
+  }
+
+  #partName(agent: string, part: PartName, operation: string): string {
+    return partContainerName(this.#names(agent, operation), part)
+  }
+
+  async #mutate<T>(operation: string, object: string, call: () => Promise<T>): Promise<T> {
+    this.#mutations += 1
+    try {
+      return await call()
+    } catch (error) {
+      throw engineError(operation, object, error)
+    }
+  }
+
+  #decided(event: DriverDecision, fields: Record<string, unknown>): void {
+    this.#log.info({ event, ...fields }, event.replace(/-/g, ' '))
+  }
+
+  async #selectRuntime(): Promise<string | undefined> {
+    this.#runtime ??= (async () => {
+      if (this.#configuredRuntime !== undefined) return this.#configuredRuntime
+      let runtimes: Record<string, unknown> = {}
+      try {
+        runtimes = ((await this.#docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {}
+      } catch (error) {
+        this.#runtime = undefined
+        throw engineError('select-runtime', 'engine', error)
+      }
+      const runtime = 'runsc' in runtimes ? 'runsc' : undefined
+      this.#decided('runtime-selected', { runtime: runtime ?? 'default', available: Object.keys(runtimes) })
+      return runtime
+    })()
+    return this.#runtime
+  }
+
+  /** The container of that name when it is ours; undefined when absent; an error when someone else's. */
+  async #ownedContainer(name: string, agent: string, operation: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    let info: Dockerode.ContainerInspectInfo
+    try {
+      info = await this.#docker.getContainer(name).inspect()
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined
+      throw engineError(operation, name, error)
+    }
+    if (!isOwned(info.Config.Labels, this.#instance, agent)) {
+      throw new DriverError('docker', operation, name, 'a container of this name exists but is not managed by this controller; rename or remove it')
+    }
+    return info
+  }
+
+  async #ownedVolume(name: string, agent: string, operation: string): Promise<Dockerode.VolumeInspectInfo | undefined> {
+    let info: Dockerode.VolumeInspectInfo & { Labels?: Record<string, string> | null }
+    try {
+      info = await this.#docker.getVolume(name).inspect()
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined
+      throw engineError(operation, name, error)
+    }
+    if (!isOwned(info.Labels, this.#instance, agent)) {
+      throw new DriverError('docker', operation, name, 'a volume of this name exists but is not managed by this controller')
+    }
+    return info
+  }
+
+  async #ownedNetwork(name: string, agent: string, operation: string): Promise<Dockerode.NetworkInspectInfo | undefined> {
+    let info: Dockerode.NetworkInspectInfo
+    try {
+      info = (await this.#docker.getNetwork(name).inspect()) as Dockerode.NetworkInspectInfo
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined
+      throw engineError(operation, name, error)
+    }
+    // Network names are not unique in Docker; a lookup by name may find a
+    // network someone else created with the same name.
+    if (info.Name !== name || !isOwned(info.Labels, this.#instance, agent)) {
+      throw new DriverError('docker', operation, name, 'a network of this name exists but is not managed by this controller; remove it')
+    }
+    return info
+  }
+
+  async #requireWorkspace(agent: string, names: DockerNames): Promise<void> {
+    // Docker would silently create a missing named volume, without our labels.
+    if ((await this.#ownedVolume(names.workspace, agent, 'create-part')) === undefined) {
+      throw new DriverError('docker', 'create-part', names.workspace, 'workspace volume missing; ensureInfrastructure must run first')
+    }
+  }
+
+  async #ensureNetwork(agent: string, name: string, options: Dockerode.NetworkCreateOptions): Promise<Dockerode.NetworkInspectInfo | undefined> {
+    const existing = await this.#ownedNetwork(name, agent, 'ensure-infrastructure')
+    if (existing !== undefined) return existing
+    await this.#mutate('ensure-infrastructure', name, () => this.#docker.createNetwork(options))
+    this.#decided('network-created', { agent, network: name, internal: options.Internal === true })
+    return undefined
+  }
+
+  async #ensureInternalNetwork(agent: string, names: DockerNames): Promise<void> {
+    const existing = await this.#ensureNetwork(agent, names.internalNetwork, internalNetworkOptions(this.#instance, agent, names))
+    if (existing === undefined || internalNetworkIsIsolated(existing)) return
+    // Made by an older recipe: its isolation cannot be trusted, and a
+    // network's options cannot change in place. The parts on it go too; the
+    // reconciler recreates them on the new network.
+    for (const part of ['agent', 'sidecars'] as const) {
+      const name = partContainerName(names, part)
+      const container = await this.#ownedContainer(name, agent, 'ensure-infrastructure')
+      if (container !== undefined) await this.#stopAndRemove(container.Id, name, 'ensure-infrastructure')
+    }
+    await this.#mutate('ensure-infrastructure', names.internalNetwork, () => this.#docker.getNetwork(existing.Id).remove())
+    await this.#mutate('ensure-infrastructure', names.internalNetwork, () =>
+      this.#docker.createNetwork(internalNetworkOptions(this.#instance, agent, names)),
+    )
+    this.#decided('network-replaced', { agent, network: names.internalNetwork, reason: 'isolation recipe outdated' })
+  }
+
+  async #ensureVolume(agent: string, names: DockerNames): Promise<void> {
+    if ((await this.#ownedVolume(names.workspace, agent, 'ensure-infrastructure')) !== undefined) return
+    await this.#mutate('ensure-infrastructure', names.workspace, () =>
+      this.#docker.createVolume({ Name: names.workspace, Labels: ownershipLabels(this.#instance, agent, 'workspace') }),
+    )
+    this.#decided('volume-created', { agent, volume: names.workspace })
+  }
+
+  async #stopAndRemove(id: string, name: string, operation: string): Promise<void> {
+    const container = this.#docker.getContainer(id)
+    await this.#mutate(operation, name, async () => {
+      try {
+        await container.stop({ t: this.#stopTimeoutSeconds })
+      } catch (error) {
+        const status = statusCodeOf(error)
+        if (status !== 304 && status !== 404) throw error
+      }
+    })
+    await this.#mutate(operation, name, async () => {
+      try {
+        await container.remove({ force: true })
+      } catch (error) {
+        if (statusCodeOf(error) !== 404) throw error
+      }
+    })
+  }
+}
+
+function collect(into: Buffer[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      into.push(chunk)
+      callback()
+    },
+  })
+}
+
+/** The exit code, once the engine has recorded it (it can trail the stream's end). */
+async function exitCodeOf(instance: Dockerode.Exec): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const info = await instance.inspect()
+    if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('the engine never reported the exit code')
+}
