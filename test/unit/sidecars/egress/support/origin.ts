@@ -94,8 +94,12 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
   }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => echoWebSocket(req, socket, seen))
   let connections = 0
-  server.on('connection', () => connections++)
-  server.on('secureConnection', () => {})
+  const open = new Set<Duplex>()
+  server.on('connection', (socket: Duplex) => {
+    connections++
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+  })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const origin: Origin = {
@@ -103,6 +107,8 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     seen,
     connections: () => connections,
     close: async () => {
+      // Upgraded sockets are no longer the server's: close them by hand.
+      for (const socket of open) socket.destroy()
       server.closeAllConnections?.()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },

@@ -4,18 +4,17 @@
  * directory, a resolver that maps test names to loopback origins, and its
  * log lines captured for assertions.
  */
-import { mkdtemp, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DlpScanner, ScannerOptions } from '../../../../../sidecars/dlp/types.js'
 import type { AppliedEgressState } from '../../../../../sidecars/egress/applied-state.js'
-import { buildEgressRuntime } from '../../../../../sidecars/egress/build-runtime.js'
 import { mintCertificateAuthority, type CertificateAuthority } from '../../../../../sidecars/egress/certificates.js'
 import type { EgressConfigInput } from '../../../../../sidecars/egress/config.js'
 import { createEgressLogger } from '../../../../../sidecars/egress/event-log.js'
-import { startEgressProxy, type EgressProxy } from '../../../../../sidecars/egress/proxy-server.js'
-import { createDomainRateLimiter } from '../../../../../sidecars/egress/rate-limit.js'
-import { createConfigReloader, type ConfigReloader } from '../../../../../sidecars/egress/reload.js'
+import type { EgressProxy } from '../../../../../sidecars/egress/proxy-server.js'
+import type { ConfigReloader } from '../../../../../sidecars/egress/reload.js'
+import { startEgressSidecar } from '../../../../../sidecars/egress/sidecar.js'
 
 export interface HarnessOptions {
   config: EgressConfigInput
@@ -23,7 +22,6 @@ export interface HarnessOptions {
   /** Test names to addresses; anything else does not resolve. */
   hosts?: Record<string, string[]>
   createScanner: (options: ScannerOptions) => DlpScanner
-  watch?: boolean
 }
 
 export interface Harness {
@@ -45,7 +43,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const root = await mkdtemp(join(tmpdir(), 'bottle-egress-test-'))
   const configDir = join(root, 'config')
   const stateDir = join(root, 'state')
-  await (await import('node:fs/promises')).mkdir(configDir, { recursive: true })
+  await mkdir(configDir, { recursive: true })
   sharedCa ??= mintCertificateAuthority({ commonName: 'bottle egress test agent CA' })
   const ca = sharedCa
   await writeFile(join(configDir, 'ca.crt'), ca.certPem)
@@ -64,28 +62,22 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 
   const logs: Harness['logs'] = []
   const log = createEgressLogger({ write: (line: string) => logs.push(JSON.parse(line)) }, 'debug')
-  const limiter = createDomainRateLimiter()
-  const reloader = createConfigReloader({
+  const hosts = options.hosts ?? {}
+  const sidecar = await startEgressSidecar({
     configDir,
     stateDir,
-    log,
-    debounceMs: 50,
-    build: (files, generation) => buildEgressRuntime(files, generation, { createScanner: options.createScanner, limiter, systemCaPem: undefined }),
-  })
-  await reloader.reload('startup')
-  if (options.watch) await reloader.watch()
-  const hosts = options.hosts ?? {}
-  const proxy = await startEgressProxy({
     host: '127.0.0.1',
     port: 0,
-    runtime: reloader.current,
     log,
+    createScanner: options.createScanner,
+    debounceMs: 50,
     resolve: async (name) => {
       const found = hosts[name]
       if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
       return found
     },
   })
+  const { proxy, reloader } = sidecar
   return {
     port: proxy.address.port,
     proxy,
@@ -97,8 +89,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     writeConfig,
     applied: async () => JSON.parse(await readFile(join(stateDir, 'applied.json'), 'utf8')) as AppliedEgressState,
     close: async () => {
-      await reloader.close()
-      await proxy.close()
+      await sidecar.stop()
       await rm(root, { recursive: true, force: true })
     },
   }

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto'
+import { connect as netConnect } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startHarness, type Harness } from './support/proxy-harness.js'
+import { startOrigin, type Origin } from './support/origin.js'
+import { connectThrough } from './support/proxy-client.js'
+import { createStandInScanner } from './support/scanner.js'
+import { decodeFrame, encodeFrame } from './support/websocket.js'
+
+const TOKEN = 'websocket-route-token-0123456789abcdef'
+let plainOrigin: Origin
+let tlsOrigin: Origin
+let proxy: Harness
+
+beforeAll(async () => {
+  plainOrigin = await startOrigin()
+  tlsOrigin = await startOrigin({ tls: true })
+  proxy = await startHarness({
+    createScanner: createStandInScanner,
+    hosts: { 'ws.test': ['127.0.0.1'], 'wss.test': ['127.0.0.1'] },
+    secrets: { ws: TOKEN },
+    config: {
+      allowPrivate: ['127.0.0.1/32'],
+      upstreamCaCerts: [tlsOrigin.ca?.certPem ?? ''],
+      routes: [
+        { host: 'ws.test', ports: [plainOrigin.port], paths: ['/chat'] },
+        { host: 'wss.test', ports: [tlsOrigin.port], auth: { scheme: 'Bearer', slot: 'ws' } },
+      ],
+    },
+  })
+})
+afterAll(async () => {
+  await proxy.close()
+  await plainOrigin.close()
+  await tlsOrigin.close()
+})
+
+/** Reads a socket without consuming it to the end (for-await would destroy it on break). */
+class SocketReader {
+  private data = Buffer.alloc(0)
+  private waiter: (() => void) | undefined
+  private closed = false
+  constructor(socket: Duplex) {
+    socket.on('data', (chunk: Buffer) => {
+      this.data = Buffer.concat([this.data, chunk])
+      this.waiter?.()
+    })
+    socket.on('close', () => {
+      this.closed = true
+      this.waiter?.()
+    })
+  }
+  /** Wait until `take` finds what it wants in the buffered bytes; it returns how many bytes it used. */
+  async until<T>(take: (data: Buffer) => { value: T; used: number } | undefined): Promise<T | undefined> {
+    for (;;) {
+      const found = take(this.data)
+      if (found) {
+        this.data = this.data.subarray(found.used)
+        return found.value
+      }
+      if (this.closed) return undefined
+      await new Promise<void>((resolve) => (this.waiter = resolve))
+    }
+  }
+}
+
+async function handshake(socket: Duplex, target: string, host: string): Promise<{ status: string; reader: SocketReader }> {
+  const reader = new SocketReader(socket)
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  )
+  const status = await reader.until((data) => {
+    const end = data.indexOf('\r\n\r\n')
+    return end === -1 ? undefined : { value: data.subarray(0, data.indexOf('\r\n')).toString(), used: end + 4 }
+  })
+  return { status: status ?? 'closed', reader }
+}
+
+async function echo(socket: Duplex, reader: SocketReader, text: string): Promise<string> {
+  socket.write(encodeFrame(0x1, Buffer.from(text), true))
+  const reply = await reader.until((data) => {
+    const frame = decodeFrame(data)
+    return frame && { value: frame.payload.toString(), used: frame.length }
+  })
+  return reply ?? 'closed'
+}
+
+describe('WebSocket through an allowed route', () => {
+  it('upgrades ws:// on the proxy port and relays frames both ways', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { status, reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, `ws.test:${plainOrigin.port}`)
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(await echo(socket, reader, 'hello')).toBe('echo:hello')
+    expect(await echo(socket, reader, 'again')).toBe('echo:again')
+    socket.destroy()
+  })
+
+  it('upgrades wss:// inside an intercepted tunnel, with the route credential injected', async () => {
+    const tunnel = await connectThrough(proxy.port, `wss.test:${tlsOrigin.port}`)
+    expect(tunnel.status).toBe(200)
+    const tls = tlsConnect({ socket: tunnel.socket, servername: 'wss.test', ca: proxy.ca.certPem })
+    const before = tlsOrigin.seen.length
+    const { status, reader } = await handshake(tls, '/stream', `wss.test:${tlsOrigin.port}`)
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(await echo(tls, reader, 'secure')).toBe('echo:secure')
+    expect(tlsOrigin.seen[before]?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    tls.destroy()
+  })
+
+  it('refuses a handshake on a path outside the route', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { status } = await handshake(socket, `http://ws.test:${plainOrigin.port}/admin`, 'ws.test')
+    expect(status).toBe('HTTP/1.1 403 Forbidden')
+    socket.destroy()
+  })
+
+  it('refuses an upgrade to another protocol', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    socket.write(`GET http://ws.test:${plainOrigin.port}/chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n`)
+    let reply = ''
+    for await (const chunk of socket) reply += (chunk as Buffer).toString()
+    expect(reply).toMatch(/^HTTP\/1\.1 403 Forbidden/)
+    expect(reply).toContain('bottle-egress: unsupported-upgrade')
+  })
+
+  it('logs the closed WebSocket tunnel with its byte counts', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, 'ws.test')
+    expect(await echo(socket, reader, 'count me')).toBe('echo:count me')
+    socket.write(encodeFrame(0x8, Buffer.alloc(0), true))
+    await new Promise((resolve) => socket.once('close', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const closed = proxy.logs.findLast((l) => l.event === 'tunnel.closed')
+    expect(closed).toMatchObject({ mode: 'websocket', host: 'ws.test', route: 'ws.test' })
+    expect(closed?.bytesOut).toBeGreaterThan(8)
+  })
+})
