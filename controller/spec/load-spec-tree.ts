@@ -94,7 +94,7 @@ export async function loadSpecTree(root: string, options: LoadOptions = {}): Pro
   const replaced = new Set(overlay.map((e) => e.path))
   const listed = options.overlayOnly ? [] : (await listSpecFiles(realRoot)).filter((e) => !replaced.has(e.path))
   const entries = [...listed, ...overlay].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  const readings = await Promise.all(entries.map((entry) => readSpecObjects(realRoot, entry)))
+  const readings = entries.map((entry) => readSpecObjects(realRoot, entry))
   return assembleTree(realRoot, readings.filter((r) => r.isSpec), options.revision)
 }
 
@@ -200,7 +200,7 @@ function assembleTree(root: string, readings: FileReading[], revision: string | 
       bottle,
       env,
       gitUser,
-      hash: digest({ agent: agent.spec, bottle: bottle.spec }),
+      hash: digest({ agent: agent.spec, bottle: bottle.hash }),
     })
   }
 

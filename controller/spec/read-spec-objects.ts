@@ -36,13 +36,13 @@ export interface FileReading {
 const NAME = /^[a-z][a-z0-9-]{0,52}$/
 
 /** Reads, parses and checks every object of one spec file, in isolation from the others. */
-export async function readSpecObjects(realRoot: string, entry: SpecFileEntry): Promise<FileReading> {
+export function readSpecObjects(realRoot: string, entry: SpecFileEntry): FileReading {
   const reading: FileReading = { entry, complete: true, contentHash: undefined, candidates: [], fileErrors: [], isSpec: true }
   const fileError = (code: SpecErrorCode, message: string, position: Position = { line: 1, column: 1 }, object?: string) => {
     reading.fileErrors.push({ file: entry.path, line: position.line, column: position.column, code, message, ...(object ? { object } : {}) })
   }
 
-  const read = entry.source ? await readSpecFile(dirname(entry.source), basename(entry.source)) : await readSpecFile(realRoot, entry.path)
+  const read = entry.source ? readSpecFile(dirname(entry.source), basename(entry.source)) : readSpecFile(realRoot, entry.path)
   if (!read.ok) {
     reading.complete = false
     fileError(read.code, `file ${read.message}`)
