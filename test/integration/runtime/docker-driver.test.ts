@@ -97,6 +97,7 @@ describe('DockerDriver against a real engine', () => {
       NanoCpus: 500_000_000,
       Memory: 256 * 1024 * 1024,
       Dns: ['127.0.0.1'],
+      DnsOptions: ['timeout:1', 'attempts:1'],
       Init: true,
     })
     expect(agentBox.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: names.workspace, Destination: '/home/agent/workspace' })])
