@@ -1,0 +1,36 @@
+/**
+ * Letters from other scripts that render like Latin ones, folded to ASCII so
+ * `ghр_...` (Cyrillic `р`) reads as `ghp_...`. NFKC already folds fullwidth
+ * forms, mathematical alphanumerics, circled and super/subscript letters;
+ * this table covers what NFKC leaves alone: Cyrillic, Greek, Armenian,
+ * Cherokee and a few Latin variants. Only look-alikes close enough to fool a
+ * reader are listed; folding more would not find more secrets, only mangle
+ * the text that surrounds them.
+ */
+const PAIRS: readonly (readonly [string, string])[] = [
+  // Cyrillic
+  ['а', 'a'], ['е', 'e'], ['і', 'i'], ['ј', 'j'], ['к', 'k'], ['о', 'o'], ['р', 'p'], ['с', 'c'], ['у', 'y'], ['х', 'x'],
+  ['ѕ', 's'], ['ԁ', 'd'], ['ԛ', 'q'], ['ԝ', 'w'], ['һ', 'h'], ['ӏ', 'l'], ['ү', 'y'], ['ɡ', 'g'],
+  ['А', 'A'], ['В', 'B'], ['Е', 'E'], ['К', 'K'], ['М', 'M'], ['Н', 'H'], ['О', 'O'], ['Р', 'P'], ['С', 'C'], ['Т', 'T'],
+  ['Х', 'X'], ['У', 'Y'], ['Ѕ', 'S'], ['І', 'I'], ['Ј', 'J'], ['Ԛ', 'Q'], ['Ԝ', 'W'], ['Һ', 'H'], ['Ӏ', 'I'], ['Ү', 'Y'],
+  // Greek
+  ['Α', 'A'], ['Β', 'B'], ['Ε', 'E'], ['Ζ', 'Z'], ['Η', 'H'], ['Ι', 'I'], ['Κ', 'K'], ['Μ', 'M'], ['Ν', 'N'], ['Ο', 'O'],
+  ['Ρ', 'P'], ['Τ', 'T'], ['Υ', 'Y'], ['Χ', 'X'], ['Ϲ', 'C'], ['Ϳ', 'J'],
+  ['α', 'a'], ['ε', 'e'], ['ι', 'i'], ['κ', 'k'], ['ν', 'v'], ['ο', 'o'], ['ρ', 'p'], ['τ', 't'], ['υ', 'u'], ['χ', 'x'],
+  ['ϲ', 'c'], ['ϳ', 'j'],
+  // Armenian
+  ['օ', 'o'], ['ս', 'u'], ['հ', 'h'], ['ո', 'n'], ['ց', 'g'], ['զ', 'q'],
+  // Cherokee capitals
+  ['Ꭺ', 'A'], ['Ᏼ', 'B'], ['Ꮯ', 'C'], ['Ꭼ', 'E'], ['Ꮋ', 'H'], ['Ꭻ', 'J'], ['Ꮶ', 'K'], ['Ꮮ', 'L'], ['Ꮇ', 'M'], ['Ꮲ', 'P'],
+  ['Ꮪ', 'S'], ['Ꭲ', 'T'], ['Ꮃ', 'W'], ['Ꮓ', 'Z'],
+  // Latin variants NFKC keeps
+  ['ı', 'i'], ['ȷ', 'j'], ['ɑ', 'a'], ['ɩ', 'i'], ['ʏ', 'y'], ['ᴅ', 'd'],
+]
+
+const TABLE = new Map<string, string>(PAIRS)
+const ANY = new RegExp(`[${PAIRS.map(([from]) => from).join('')}]`, 'g')
+
+/** Replace every listed look-alike with its ASCII letter. */
+export function foldConfusables(text: string): string {
+  return text.replace(ANY, (ch) => TABLE.get(ch) ?? ch)
+}

@@ -1,0 +1,138 @@
+/**
+ * Undo the cheap ways of hiding a secret from a pattern, so that detection
+ * sees what the receiver will see:
+ *
+ * 1. percent-decoding to a fixpoint (`%2567` -> `%67` -> `g`) in one linear
+ *    pass, so no round limit is needed for nesting;
+ * 2. invisible characters removed (zero-width, bidi controls, soft hyphen,
+ *    variation selectors, exotic and control whitespace, C0/C1 controls
+ *    other than tab, CR and LF) and Unicode tag characters read as the ASCII
+ *    they encode;
+ * 3. Unicode folding: combining marks dropped (NFD), then NFKC, so fullwidth,
+ *    mathematical and accented forms become ASCII;
+ * 4. Cyrillic, Greek and other look-alikes folded to Latin (`confusables.ts`).
+ *
+ * The steps feed each other (NFKC turns `％` into `%`; removing a zero-width
+ * character can complete `%6\u200b7`), so they repeat until nothing changes.
+ * Forcing one more round takes an escape that is itself hidden behind an
+ * escape (`%EF%BC%85` is a fullwidth `%`), which triples the input per round,
+ * so real inputs settle in two or three rounds; the 16-round cap is a safety
+ * net, and `exhausted` reports when it was hit.
+ */
+import { Buffer } from 'node:buffer'
+import { foldConfusables } from './confusables.js'
+
+export type NormalizationStep = 'url-encoded' | 'zero-width' | 'unicode-tags' | 'unicode' | 'confusable'
+
+export interface Normalized {
+  text: string
+  /** The steps that changed something, in pipeline order. */
+  steps: NormalizationStep[]
+  /** The round cap was reached before a fixpoint: the input nests its encodings suspiciously deep. */
+  exhausted: boolean
+}
+
+export const MAX_NORMALIZATION_ROUNDS = 16
+
+/** Plain printable ASCII without `%`: nothing to normalize. */
+const NEEDS_WORK = /[^\t\n\r\x20-\x24\x26-\x7e]/
+
+function isHexByte(b: number): boolean {
+  return (b >= 48 && b <= 57) || (b >= 65 && b <= 70) || (b >= 97 && b <= 102)
+}
+
+function hexValue(b: number): number {
+  return b <= 57 ? b - 48 : (b | 0x20) - 87
+}
+
+const UTF8 = new TextDecoder('utf-8')
+
+/**
+ * Percent-decode until no `%XX` is left. Decoding works on a byte stack: after
+ * every push, a `%` `H` `H` on top is replaced by its byte, which may complete
+ * another triple below it. Each reduction shrinks the stack by two, so the
+ * whole fixpoint costs one pass.
+ */
+export function percentDecodeFully(text: string): string {
+  if (!text.includes('%')) return text
+  const input = Buffer.from(text, 'utf8')
+  const stack = new Uint8Array(input.length)
+  let top = 0
+  let changed = false
+  for (let i = 0; i < input.length; i++) {
+    stack[top++] = input[i] as number
+    while (top >= 3 && stack[top - 3] === 37 && isHexByte(stack[top - 2] as number) && isHexByte(stack[top - 1] as number)) {
+      const byte = (hexValue(stack[top - 2] as number) << 4) | hexValue(stack[top - 1] as number)
+      top -= 3
+      stack[top++] = byte
+      changed = true
+    }
+  }
+  return changed ? UTF8.decode(stack.subarray(0, top)) : text
+}
+
+// Zero-width and format characters, bidi controls, exotic spaces, C0/C1 controls (not \t \n \r),
+// Hangul fillers, variation selectors and the BOM.
+const INVISIBLE =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u00A0\u00AD\u034F\u061C\u115F\u1160\u1680\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g
+/** Unicode tag characters U+E0000..U+E007F: invisible, but each one spells an ASCII character. */
+const TAG = /\uDB40[\uDC00-\uDC7F]/g
+
+export function removeInvisible(text: string): string {
+  return text.replace(INVISIBLE, '')
+}
+
+export function readUnicodeTags(text: string): string {
+  return text.replace(TAG, (pair) => {
+    const code = pair.charCodeAt(1) - 0xdc00
+    return code >= 0x20 && code <= 0x7e ? String.fromCharCode(code) : ''
+  })
+}
+
+const MARKS = /[\p{Mn}\p{Me}]/gu
+
+export function foldUnicode(text: string): string {
+  return text.normalize('NFD').replace(MARKS, '').normalize('NFKC')
+}
+
+const NON_ASCII = /[^\x00-\x7f]/
+
+function round(text: string, steps: Set<NormalizationStep>): string {
+  let t = text
+  const decoded = percentDecodeFully(t)
+  if (decoded !== t) steps.add('url-encoded')
+  t = decoded
+  if (!NEEDS_WORK.test(t)) return t
+  const visible = removeInvisible(t)
+  if (visible !== t) steps.add('zero-width')
+  t = visible
+  if (!NON_ASCII.test(t)) return t
+  const untagged = readUnicodeTags(t)
+  if (untagged !== t) steps.add('unicode-tags')
+  t = untagged
+  const folded = foldUnicode(t)
+  if (folded !== t) steps.add('unicode')
+  t = folded
+  const latin = foldConfusables(t)
+  if (latin !== t) steps.add('confusable')
+  return latin
+}
+
+const ORDER: readonly NormalizationStep[] = ['url-encoded', 'zero-width', 'unicode-tags', 'unicode', 'confusable']
+
+export function normalizeDetailed(text: string, maxRounds: number = MAX_NORMALIZATION_ROUNDS): Normalized {
+  if (!NEEDS_WORK.test(text)) return { text, steps: [], exhausted: false }
+  const steps = new Set<NormalizationStep>()
+  let current = text
+  for (let i = 0; i < maxRounds; i++) {
+    const next = round(current, steps)
+    if (next === current) return { text: current, steps: ORDER.filter((s) => steps.has(s)), exhausted: false }
+    current = next
+  }
+  return { text: current, steps: ORDER.filter((s) => steps.has(s)), exhausted: round(current, new Set()) !== current }
+}
+
+/** The text a pattern should see. Idempotent: `normalize(normalize(x)) === normalize(x)` whenever the round cap is not hit. */
+export function normalize(text: string): string {
+  return normalizeDetailed(text).text
+}

@@ -1,0 +1,108 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { MAX_NORMALIZATION_ROUNDS, normalize, normalizeDetailed, percentDecodeFully } from '../../../../sidecars/dlp/normalize.js'
+
+const tag = (ascii: string) => [...ascii].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')
+
+describe('normalize', () => {
+  it.each([
+    // percent-decoding, to a fixpoint
+    { name: 'percent-encoded letters', input: '%67hp_', want: 'ghp_' },
+    { name: 'double percent-encoding', input: '%2567hp_', want: 'ghp_' },
+    { name: 'five layers', input: '%2525252567', want: 'g' },
+    { name: 'a triple completed by decoding', input: '%%34%31', want: 'A' },
+    { name: 'a triple split by an escaped digit', input: '%4%31', want: 'A' },
+    { name: 'a lone percent', input: '100% sure', want: '100% sure' },
+    { name: 'a non-hex escape', input: '%zz%4', want: '%zz%4' },
+    { name: 'UTF-8 escapes', input: '%E2%82%AC', want: '€' },
+    { name: 'plus is not a space', input: 'a+b', want: 'a+b' },
+    // invisible characters
+    { name: 'zero-width joiners', input: 'g\u200bh\u200cp\u200d_\u2060x', want: 'ghp_x' },
+    { name: 'a byte-order mark', input: '\ufeffabc', want: 'abc' },
+    { name: 'exotic spaces', input: 'a\u00a0b\u2009c\u3000d\u202fe', want: 'abcde' },
+    { name: 'C0 and C1 controls', input: 'a\u0000b\u0007c\u0085d\u007fe', want: 'abcde' },
+    { name: 'bidi controls', input: 'a\u202eb\u2066c\u200fd', want: 'abcd' },
+    { name: 'a soft hyphen', input: 'AK\u00adIA', want: 'AKIA' },
+    { name: 'variation selectors', input: 'a\ufe0fb', want: 'ab' },
+    { name: 'tab, newline and CR stay', input: 'a\tb\nc\r\n', want: 'a\tb\nc\r\n' },
+    { name: 'Unicode tag characters spell ASCII', input: `x${tag('ghp')}y`, want: 'xghpy' },
+    // NFKC and combining marks
+    { name: 'fullwidth forms', input: 'ｇｈｐ＿ＡＢＣ１２３', want: 'ghp_ABC123' },
+    { name: 'mathematical bold', input: '𝐀𝐊𝐈𝐀', want: 'AKIA' },
+    { name: 'circled letters', input: 'ⓐⓑ', want: 'ab' },
+    { name: 'superscripts', input: 'x²', want: 'x2' },
+    { name: 'combining accents', input: 'g\u0301h\u0308p', want: 'ghp' },
+    { name: 'precomposed accents', input: 'café', want: 'cafe' },
+    // confusables
+    { name: 'Cyrillic capitals', input: 'АКІА', want: 'AKIA' },
+    { name: 'Greek capitals', input: 'ΑΚΙΑ', want: 'AKIA' },
+    { name: 'one Cyrillic letter', input: 'ghр_', want: 'ghp_' },
+    // steps feeding each other
+    { name: 'fullwidth percent', input: '％６７hp', want: 'ghp' },
+    { name: 'a zero-width character inside an escape', input: '%6\u200b7hp', want: 'ghp' },
+    { name: 'an escaped fullwidth percent', input: '%EF%BC%8567hp', want: 'ghp' },
+    { name: 'plain ASCII', input: 'GET /v1/messages HTTP/1.1', want: 'GET /v1/messages HTTP/1.1' },
+  ])('$name', ({ input, want }) => {
+    expect(normalize(input)).toBe(want)
+  })
+
+  it.each([
+    { input: 'ghp_', steps: [] },
+    { input: '%67', steps: ['url-encoded'] },
+    { input: 'g\u200bh', steps: ['zero-width'] },
+    { input: `a${tag('b')}`, steps: ['unicode-tags'] },
+    { input: 'ｇ', steps: ['unicode'] },
+    { input: 'АКІА', steps: ['confusable'] },
+    { input: '%EF%BC%8567', steps: ['url-encoded', 'unicode'] },
+  ])('reports the steps that changed $input', ({ input, steps }) => {
+    expect(normalizeDetailed(input).steps).toEqual(steps)
+  })
+
+  it('decodes any depth of percent-encoding in one linear pass', () => {
+    let text = 'g'
+    for (let i = 0; i < 200; i++) text = text.replace(/%/g, '%25').replace(/^g$/, '%67')
+    expect(percentDecodeFully(text)).toBe('g')
+  })
+
+  // One more round needs each `%` hidden as an escaped fullwidth `%` (`%EF%BC%85`), tripling the input.
+  const nested = (rounds: number) => {
+    let text = '%67'
+    for (let i = 1; i < rounds; i++) text = text.replace(/%/g, '%EF%BC%85')
+    return text
+  }
+
+  it.each([1, 2, 3, 4, 5])('settles an input that needs %i rounds', (rounds) => {
+    const result = normalizeDetailed(nested(rounds), rounds + 1)
+    expect(result).toMatchObject({ text: 'g', exhausted: false })
+  })
+
+  it('reports an input that does not settle within the round cap', () => {
+    expect(normalizeDetailed(nested(5), 3)).toMatchObject({ exhausted: true })
+    expect(normalizeDetailed(nested(5)).exhausted).toBe(false)
+    expect(MAX_NORMALIZATION_ROUNDS).toBeGreaterThanOrEqual(8)
+  })
+})
+
+const tricky = ['%', '2', '5', '6', '7', 'E', 'F', 'B', 'C', '8', 'A', 'g', '\u200b', '％', '６', 'е', 'А', '\u0301', '\u00a0', '\u0000', tag('Q'), 'é', 'ｇ']
+
+describe('normalize is idempotent', () => {
+  it('on arbitrary Unicode', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        const once = normalize(text)
+        expect(normalize(once)).toBe(once)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('on strings built from escapes, invisibles, look-alikes and marks', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...tricky), { maxLength: 30 }), (parts) => {
+        const once = normalize(parts.join(''))
+        expect(normalize(once)).toBe(once)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+})
