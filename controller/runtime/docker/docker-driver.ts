@@ -30,6 +30,7 @@ import { engineError, statusCodeOf } from './engine-errors.js'
 import { egressNetworkOptions, internalNetworkIsIsolated, internalNetworkOptions } from './network-options.js'
 import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, type DockerNames } from './names.js'
 import { groupObserved } from './observed-agents.js'
+import { DEFAULT_INTERNAL_POOL, formatCidr, freeSubnet, INTERNAL_PREFIX, parseCidr, type Cidr } from './subnet-allocation.js'
 import { eventFilters, toRuntimeEvent, type DockerEventMessage } from './runtime-events.js'
 
 export type OciRuntime = 'runc' | 'runsc'
@@ -43,6 +44,8 @@ export interface DockerDriverOptions {
   runtime?: OciRuntime
   /** How long `stop` waits for a part to exit before Docker kills it. Default 10 s. */
   stopTimeoutSeconds?: number
+  /** IPv4 range the internal networks' /28 subnets come from. Default 10.213.0.0/16. */
+  internalSubnetPool?: string
 }
 
 /** Every decision the driver logs; one pino line each. */
@@ -66,6 +69,7 @@ export class DockerDriver implements RuntimeDriver {
   readonly #log: Logger
   readonly #configuredRuntime: OciRuntime | undefined
   readonly #stopTimeoutSeconds: number
+  readonly #internalPool: Cidr
   #runtime: Promise<string | undefined> | undefined
   #mutations = 0
 
@@ -77,6 +81,11 @@ export class DockerDriver implements RuntimeDriver {
     this.#log = options.logger.child({ driver: 'docker', instance: options.instance })
     this.#configuredRuntime = options.runtime
     this.#stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
+    const pool = parseCidr(options.internalSubnetPool ?? DEFAULT_INTERNAL_POOL)
+    if (pool === undefined || pool.prefix > INTERNAL_PREFIX) {
+      throw new DriverError('docker', 'configure', 'internalSubnetPool', `"${options.internalSubnetPool}" is not an IPv4 range of /${INTERNAL_PREFIX} or larger`)
+    }
+    this.#internalPool = pool
   }
 
   get mutations(): number {
@@ -465,8 +474,12 @@ export class DockerDriver implements RuntimeDriver {
   }
 
   async #ensureInternalNetwork(agent: string, names: DockerNames): Promise<void> {
-    const existing = await this.#ensureNetwork(agent, names.internalNetwork, internalNetworkOptions(this.#instance, agent, names))
-    if (existing === undefined || internalNetworkIsIsolated(existing)) return
+    const existing = await this.#ownedNetwork(names.internalNetwork, agent, 'ensure-infrastructure')
+    if (existing === undefined) {
+      await this.#createInternalNetwork(agent, names)
+      return
+    }
+    if (internalNetworkIsIsolated(existing)) return
     // Made by an older recipe: its isolation cannot be trusted, and a
     // network's options cannot change in place. The parts on it go too; the
     // reconciler recreates them on the new network.
@@ -476,10 +489,40 @@ export class DockerDriver implements RuntimeDriver {
       if (container !== undefined) await this.#stopAndRemove(container.Id, name, 'ensure-infrastructure')
     }
     await this.#mutate('ensure-infrastructure', names.internalNetwork, () => this.#docker.getNetwork(existing.Id).remove())
-    await this.#mutate('ensure-infrastructure', names.internalNetwork, () =>
-      this.#docker.createNetwork(internalNetworkOptions(this.#instance, agent, names)),
-    )
+    await this.#createInternalNetwork(agent, names)
     this.#decided('network-replaced', { agent, network: names.internalNetwork, reason: 'isolation recipe outdated' })
+  }
+
+  async #createInternalNetwork(agent: string, names: DockerNames): Promise<void> {
+    let networks: Dockerode.NetworkInspectInfo[]
+    try {
+      networks = await this.#docker.listNetworks()
+    } catch (error) {
+      throw engineError('ensure-infrastructure', names.internalNetwork, error)
+    }
+    const taken = networks
+      .flatMap((network) => network.IPAM?.Config ?? [])
+      .map((config) => parseCidr(config.Subnet ?? ''))
+      .filter((cidr): cidr is Cidr => cidr !== undefined)
+    // Another reconcile may take the same block between our look and our create.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const subnet = freeSubnet(this.#internalPool, INTERNAL_PREFIX, taken, names.internalNetwork)
+      if (subnet === undefined) {
+        throw new DriverError('docker', 'ensure-infrastructure', names.internalNetwork, `no free /${INTERNAL_PREFIX} left in the internal subnet pool ${formatCidr(this.#internalPool)}`)
+      }
+      try {
+        await this.#mutate('ensure-infrastructure', names.internalNetwork, () =>
+          this.#docker.createNetwork(internalNetworkOptions(this.#instance, agent, names, formatCidr(subnet))),
+        )
+      } catch (error) {
+        if (!(error instanceof Error) || !/overlaps/i.test(error.message)) throw error
+        taken.push(subnet)
+        continue
+      }
+      this.#decided('network-created', { agent, network: names.internalNetwork, internal: true, subnet: formatCidr(subnet) })
+      return
+    }
+    throw new DriverError('docker', 'ensure-infrastructure', names.internalNetwork, 'could not claim a free subnet after 5 attempts')
   }
 
   async #ensureVolume(agent: string, names: DockerNames): Promise<void> {

@@ -24,8 +24,9 @@ export const ISOLATION_RECIPE = 'inhibit-ipv4.v1'
 
 export const INHIBIT_IPV4 = 'com.docker.network.bridge.inhibit_ipv4'
 
-export function internalNetworkOptions(instance: string, agent: string, names: DockerNames): Dockerode.NetworkCreateOptions {
-  return {
+/** `subnet`: the network's own small subnet (see subnet-allocation.ts); absent lets Docker choose. */
+export function internalNetworkOptions(instance: string, agent: string, names: DockerNames, subnet?: string): Dockerode.NetworkCreateOptions {
+  const options: Dockerode.NetworkCreateOptions = {
     Name: names.internalNetwork,
     Driver: 'bridge',
     Internal: true,
@@ -38,6 +39,8 @@ export function internalNetworkOptions(instance: string, agent: string, names: D
     },
     Labels: { ...ownershipLabels(instance, agent, 'network-internal'), [LABEL.isolation]: ISOLATION_RECIPE },
   }
+  if (subnet !== undefined) options.IPAM = { Driver: 'default', Config: [{ Subnet: subnet }] }
+  return options
 }
 
 export function egressNetworkOptions(instance: string, agent: string, names: DockerNames): Dockerode.NetworkCreateOptions {

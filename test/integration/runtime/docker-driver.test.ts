@@ -70,6 +70,8 @@ describe('DockerDriver against a real engine', () => {
     const owned = { 'bottle.dev/managed': 'true', 'bottle.dev/instance': instance, 'bottle.dev/agent': agent }
     expect(internal).toMatchObject({ Internal: true, Labels: { ...owned, 'bottle.dev/role': 'network-internal' } })
     expect(internal.Options?.['com.docker.network.bridge.inhibit_ipv4']).toBe('true')
+    // A /28 of its own from the driver's pool, not a /16 from the engine's few default pools.
+    expect(internal.IPAM?.Config?.[0]?.Subnet).toMatch(/^10\.213\.\d+\.\d+\/28$/)
     expect(egress).toMatchObject({ Internal: false, Labels: { ...owned, 'bottle.dev/role': 'network-egress' } })
     expect(volume.Labels).toMatchObject({ ...owned, 'bottle.dev/role': 'workspace' })
   })
