@@ -28,6 +28,11 @@
  *   of known formats are still found by the decode layer, and known secrets
  *   by their hex form. Google-Docs-style 44-character ids are flagged.
  * - Runs of digits only are not flagged (order numbers, timestamps).
+ *
+ * Measured on 5 000 random strings per cell: labels of 20 characters are
+ * flagged 99.7% (hex), 97.7% (base36) and 88.7% (base32, few digits) of the
+ * time, rising to 98.7%+ at 32; path segments of 40 random characters 99%+
+ * (base36, base62) and 94.6% (base64url, whose separators shorten the run).
  */
 
 /** Shannon entropy in bits per character over UTF-16 code units. */

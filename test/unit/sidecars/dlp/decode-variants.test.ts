@@ -1,0 +1,68 @@
+import { Buffer } from 'node:buffer'
+import { describe, expect, it } from 'vitest'
+import { decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from '../../../../sidecars/dlp/decode-variants.js'
+
+const plenty = (): DecodeBudget => ({ remaining: 1_000_000, exceeded: false })
+const decodedTexts = (text: string, budget = plenty()) => [...decodeVariants(text, budget)].map((v) => `${v.kind}:${v.text}`)
+const b64 = (text: string) => Buffer.from(text).toString('base64')
+const payload = 'the value is s3cr3t-payload-2024'
+
+describe('findEncodedRuns', () => {
+  it.each([
+    { name: 'base64 between quotes', text: `"${b64(payload)}"`, want: ['base64'] },
+    { name: 'hex after a colon', text: `id:${Buffer.from(payload).toString('hex')}`, want: ['hex'] },
+    { name: 'upper-case hex', text: Buffer.from(payload).toString('hex').toUpperCase(), want: ['hex'] },
+    { name: 'a camelCase identifier', text: 'createScannerWithOptions', want: [] },
+    { name: 'a short base64 word', text: 'aGVsbG8=', want: [] },
+    { name: 'a short hex number', text: 'deadbeef', want: [] },
+    { name: 'prose', text: 'the quick brown fox jumps over the lazy dog', want: [] },
+  ])('$name', ({ text, want }) => {
+    expect(findEncodedRuns(text).map((r) => r.kind)).toEqual(want)
+  })
+})
+
+describe('decodeVariants', () => {
+  it.each([
+    { name: 'standard base64', text: b64(payload) },
+    { name: 'base64 without padding', text: b64(payload).replace(/=+$/, '') },
+    { name: 'url-safe base64', text: Buffer.from(`??>>${payload}`).toString('base64url') },
+    { name: 'base64 behind one stray character', text: `x${b64(payload)}` },
+    { name: 'base64 behind two stray characters', text: `xy${b64(payload)}` },
+    { name: 'base64 behind three stray characters', text: `xyz${b64(payload)}` },
+    { name: 'lower-case hex', text: Buffer.from(payload).toString('hex') },
+    { name: 'hex behind a stray digit', text: `7${Buffer.from(payload).toString('hex')}` },
+  ])('reveals the payload in $name', ({ text }) => {
+    expect(decodedTexts(text).some((t) => t.includes('s3cr3t-payload-2024'))).toBe(true)
+  })
+
+  it.each([0, 1, 2])('finds a value at byte alignment %i inside longer base64', (align) => {
+    const text = b64(`${'#'.repeat(align)}${payload}${'!'.repeat(5)}`)
+    expect(decodedTexts(text).some((t) => t.includes('s3cr3t-payload-2024'))).toBe(true)
+  })
+
+  it('marks binary decodings as not printable', () => {
+    const variants = [...decodeVariants(Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) % 256)).toString('base64'), plenty())]
+    expect(variants.length).toBeGreaterThan(0)
+    expect(variants.every((v) => !v.printable)).toBe(true)
+  })
+
+  it('stops when the budget is spent and says so', () => {
+    const budget: DecodeBudget = { remaining: 10, exceeded: false }
+    expect(decodedTexts(b64(payload), budget)).toEqual([])
+    expect(budget.exceeded).toBe(true)
+  })
+})
+
+describe('decodeEscapes', () => {
+  it.each([
+    { input: '\\x67\\x68\\x70_', want: 'ghp_' },
+    { input: '\\u0067hp_', want: 'ghp_' },
+    { input: '\\u{67}hp_', want: 'ghp_' },
+    { input: '&#x67;&#104;p_', want: 'ghp_' },
+    { input: '&#103hp_', want: 'ghp_' },
+    { input: 'C:\\users\\x', want: undefined },
+    { input: 'no escapes', want: undefined },
+  ])('$input', ({ input, want }) => {
+    expect(decodeEscapes(input)).toBe(want)
+  })
+})
