@@ -1,11 +1,22 @@
 import { Command, CommanderError, Option } from 'commander'
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js'
 import { parseOutputFormat } from './output.js'
-import { runGet } from './commands/get.js'
+import { runApply } from './commands/apply.js'
+import { runController } from './commands/controller.js'
+import { runDelete } from './commands/delete.js'
+import { runDescribe } from './commands/describe.js'
+import { runDiff } from './commands/diff.js'
+import { runExec } from './commands/exec.js'
+import { runGet, runGetWatch } from './commands/get.js'
+import { runLogs } from './commands/logs.js'
 import { editorSchema } from './commands/schema.js'
 import { runValidate } from './commands/validate.js'
 
 const DEFAULT_DIR = process.env.BOTTLE_DIR ?? '.'
+
+function instanceOption(): Option {
+  return new Option('--instance <name>', 'controller instance (objects of other instances are never touched)').default(process.env.BOTTLE_INSTANCE ?? 'default')
+}
 
 function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format').choices(['yaml', 'json', 'wide'])
@@ -40,9 +51,101 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .argument('[kind]', 'bottles | agents | proposals (default: bottles and agents)')
     .argument('[name]', 'one object')
     .addOption(outputOption())
+    .option('-w, --watch', 'after the list, print a row whenever one changes')
     .option('--dir <dir>', 'the spec folder', DEFAULT_DIR)
-    .action(async (kind: string | undefined, name: string | undefined, opts: { output?: string; dir: string }) => {
-      setExitCode(await runGet(kind, name, { dir: opts.dir, format: parseOutputFormat(opts.output) }, io.stdout))
+    .action(async (kind: string | undefined, name: string | undefined, opts: { output?: string; dir: string; watch?: boolean }) => {
+      const format = parseOutputFormat(opts.output)
+      setExitCode(opts.watch ? await runGetWatch(kind, name, { dir: opts.dir, format }, io.stdout) : await runGet(kind, name, { dir: opts.dir, format }, io.stdout))
+    })
+
+  program
+    .command('describe')
+    .description('show everything known about one object: spec, conditions, runtime, routes, events')
+    .argument('<kind>', 'bottle | agent | proposal')
+    .argument('<name>')
+    .option('--dir <dir>', 'the spec folder', DEFAULT_DIR)
+    .action(async (kind: string, name: string, opts: { dir: string }) => {
+      setExitCode(await runDescribe(kind, name, opts, io.stdout))
+    })
+
+  program
+    .command('apply')
+    .description('validate specs, then write them into the watched folder (--wait: until Ready)')
+    .requiredOption('-f, --filename <path>', 'a spec file or a folder of specs')
+    .option('--dir <dir>', 'the folder the controller watches', DEFAULT_DIR)
+    .option('--wait', 'follow the status until every applied Agent is Ready, or fail')
+    .option('--timeout <duration>', 'how long --wait waits', '5m')
+    .action(async (opts: { filename: string; dir: string; wait?: boolean; timeout: string }) => {
+      setExitCode(await runApply({ file: opts.filename, dir: opts.dir, timeout: opts.timeout, ...(opts.wait ? { wait: true } : {}) }, io.stdout, io.stderr))
+    })
+
+  program
+    .command('diff')
+    .description('print what applying specs would change, classed hot | sidecars | recreate (exit 1 when something would)')
+    .requiredOption('-f, --filename <path>', 'a spec file or a folder of specs')
+    .option('--dir <dir>', 'the folder the controller watches', DEFAULT_DIR)
+    .addOption(instanceOption())
+    .option('--state-dir <dir>', 'the controller state folder')
+    .action(async (opts: { filename: string; dir: string; instance: string; stateDir?: string }) => {
+      setExitCode(await runDiff({ file: opts.filename, dir: opts.dir, instance: opts.instance, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }, io.stdout, io.stderr))
+    })
+
+  program
+    .command('delete')
+    .description('remove an object from the spec folder; the controller prunes what ran (--purge: the workspace too)')
+    .argument('[kind]', 'agent (default) | bottle')
+    .argument('<name>')
+    .option('--dir <dir>', 'the spec folder', DEFAULT_DIR)
+    .option('--purge', "also delete the agent's workspace volume")
+    .option('--timeout <duration>', 'how long --purge waits for the controller to prune', '60s')
+    .addOption(instanceOption())
+    .option('--state-dir <dir>', 'the controller state folder')
+    .action(async (a: string, b: string | undefined, opts: { dir: string; purge?: boolean; timeout: string; instance: string; stateDir?: string }) => {
+      const [kind, name] = b === undefined ? [undefined, a] : [a, b]
+      setExitCode(await runDelete(kind, name, { dir: opts.dir, timeout: opts.timeout, instance: opts.instance, ...(opts.purge ? { purge: true } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }, io.stdout, io.stderr))
+    })
+
+  program
+    .command('logs')
+    .description("print an agent's output, or its bundle's (--sidecar egress|git-gate|supervise|init|all)")
+    .argument('<agent>')
+    .option('--sidecar <name>', 'a daemon of the sidecar bundle')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--tail <lines>', 'only the last lines')
+    .addOption(instanceOption())
+    .action(async (agent: string, opts: { sidecar?: string; follow?: boolean; tail?: string; instance: string }) => {
+      setExitCode(await runLogs(agent, opts, io.stdout))
+    })
+
+  program
+    .command('exec')
+    .description("run a command in an agent's box (as the agent user, in its workspace); the exit code passes through")
+    .argument('<agent>')
+    .argument('<command...>', 'after --')
+    .option('--sidecars', 'run in the sidecar bundle instead')
+    .option('-u, --user <user>', 'run as this user')
+    .option('-w, --workdir <dir>', 'run in this folder')
+    .option('-i, --stdin', "pass this command's standard input")
+    .addOption(instanceOption())
+    .action(async (agent: string, command: string[], opts: { sidecars?: boolean; user?: string; workdir?: string; stdin?: boolean; instance: string }) => {
+      setExitCode(await runExec(agent, command, opts, io.stdout, io.stderr))
+    })
+
+  program
+    .command('controller')
+    .description('run the controller: keep every Agent of the specs running as specified')
+    .option('--dir <dir>', 'watch this folder of specs', process.env.BOTTLE_DIR)
+    .option('--source <url>', 'or clone and poll a git repository: git+ssh://host/repo.git#branch[:folder], https://..., /path/to/repo')
+    .option('--interval <duration>', 'how often a git source is fetched', '30s')
+    .addOption(instanceOption())
+    .option('--state-dir <dir>', 'where per-agent CAs, configs and tokens live (default ~/.local/state/bottle)')
+    .option('--concurrency <n>', 'agents reconciled at once', '4')
+    .option('--resync <duration>', 'reconcile every agent at least this often', '30s')
+    .option('--listen <host:port>', 'loopback address for /healthz, /readyz and /metrics', '127.0.0.1:9464')
+    .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--once', 'reconcile everything once, then exit')
+    .action(async (opts: { dir?: string; source?: string; interval: string; instance: string; stateDir?: string; concurrency: string; resync: string; listen: string; logLevel: string; once?: boolean }) => {
+      setExitCode(await runController(opts))
     })
 
   program

@@ -25,6 +25,8 @@ export const IN_BUNDLE = {
 } as const
 
 export const IN_AGENT = {
+  /** The unprivileged user the agent image runs the agent as. */
+  user: 'agent',
   config: '/etc/bottle/agent',
   home: '/home/agent',
   workspace: '/home/agent/workspace',

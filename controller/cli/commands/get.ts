@@ -128,3 +128,45 @@ export async function runGet(kindWord: string | undefined, name: string | undefi
   out.write(await renderGet(tree, kinds, name, options.format))
   return 0
 }
+
+/**
+ * `bottle get -w`: prints the table, then one row each time an object's row
+ * changes (as kubectl does), until interrupted. Status files are what it
+ * watches; the controller rewrites them only when something changed.
+ */
+export async function runGetWatch(kindWord: string | undefined, name: string | undefined, options: { dir: string; format: OutputFormat; signal?: AbortSignal }, out: NodeJS.WritableStream): Promise<number> {
+  const { watch } = await import('chokidar')
+  const kinds: ListedKind[] = kindWord === undefined ? ['Agent'] : [parseKind(kindWord)]
+  const root = resolve(options.dir)
+  const wide = options.format === 'wide'
+  const rowsNow = async (): Promise<{ headers: string[]; rows: Map<string, string[]> }> => {
+    const tree = await loadSpecTree(root)
+    const objects = (await listObjects(tree)).filter((o) => kinds.includes(o.kind) && (name === undefined || o.name === name))
+    const { headers, rows } = rowsFor(kinds[0]!, objects, tree, wide)
+    return { headers, rows: new Map(objects.map((o, i) => [`${o.kind}/${o.name}`, rows[i]!])) }
+  }
+  let last = await rowsNow()
+  const widths = last.headers.map((h, i) => Math.max(h.length, 12, ...[...last.rows.values()].map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd() + '\n'
+  out.write(line(last.headers))
+  for (const row of last.rows.values()) out.write(line(row))
+  const watcher = watch(root, { ignoreInitial: true, ignored: (p: string) => /(^|\/)(\.|node_modules)/.test(p.slice(root.length)) })
+  let timer: NodeJS.Timeout | undefined
+  watcher.on('all', () => {
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => {
+      void rowsNow().then((next) => {
+        for (const [key, row] of next.rows) if (last.rows.get(key)?.join('\u0000') !== row.join('\u0000')) out.write(line(row))
+        last = next
+      })
+    }, 100)
+  })
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop()
+    if (options.signal) options.signal.addEventListener('abort', stop, { once: true })
+    else process.once('SIGINT', stop)
+  })
+  if (timer) clearTimeout(timer)
+  await watcher.close()
+  return 0
+}

@@ -1,0 +1,74 @@
+import { join } from 'node:path'
+import { Controller } from '../../reconcile/controller.js'
+import { acquireInstanceLock } from '../../reconcile/instance-lock.js'
+import { GitRemoteSource, parseGitSource } from '../../spec/sources/git-remote-source.js'
+import { LocalFolderSource } from '../../spec/sources/local-folder-source.js'
+import type { SpecSource } from '../../spec/sources/spec-source.js'
+import { UsageError } from '../cli-error.js'
+import { parseDuration } from '../duration.js'
+import { startHealthServer } from '../health-server.js'
+import { bundleUser, createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
+
+export interface ControllerCommandOptions extends RuntimeOptions {
+  dir?: string
+  source?: string
+  interval: string
+  concurrency: string
+  resync: string
+  listen: string
+  once?: boolean
+}
+
+/** `bottle controller`: the daemon. Runs until SIGINT/SIGTERM (or, with --once, until one pass has converged). */
+export async function runController(options: ControllerCommandOptions): Promise<number> {
+  if (options.dir && options.source) throw new UsageError('use --dir or --source, not both')
+  const log = createLogger(options.logLevel)
+  const stateDir = instanceStateDir(options)
+  const lock = await acquireInstanceLock(stateDir)
+  let source: SpecSource
+  if (options.source) {
+    source = new GitRemoteSource(parseGitSource(options.source), join(stateDir, 'sources'), parseDuration(options.interval), log)
+  } else {
+    source = new LocalFolderSource(options.dir ?? process.env.BOTTLE_DIR ?? '.')
+  }
+  const { driver, images } = dockerRuntime(options, log)
+  const concurrency = Number(options.concurrency)
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)
+  const controller = new Controller({
+    source,
+    driver,
+    images,
+    stateDir,
+    bundleUser: bundleUser(),
+    env: process.env,
+    log,
+    concurrency,
+    resyncMs: parseDuration(options.resync),
+  })
+  try {
+    await controller.start()
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
+  if (options.once) {
+    await controller.idle()
+    await controller.stop()
+    await lock.release()
+    return 0
+  }
+  const server = await startHealthServer(controller, options.listen)
+  log.info({ event: 'controller.listening', address: options.listen }, 'health and metrics endpoints listening')
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ event: 'controller.signal', signal }, 'stopping')
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  server.close()
+  await controller.stop()
+  await lock.release()
+  return 0
+}

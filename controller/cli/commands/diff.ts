@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { agentLayout } from '../../plan/agent-layout.js'
+import { desiredAgent, type DesiredAgent } from '../../plan/desired-agent.js'
+import { planAgent, planImpact, type PlanAction } from '../../plan/plan-agent.js'
+import { renderEgressConfig } from '../../plan/render-egress-config.js'
+import { AgentState } from '../../reconcile/agent-state.js'
+import { resolveSecrets } from '../../reconcile/resolve-secrets.js'
+import type { ImageRequest } from '../../runtime/images.js'
+import type { ResolvedAgent } from '../../spec/load-spec-tree.js'
+import { EXIT_FAILED, EXIT_OK } from '../cli-error.js'
+import { createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
+import { formatErrorsFromCwd, loadTarget } from './validate.js'
+
+export interface DiffOptions extends RuntimeOptions {
+  file: string
+  dir: string
+}
+
+/**
+ * `bottle diff -f`: what applying the file would do to what runs, action by
+ * action, each with its class (hot, sidecars, recreate, create, prune). It
+ * reads the engine and the state folder; it changes nothing. Exit 0 with no
+ * differences, 1 with differences (like `diff` and `kubectl diff`).
+ */
+export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { tree, root } = await loadTarget(options.file, options.dir)
+  if (tree.errors.length > 0) {
+    for (const line of formatErrorsFromCwd(root, tree.errors)) err.write(`${line}\n`)
+    return 2
+  }
+  const changedFiles = new Set(tree.files.map((f) => f.path))
+  const agents = [...tree.agents.values()].filter((a) => changedFiles.has(a.file) || changedFiles.has(a.bottle.file))
+  const log = createLogger(options.logLevel ?? 'warn')
+  const { driver, images } = dockerRuntime(options, log)
+  const stateDir = instanceStateDir(options)
+  const observed = await driver.observe()
+  let differences = 0
+  for (const agent of agents) {
+    const layout = agentLayout(stateDir, agent.name)
+    const state = new AgentState(layout)
+    const desired = await desiredWithoutSideEffects(agent, state, images, tree.root)
+    const actions = planAgent(desired, observed.find((o) => o.agent === agent.name), await state.observeFiles(desired.files))
+    const header = `Agent/${agent.name} (${agent.file}): ${actions.length === 0 ? 'no changes' : planImpact(actions)}`
+    out.write(`${header}\n`)
+    if (actions.length > 0) differences++
+    for (const action of actions) for (const line of await describeAction(action, desired, state)) out.write(`  ${line}\n`)
+  }
+  if (agents.length === 0) out.write('no Agents are affected\n')
+  return differences > 0 ? EXIT_FAILED : EXIT_OK
+}
+
+/** The desired state as the controller would compute it, without minting a CA or writing anything. */
+async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ReturnType<typeof dockerRuntime>['images'], root: string): Promise<DesiredAgent> {
+  const ca = await readFile(join(state.layout.sidecarsConfig, 'egress', 'ca.crt'), 'utf8').catch(() => '(a new CA is minted on first apply)\n')
+  // The controller's environment is not this shell's: take values the controller already wrote, then this environment.
+  const written = await readFile(join(state.layout.sidecarsConfig, 'egress', 'secrets.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
+  const fromEnv = await resolveSecrets(renderEgressConfig(agent).secrets)
+  const secrets = new Map([...fromEnv.values, ...Object.entries(written)])
+  const image = agent.bottle.spec.image
+  let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agent.spec.provider ?? 'claude' }
+  if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(root, dirname(agent.bottle.file), image.dockerfile) }
+  else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
+  return desiredAgent({
+    agent,
+    layout: state.layout,
+    images: { agent: await images.resolve(request), sidecars: await images.resolve({ kind: 'sidecars' }) },
+    caCertPem: ca,
+    secrets,
+    bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+  })
+}
+
+async function describeAction(action: PlanAction, desired: DesiredAgent, state: AgentState): Promise<string[]> {
+  switch (action.kind) {
+    case 'create-part': {
+      const lines = [`${action.class}: ${action.part} (${action.reason})`]
+      const applied = (await state.readApplied())?.parts[action.part]
+      if (applied) {
+        if (applied.image !== action.spec.image) lines.push(`    image: ${applied.image} -> ${action.spec.image}`)
+        for (const line of envDiff(applied.env, action.spec.env)) lines.push(`    ${line}`)
+      }
+      return lines
+    }
+    case 'write-files': {
+      const lines: string[] = []
+      for (const f of action.files) {
+        if (f.path === 'sidecars/egress/config.json') {
+          const old = await readFile(join(state.layout.root, f.path), 'utf8').then((t) => JSON.parse(t) as { routes?: { host: string }[] }).catch(() => ({ routes: [] }))
+          const next = JSON.parse(f.content) as { routes: { host: string }[] }
+          const was = new Map((old.routes ?? []).map((r) => [r.host, JSON.stringify(r)]))
+          const now = new Map(next.routes.map((r) => [r.host, JSON.stringify(r)]))
+          lines.push(`hot: egress routes (reload, no restart)`)
+          for (const [host, r] of now) if (!was.has(host)) lines.push(`    + route ${host}`)
+            else if (was.get(host) !== r) lines.push(`    ~ route ${host}`)
+          for (const host of was.keys()) if (!now.has(host)) lines.push(`    - route ${host}`)
+          if (lines.length === 1) lines.push('    ~ dlp, limits or private allowances')
+        } else if (f.secret) {
+          lines.push(`hot: ${f.path} (secret values; slots: ${desired.secrets.map((s) => s.slot).join(', ') || 'none'})`)
+        } else {
+          lines.push(`${f.onChange === 'reload-sidecars' ? 'hot' : 'file'}: ${f.path}`)
+        }
+      }
+      return lines
+    }
+    case 'ensure-infrastructure':
+      return ['create: networks and workspace volume']
+    case 'reload-sidecars':
+      return ['hot: signal the bundle to reload']
+    case 'start-part':
+    case 'stop-part':
+      return [`${action.class}: ${action.kind === 'start-part' ? 'start' : 'stop'} ${action.part}`]
+    case 'remove-agent':
+      return ['prune: remove the agent (workspace kept)']
+  }
+}
+
+function envDiff(before: Record<string, string>, after: Record<string, string>): string[] {
+  const out: string[] = []
+  for (const [k, v] of Object.entries(after)) {
+    if (!(k in before)) out.push(`+ env.${k}=${JSON.stringify(v)}`)
+    else if (before[k] !== v) out.push(`~ env.${k}: ${JSON.stringify(before[k])} -> ${JSON.stringify(v)}`)
+  }
+  for (const k of Object.keys(before)) if (!(k in after)) out.push(`- env.${k}`)
+  return out
+}

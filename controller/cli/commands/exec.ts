@@ -1,0 +1,36 @@
+import { IN_AGENT } from '../../plan/agent-layout.js'
+import { UsageError } from '../cli-error.js'
+import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+
+export interface ExecOptions extends RuntimeOptions {
+  sidecars?: boolean
+  user?: string
+  workdir?: string
+  stdin?: boolean
+}
+
+/** `bottle exec AGENT -- CMD...`: runs a command in the agent's box and passes its exit code through. */
+export async function runExec(agent: string, argv: string[], options: ExecOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  if (argv.length === 0) throw new UsageError('exec needs a command after --, e.g. bottle exec impl -- git status')
+  const { driver } = dockerRuntime(options, createLogger(options.logLevel ?? 'warn'))
+  const stdin = options.stdin ? await readStdin() : undefined
+  // In the agent's box, commands run as the agent does: its user, its home, its workspace.
+  const inAgent = !options.sidecars
+  const user = options.user ?? (inAgent ? IN_AGENT.user : undefined)
+  const workdir = options.workdir ?? (inAgent ? IN_AGENT.workspace : undefined)
+  const result = await driver.exec(agent, inAgent ? 'agent' : 'sidecars', argv, {
+    ...(stdin !== undefined ? { stdin } : {}),
+    ...(user ? { user } : {}),
+    ...(workdir ? { workdir } : {}),
+    ...(inAgent ? { env: { HOME: IN_AGENT.home } } : {}),
+  })
+  out.write(result.stdout)
+  err.write(result.stderr)
+  return result.exitCode
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}

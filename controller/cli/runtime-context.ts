@@ -1,0 +1,47 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import pino, { type Logger } from 'pino'
+import { DockerDriver } from '../runtime/docker/docker-driver.js'
+import { DockerImageStore } from '../runtime/docker/image-store.js'
+import { assertInstanceName } from '../runtime/docker/names.js'
+
+/** Options every command that touches the runtime shares. */
+export interface RuntimeOptions {
+  instance: string
+  stateDir?: string
+  logLevel?: string
+}
+
+/**
+ * The controller's private folder for one instance: per-Agent CAs, rendered
+ * configs and tokens. `$BOTTLE_STATE_DIR`, else `$XDG_STATE_HOME/bottle`,
+ * else `~/.local/state/bottle`; then the instance name.
+ */
+export function instanceStateDir(options: RuntimeOptions): string {
+  assertInstanceName(options.instance)
+  const base = options.stateDir ?? process.env.BOTTLE_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'bottle')
+  return join(resolve(base), options.instance)
+}
+
+/** Logs go to stderr as JSON lines; secrets are never logged, and these keys are redacted as a backstop. */
+export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: { paths: ['authorization', 'proxy-authorization', 'cookie', '*.authorization', '*.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+    },
+    pino.destination(2),
+  )
+}
+
+export function dockerRuntime(options: RuntimeOptions, log: Logger): { driver: DockerDriver; images: DockerImageStore } {
+  return { driver: new DockerDriver({ instance: options.instance, logger: log }), images: new DockerImageStore({ logger: log }) }
+}
+
+/** The bundle runs as the controller's own uid:gid so it can read the 0600 files the controller writes for it. */
+export function bundleUser(): string {
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  return `${uid}:${gid}`
+}
