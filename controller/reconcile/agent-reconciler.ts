@@ -196,10 +196,11 @@ export class AgentReconciler {
     if (observed?.parts.sidecars?.state !== 'running') return { wanted, applied: false }
     const report = await state.readEgressApplied()
     const config = desired.files.find((f) => f.path === 'sidecars/egress/config.json')!
-    const expected = createHash('sha256').update(config.content).digest('hex')
+    // The proxy names the config it enforces by this digest (sidecars/egress/load-config.ts).
+    const expected = `sha256:${createHash('sha256').update(config.content).digest('hex')}`
     if (!report) return { wanted, applied: false }
-    if (report.configHash === expected) return { wanted, applied: true, appliedAt: report.appliedAt }
-    if (report.error) return { wanted, applied: false, error: report.error }
+    if (report.configHash === expected) return { wanted, applied: true, ...(report.appliedAt ? { appliedAt: report.appliedAt } : {}) }
+    if (report.attemptedConfigHash === expected && report.error) return { wanted, applied: false, error: report.error }
     return { wanted, applied: false }
   }
 

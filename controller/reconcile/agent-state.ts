@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { APPLIED_FILE, type AppliedEgressState } from '../../sidecars/egress/applied-state.js'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import type { AgentLayout } from '../plan/agent-layout.js'
 import type { RenderedFile } from '../plan/desired-agent.js'
@@ -69,9 +70,9 @@ export class AgentState {
   }
 
   /** What the bundle's egress daemon reports about the config it runs (sidecars/egress writes it). */
-  async readEgressApplied(): Promise<EgressAppliedReport | undefined> {
+  async readEgressApplied(): Promise<AppliedEgressState | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.layout.sidecarsState, 'egress', 'applied.json'), 'utf8')) as EgressAppliedReport
+      return JSON.parse(await readFile(join(this.layout.sidecarsState, 'egress', APPLIED_FILE), 'utf8')) as AppliedEgressState
     } catch {
       return undefined
     }
@@ -89,11 +90,4 @@ export interface AppliedRecord {
   specHash: string
   appliedAt: string
   parts: Record<string, { hash: string; image: string; env: Record<string, string> }>
-}
-
-export interface EgressAppliedReport {
-  appliedAt: string
-  configHash: string
-  routes: { host: string; paths?: string[]; tls: string; auth?: { scheme: string; slot: string } }[]
-  error?: string
 }

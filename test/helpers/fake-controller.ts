@@ -26,8 +26,9 @@ export async function startFakeController(options: { specs: TempFolder; env?: No
       const config = await readFile(join(layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').catch(() => undefined)
       if (config === undefined) return
       await mkdir(join(layout.sidecarsState, 'egress'), { recursive: true })
-      const configHash = createHash('sha256').update(config).digest('hex')
-      await writeFile(join(layout.sidecarsState, 'egress', 'applied.json'), JSON.stringify({ appliedAt: new Date().toISOString(), configHash, routes: [] }))
+      const configHash = `sha256:${createHash('sha256').update(config).digest('hex')}`
+      const now = new Date().toISOString()
+      await writeFile(join(layout.sidecarsState, 'egress', 'applied.json'), JSON.stringify({ appliedAt: now, configHash, routes: [], attemptedAt: now, attemptedConfigHash: configHash }))
       void op
     }
   }
