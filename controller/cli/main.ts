@@ -93,8 +93,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command('delete')
     .description('remove an object from the spec folder; the controller prunes what ran (--purge: the workspace too)')
-    .argument('[kind]', 'agent (default) | bottle')
-    .argument('<name>')
+    .argument('<kind-or-name>', 'agent (default) | bottle, or the name of an agent')
+    .argument('[name]')
     .option('--dir <dir>', 'the spec folder', DEFAULT_DIR)
     .option('--purge', "also delete the agent's workspace volume")
     .option('--timeout <duration>', 'how long --purge waits for the controller to prune', '60s')

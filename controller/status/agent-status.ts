@@ -103,7 +103,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
       ...(agentPart ? { agent: agentPart } : {}),
       ...(sidecarsPart ? { sidecars: sidecarsPart } : {}),
       ...(f.observed.workspace ? { workspace: f.observed.workspace } : {}),
-      ...(f.observed.infrastructure.length ? { networks: f.observed.infrastructure } : {}),
+      ...(f.observed.infrastructure.length ? { infrastructure: f.observed.infrastructure } : {}),
     }
   }
   if (f.routes) status.routes = { applied: f.routes.wanted, ...(f.routes.appliedAt ? { appliedAt: f.routes.appliedAt } : {}), ...(f.routes.error ? { error: f.routes.error } : {}) }

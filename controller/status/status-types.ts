@@ -55,7 +55,8 @@ export interface ObjectStatus {
     agent?: RuntimePartStatus
     sidecars?: RuntimePartStatus
     workspace?: string
-    networks?: string[]
+    /** Networks and volumes that belong to the Agent. */
+    infrastructure?: string[]
   }
   routes?: { applied: AppliedRoute[]; appliedAt?: string; error?: string }
   endpoints?: Record<string, string>

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../../reconcile/atomic-write.js'
+import { statusFilePath } from '../../status/status-file-path.js'
 import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js'
@@ -32,7 +33,8 @@ export async function runDelete(kindWord: string | undefined, name: string, opti
   }
   if (file) {
     const ref = file.objects.find((o) => o.kind === kind && o.name === name)!
-    if (file.objects.length === 1) await rm(join(dir, file.path))
+    // The status file goes with its spec file; a running controller would remove it too.
+    if (file.objects.length === 1) await Promise.all([rm(join(dir, file.path)), rm(statusFilePath(join(dir, file.path)), { force: true })])
     else await writeFileAtomic(join(dir, file.path), removeDocument(await readFile(join(dir, file.path), 'utf8'), ref.documentIndex), 0o644)
     out.write(`${kind.toLowerCase()}/${name} deleted (${file.path})\n`)
   }

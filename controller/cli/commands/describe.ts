@@ -48,7 +48,7 @@ export async function runDescribe(kindWord: string, name: string, options: { dir
       if (p) lines.push(`  ${part}: ${p.name} ${p.state}${p.id ? ` id=${p.id}` : ''}${p.image ? ` image=${p.image}` : ''}${p.startedAt ? ` started=${p.startedAt}` : ''}`)
     }
     if (status.runtime.workspace) lines.push(`  workspace: ${status.runtime.workspace}`)
-    if (status.runtime.networks?.length) lines.push(`  networks: ${status.runtime.networks.join(', ')}`)
+    if (status.runtime.infrastructure?.length) lines.push(`  infrastructure: ${status.runtime.infrastructure.join(', ')}`)
   }
   if (status?.routes) {
     lines.push('', `Routes${status.routes.appliedAt ? ` (applied ${status.routes.appliedAt})` : ''}:`)

@@ -30,12 +30,11 @@ export async function runLogs(agent: string, options: LogsOptions, out: NodeJS.W
   return 0
 }
 
-/** Bundle daemons log pino JSON lines carrying their name; init's lines about a daemon carry it too. */
+/** Bundle daemons log pino JSON lines naming themselves in `component` (init's own lines say `init`). */
 export function fromDaemon(line: string, daemon: string): boolean {
   try {
-    const parsed = JSON.parse(line) as { daemon?: unknown; name?: unknown }
-    if (daemon === 'init') return parsed.daemon === undefined && parsed.name === undefined
-    return parsed.daemon === daemon || parsed.name === daemon
+    const parsed = JSON.parse(line) as { component?: unknown; daemon?: unknown }
+    return parsed.component === daemon || (parsed.component === undefined && parsed.daemon === daemon)
   } catch {
     return false
   }
