@@ -31,13 +31,14 @@ export interface DecodeBudget {
 export const MIN_BASE64_RUN = 12
 export const MIN_HEX_RUN = 16
 /**
- * Random base64 switches between upper case, lower case, digits and symbols
- * at about 65% of positions; camelCase identifiers (`createScannerWithOptions`)
- * switch at 20-30%. Below 30% a run is left alone: that keeps code-heavy
- * bodies from decoding every identifier, and misses about 1 in 100 random
- * 16-character runs (fewer for longer ones; known secrets are still found
- * by their precomputed base64 forms).
+ * A letters-only run is decoded only when it looks like base64 rather than
+ * a camelCase identifier (`createScannerWithOptions`): 30%+ upper case, or
+ * a switch between upper and lower case at 30%+ of positions (random base64
+ * switches class at about 65%; identifiers at 20-30%). Runs with a digit or
+ * a `+/-_` are always decoded. This keeps code-heavy bodies from decoding
+ * every identifier while base64 of base64 (mostly upper case) still passes.
  */
+export const MIN_BASE64_UPPER_SHARE = 0.3
 export const MIN_BASE64_SWITCH_RATE = 0.3
 
 const B64 = 1
@@ -65,17 +66,17 @@ export interface EncodedRun {
 
 function base64Plausible(text: string, start: number, end: number): boolean {
   let upper = 0
-  let lower = 0
   let switches = 0
   let prev = kindOf(text.charCodeAt(start))
   for (let i = start; i < end; i++) {
     const k = kindOf(text.charCodeAt(i))
-    if (k === 0) lower++
-    else if (k === 1) upper++
+    if (k >= 2) return true
+    if (k === 1) upper++
     if (k !== prev) switches++
     prev = k
   }
-  return upper > 0 && lower > 0 && switches >= MIN_BASE64_SWITCH_RATE * (end - start - 1)
+  const n = end - start
+  return upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1)
 }
 
 /** Maximal base64-alphabet and hex runs long enough to hold an 8-byte secret, in one pass. */

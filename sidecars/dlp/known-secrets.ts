@@ -28,7 +28,7 @@ export interface KnownSecrets {
   /** Each needle that occurs in `text`, at its first occurrence. */
   find(text: string): KnownSecretHit[]
   /** Hostnames are case-insensitive and dot-separated: compare folded, with the dots removed. */
-  inHostname(host: string): boolean
+  findInHostname(host: string): Pick<KnownSecretHit, 'encoding'> | undefined
 }
 
 interface Needle {
@@ -70,7 +70,7 @@ function needlesFor(value: string): Needle[] {
 export function compileKnownSecrets(values: readonly string[]): KnownSecrets {
   const usable = [...new Set(values)].filter((v) => v.length >= MIN_KNOWN_SECRET_LENGTH)
   const needles = usable.flatMap(needlesFor)
-  const hostNeedles = [...new Set(needles.map((n) => n.text.toLowerCase().replace(/\./g, '')))]
+  const hostNeedles = needles.map((n) => ({ text: n.text.toLowerCase().replace(/\./g, ''), encoding: n.encoding }))
   return {
     size: usable.length,
     find(text) {
@@ -82,9 +82,10 @@ export function compileKnownSecrets(values: readonly string[]): KnownSecrets {
       }
       return hits
     },
-    inHostname(host) {
+    findInHostname(host) {
       const folded = host.toLowerCase().replace(/\./g, '')
-      return hostNeedles.some((n) => folded.includes(n))
+      const needle = hostNeedles.find((n) => folded.includes(n.text))
+      return needle ? { encoding: needle.encoding } : undefined
     },
   }
 }

@@ -10,8 +10,9 @@ const payload = 'the value is s3cr3t-payload-2024'
 describe('findEncodedRuns', () => {
   it.each([
     { name: 'base64 between quotes', text: `"${b64(payload)}"`, want: ['base64'] },
-    { name: 'hex after a colon', text: `id:${Buffer.from(payload).toString('hex')}`, want: ['hex'] },
-    { name: 'upper-case hex', text: Buffer.from(payload).toString('hex').toUpperCase(), want: ['hex'] },
+    { name: 'hex after a colon (also tried as base64)', text: `id:${Buffer.from(payload).toString('hex')}`, want: ['hex', 'base64'] },
+    { name: 'upper-case hex', text: Buffer.from(payload).toString('hex').toUpperCase(), want: ['hex', 'base64'] },
+    { name: 'base64 of base64 (mostly upper case)', text: 'UVVGQlFVRkJRVUZC', want: ['base64'] },
     { name: 'a camelCase identifier', text: 'createScannerWithOptions', want: [] },
     { name: 'a short base64 word', text: 'aGVsbG8=', want: [] },
     { name: 'a short hex number', text: 'deadbeef', want: [] },

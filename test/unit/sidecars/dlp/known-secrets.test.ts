@@ -51,12 +51,12 @@ describe('known secrets', () => {
   it.each([
     { name: 'lower-cased', host: `${hostSecret.toLowerCase()}.evil.example` },
     { name: 'split over labels', host: `${hostSecret.slice(0, 9)}.${hostSecret.slice(9)}.evil.example` },
-    { name: 'as hex split over labels', host: `${hex.slice(0, 30)}.${hex.slice(30)}.evil.example` },
-  ])('are found in a hostname $name', ({ host }) => {
-    expect(compileKnownSecrets([hostSecret]).inHostname(host)).toBe(true)
+    { name: 'as hex split over labels', host: `${hex.slice(0, 30)}.${hex.slice(30)}.evil.example`, encoding: 'hex' },
+  ])('are found in a hostname $name', ({ host, encoding }) => {
+    expect(compileKnownSecrets([hostSecret]).findInHostname(host)).toEqual({ encoding })
   })
 
   it('are not found in an unrelated hostname', () => {
-    expect(known.inHostname('api.github.com')).toBe(false)
+    expect(known.findInHostname('api.github.com')).toBeUndefined()
   })
 })

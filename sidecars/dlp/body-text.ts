@@ -1,0 +1,27 @@
+/**
+ * Bytes to the text a receiver would read. UTF-8 when the bytes are UTF-8,
+ * the declared UTF-16 when one is declared, and otherwise latin1: one
+ * character per byte, so any ASCII-shaped secret inside binary content stays
+ * contiguous and visible to the patterns.
+ */
+import { Buffer, isUtf8 } from 'node:buffer'
+
+export interface BodyText {
+  text: string
+  /** Not valid text in any charset the engine reads: decoded byte for byte. */
+  binary: boolean
+}
+
+export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): BodyText {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const cs = charset?.toLowerCase()
+  if (cs === 'utf-16le' || cs === 'utf-16' || cs === 'utf-16be') {
+    try {
+      return { text: new TextDecoder(cs).decode(buf), binary: false }
+    } catch {
+      // A runtime without this decoder: fall through; latin1 plus NUL removal still reads ASCII from UTF-16.
+    }
+  }
+  if (isUtf8(buf)) return { text: buf.toString('utf8'), binary: false }
+  return { text: buf.toString('latin1'), binary: true }
+}

@@ -1,0 +1,43 @@
+/**
+ * Collects findings for one scan: one finding per rule and location (the
+ * first, shallowest one wins), in the order they were found. Locations are
+ * resolved lazily because naming a JSON path costs a pass over the body and
+ * most scans find nothing.
+ */
+import type { DlpFinding } from './types.js'
+
+interface Pending {
+  rule: string
+  /** A raw offset into the document, or an already resolved location. */
+  at: number | string
+  encoding: string | undefined
+}
+
+export class FindingCollector {
+  private readonly pending: Pending[] = []
+
+  add(rule: string, at: number | string, encoding: string | undefined): void {
+    this.pending.push({ rule, at, encoding })
+  }
+
+  get size(): number {
+    return this.pending.length
+  }
+
+  /** Resolve raw offsets to locations with `locate` (one batch call), then dedupe by rule and location. */
+  resolve(locate: (offsets: readonly number[]) => readonly string[]): DlpFinding[] {
+    const offsets = [...new Set(this.pending.flatMap((p) => (typeof p.at === 'number' ? [p.at] : [])))].sort((a, b) => a - b)
+    const names = offsets.length > 0 ? locate(offsets) : []
+    const byOffset = new Map<number, string>(offsets.map((o, i) => [o, names[i] ?? '']))
+    const seen = new Set<string>()
+    const out: DlpFinding[] = []
+    for (const p of this.pending) {
+      const location = typeof p.at === 'number' ? (byOffset.get(p.at) as string) : p.at
+      const key = `${p.rule}\u0000${location}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      out.push(p.encoding === undefined ? { rule: p.rule, location } : { rule: p.rule, location, encoding: p.encoding })
+    }
+    return out
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * A document is raw text (a JSON body, a form body, a URL) plus the parts a
+ * receiver will read out of it. The surface layer runs once over the whole
+ * raw text, which is one native pass and keeps the context between parts
+ * (`"password": "..."`); the deeper layers run only for the parts that hold
+ * something to normalize or decode, and for parts whose text differs from
+ * their raw form (JSON escapes, quoted-printable).
+ */
+import type { DecodeBudget } from './decode-variants.js'
+import { findEncodedRuns } from './decode-variants.js'
+import type { FindingCollector } from './findings.js'
+import { detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
+
+export interface DocumentSegment {
+  /** The text a receiver reads for this part (escapes decoded). */
+  text: string
+  /** Where the part sits in the raw text: names it and decides whether it needs the deeper layers. */
+  rawStart: number
+  rawEnd: number
+  /** `text` is exactly `raw.slice(rawStart, rawEnd)`, so the raw pass already covered its surface. */
+  rawCovered: boolean
+}
+
+export interface TextDocument {
+  raw: string
+  segments: readonly DocumentSegment[]
+  /** Locations for raw offsets (sorted ascending), in the caller's vocabulary, same order. */
+  locate(offsets: readonly number[]): readonly string[]
+}
+
+/** Anything normalization would touch: `%`, `\`, controls, non-ASCII. */
+const UNSAFE_RUN = /[^\t\n\r\x20-\x24\x26-\x5b\x5d-\x7e]+|&#/g
+
+/** Raw ranges that hold something the deeper layers would act on, sorted by start. */
+function deepRanges(raw: string): [number, number][] {
+  const ranges: [number, number][] = findEncodedRuns(raw).map((r) => [r.start, r.end])
+  for (const m of raw.matchAll(UNSAFE_RUN)) ranges.push([m.index, m.index + m[0].length])
+  return ranges.sort((a, b) => a[0] - b[0])
+}
+
+function segmentsNeedingDepth(doc: TextDocument): Set<DocumentSegment> {
+  const out = new Set<DocumentSegment>()
+  const ranges = deepRanges(doc.raw)
+  if (ranges.length === 0) return out
+  const segments = [...doc.segments].sort((a, b) => a.rawStart - b.rawStart)
+  // After skipping ranges that end before the segment, the next range either overlaps it or starts after it.
+  let r = 0
+  for (const seg of segments) {
+    while (r < ranges.length && (ranges[r] as [number, number])[1] <= seg.rawStart) r++
+    const next = ranges[r]
+    if (next && next[0] < seg.rawEnd) out.add(seg)
+  }
+  return out
+}
+
+export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {
+  for (const hit of detectLayer(doc.raw, detectors)) collector.add(hit.rule, hit.index, hit.encoding)
+  const deep = segmentsNeedingDepth(doc)
+  for (const seg of doc.segments) {
+    const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
+    if (!seg.rawCovered) {
+      for (const hit of detectLayer(seg.text, detectors)) report(hit.rule, hit.encoding)
+      inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
+    } else if (deep.has(seg)) {
+      inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A JSON body as a document: every string token (keys and values) is a
+ * segment, and locations are JSON paths (`$.messages[2].content`).
+ *
+ * The raw text is scanned as well as the parsed strings on purpose: a
+ * duplicate key (`{"a": "<secret>", "a": "x"}`) vanishes from JSON.parse's
+ * result but not from what a lenient receiver may read.
+ */
+import type { DocumentSegment, TextDocument } from './inspect-document.js'
+
+/** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
+export type NameCheck = (name: string) => boolean
+
+interface StringToken {
+  start: number
+  /** Offset just past the closing quote. */
+  end: number
+  escaped: boolean
+}
+
+/** String tokens of valid JSON, in order: outside strings, every `"` opens one. */
+function stringTokens(raw: string): StringToken[] {
+  const tokens: StringToken[] = []
+  let nextBackslash = raw.indexOf('\\')
+  let pos = raw.indexOf('"')
+  while (pos >= 0) {
+    let close = raw.indexOf('"', pos + 1)
+    for (;;) {
+      let slashes = 0
+      while (raw.charCodeAt(close - 1 - slashes) === 92) slashes++
+      if (slashes % 2 === 0) break
+      close = raw.indexOf('"', close + 1)
+    }
+    if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = raw.indexOf('\\', pos)
+    tokens.push({ start: pos, end: close + 1, escaped: nextBackslash >= 0 && nextBackslash < close })
+    pos = raw.indexOf('"', close + 1)
+  }
+  return tokens
+}
+
+interface Frame {
+  array: boolean
+  /** Arrays: element index. Objects: member index. */
+  index: number
+  key: string | undefined
+  expectKey: boolean
+}
+
+function renderPath(frames: readonly Frame[], isSafeName: NameCheck): string {
+  let out = '$'
+  for (const f of frames) {
+    if (f.array) out += `[${f.index}]`
+    else if (f.key === undefined) continue
+    else if (isSafeName(f.key)) out += /^[A-Za-z_$][\w$]*$/.test(f.key) ? `.${f.key}` : `[${JSON.stringify(f.key)}]`
+    else out += `[#${f.index}]`
+  }
+  return out
+}
+
+const STRUCTURAL = /[{}[\]",:]/g
+
+/**
+ * JSON paths for sorted raw offsets in one pass: a key or value token names
+ * its member; an offset between tokens takes the path of the token after it.
+ */
+function locateJsonPaths(raw: string, tokens: readonly StringToken[], offsets: readonly number[], isSafeName: NameCheck): string[] {
+  const out: string[] = []
+  const frames: Frame[] = []
+  let t = 0
+  let o = 0
+  const assignUpTo = (end: number) => {
+    while (o < offsets.length && (offsets[o] as number) < end) {
+      out.push(renderPath(frames, isSafeName))
+      o++
+    }
+  }
+  STRUCTURAL.lastIndex = 0
+  let m: RegExpExecArray | null
+  while (o < offsets.length && (m = STRUCTURAL.exec(raw)) !== null) {
+    const top = frames[frames.length - 1]
+    const at = m.index
+    if (top && !top.array && top.expectKey && m[0] !== '"') assignUpTo(at) // whitespace before a key
+    switch (m[0]) {
+      case '{':
+      case '[':
+        if (top && top.array) assignUpTo(at)
+        frames.push({ array: m[0] === '[', index: 0, key: undefined, expectKey: m[0] === '{' })
+        if (m[0] === '{') (frames[frames.length - 1] as Frame).index = -1
+        break
+      case '}':
+      case ']':
+        assignUpTo(at + 1)
+        frames.pop()
+        break
+      case ',':
+        assignUpTo(at + 1)
+        if (top) {
+          if (top.array) top.index++
+          else top.expectKey = true
+        }
+        break
+      case ':':
+        if (top) top.expectKey = false
+        break
+      case '"': {
+        while (t < tokens.length && (tokens[t] as StringToken).start < at) t++
+        const token = tokens[t] as StringToken
+        if (top && !top.array && top.expectKey) {
+          top.index++
+          top.key = JSON.parse(raw.slice(token.start, token.end)) as string
+        }
+        assignUpTo(token.end)
+        STRUCTURAL.lastIndex = token.end
+        break
+      }
+    }
+  }
+  assignUpTo(Number.POSITIVE_INFINITY)
+  return out
+}
+
+/** The body as a document, or undefined when it is not valid JSON. */
+export function jsonDocument(raw: string, location: string, isSafeName: NameCheck): TextDocument | undefined {
+  try {
+    JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  const tokens = stringTokens(raw)
+  const segments: DocumentSegment[] = tokens.map((tok) =>
+    tok.escaped
+      ? { text: JSON.parse(raw.slice(tok.start, tok.end)) as string, rawStart: tok.start, rawEnd: tok.end, rawCovered: false }
+      : { text: raw.slice(tok.start + 1, tok.end - 1), rawStart: tok.start, rawEnd: tok.end, rawCovered: true },
+  )
+  return {
+    raw,
+    segments,
+    locate: (offsets) => locateJsonPaths(raw, tokens, offsets, isSafeName).map((path) => `${location}.json:${path}`),
+  }
+}

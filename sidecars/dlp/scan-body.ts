@@ -1,0 +1,60 @@
+/**
+ * A request body by its content type:
+ * - JSON (`application/json`, `*+json`): every key and value, located by
+ *   JSON path. Malformed JSON is scanned as text rather than refused: the
+ *   text scan covers every byte, a lenient receiver may still read it, and
+ *   refusing it would make the DLP engine a JSON validator that blocks
+ *   agents over a trailing comma.
+ * - `application/x-www-form-urlencoded`: every field name and value.
+ * - `multipart/*`: every part's headers, name, filename and content; a body
+ *   whose structure cannot be followed is refused.
+ * - anything else: text, or byte for byte (latin1) when it is not UTF-8, so
+ *   ASCII-shaped secrets inside binary content are still found.
+ * A `Content-Encoding` other than identity is refused: the engine does not
+ * inflate, and callers fail closed.
+ */
+import { decodeBodyText } from './body-text.js'
+import type { DecodeBudget } from './decode-variants.js'
+import type { FindingCollector } from './findings.js'
+import { formDocument } from './form-document.js'
+import { inspectDocument, type TextDocument } from './inspect-document.js'
+import type { Detectors } from './inspect-layers.js'
+import { jsonDocument, type NameCheck } from './json-document.js'
+import { isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
+import { multipartDocument } from './multipart-document.js'
+import type { BodyScanInput } from './types.js'
+
+export type BodyDocument = { ok: true; doc: TextDocument } | { ok: false; reason: string }
+
+function wholeText(raw: string, location: string): TextDocument {
+  return {
+    raw,
+    segments: [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }],
+    locate: (offsets) => offsets.map(() => location),
+  }
+}
+
+export function bodyDocument(input: BodyScanInput, location: string, isSafeName: NameCheck): BodyDocument {
+  const unreadable = unreadableContentEncoding(input.contentEncoding)
+  if (unreadable) return { ok: false, reason: unreadable }
+  const type = parseMediaType(input.contentType)
+  if (type.essence.startsWith('multipart/')) return multipartDocument(input.body, type.params.get('boundary'), location, isSafeName)
+  const { text, binary } = decodeBodyText(input.body, type.params.get('charset'))
+  if (binary) return { ok: true, doc: wholeText(text, `${location}.binary`) }
+  if (isJsonType(type.essence)) return { ok: true, doc: jsonDocument(text, location, isSafeName) ?? wholeText(text, `${location}.text`) }
+  if (type.essence === 'application/x-www-form-urlencoded') return { ok: true, doc: formDocument(text, location, isSafeName) }
+  return { ok: true, doc: wholeText(text, `${location}.text`) }
+}
+
+export function inspectBody(
+  input: BodyScanInput,
+  location: string,
+  detectors: Detectors,
+  isSafeName: NameCheck,
+  collector: FindingCollector,
+  budget: DecodeBudget,
+): BodyDocument {
+  const parsed = bodyDocument(input, location, isSafeName)
+  if (parsed.ok) inspectDocument(parsed.doc, detectors, collector, budget)
+  return parsed
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { jsonDocument } from '../../../../sidecars/dlp/json-document.js'
+
+const allSafe = () => true
+const locateText = (raw: string, needle: string, isSafe: (n: string) => boolean = allSafe) => {
+  const doc = jsonDocument(raw, 'body', isSafe)
+  if (!doc) throw new Error('not JSON')
+  return doc.locate([raw.indexOf(needle)])[0]
+}
+
+describe('jsonDocument', () => {
+  it.each([
+    { raw: '"NEEDLE"', want: 'body.json:$' },
+    { raw: '{"a": "NEEDLE"}', want: 'body.json:$.a' },
+    { raw: '{"NEEDLE": 1}', want: 'body.json:$.NEEDLE' },
+    { raw: '{"a": {"b": ["x", "NEEDLE"]}}', want: 'body.json:$.a.b[1]' },
+    { raw: '{"a": [1, {"b": 2}, {"c": "NEEDLE"}]}', want: 'body.json:$.a[2].c' },
+    { raw: '[[1, 2], [3, "NEEDLE"]]', want: 'body.json:$[1][1]' },
+    { raw: '{"a": 1, "b": "x", "c": "NEEDLE"}', want: 'body.json:$.c' },
+    { raw: '{"content-type": "NEEDLE"}', want: 'body.json:$["content-type"]' },
+    { raw: '{"a\\"b": 1, "c": "NEEDLE"}', want: 'body.json:$.c' },
+    { raw: '{"a": "}{][,:", "c": "NEEDLE"}', want: 'body.json:$.c' },
+    { raw: '{"n": 12345678901234567890, "m": "NEEDLE"}', want: 'body.json:$.m' },
+  ])('locates the needle in $raw', ({ raw, want }) => {
+    expect(locateText(raw, 'NEEDLE')).toBe(want)
+  })
+
+  it('locates a number value', () => {
+    const raw = '{"a": {"n": 31415926535}}'
+    expect(locateText(raw, '31415')).toBe('body.json:$.a.n')
+  })
+
+  it('withholds key names that fail the name check', () => {
+    expect(locateText('{"ok": {"hidden-key": {"x": "NEEDLE"}}}', 'NEEDLE', (n) => n !== 'hidden-key')).toBe('body.json:$.ok[#0].x')
+  })
+
+  it('is undefined for malformed JSON', () => {
+    expect(jsonDocument('{"a": ', 'body', allSafe)).toBeUndefined()
+  })
+
+  it('decodes escaped strings and marks them as not covered by the raw text', () => {
+    const doc = jsonDocument('{"k": "\\u0067hp"}', 'body', allSafe)
+    expect(doc?.segments.map((s) => [s.text, s.rawCovered])).toEqual([
+      ['k', true],
+      ['ghp', false],
+    ])
+  })
+})

@@ -1,0 +1,109 @@
+import { Buffer } from 'node:buffer'
+import { describe, expect, it } from 'vitest'
+import { createScanner } from '../../../../sidecars/dlp/scanner.js'
+import type { BodyScanInput, DlpFinding } from '../../../../sidecars/dlp/types.js'
+import { FakeRandom, githubStyleToken } from './fake-credentials.js'
+
+const rng = new FakeRandom(2024)
+const token = githubStyleToken(rng, 'ghp_')
+const known = rng.mixed(24)
+const password = `${rng.mixed(18)}!`
+const scanner = createScanner({ knownSecrets: [known] })
+const B = 'form-boundary-7'
+
+const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'))
+const input = (contentType: string | undefined, body: string | Uint8Array, contentEncoding?: string): BodyScanInput => ({
+  contentType,
+  contentEncoding,
+  body: typeof body === 'string' ? utf8(body) : body,
+})
+const multipart = (...parts: string[]) => `--${B}\r\n${parts.join(`\r\n--${B}\r\n`)}\r\n--${B}--\r\n`
+const unicodeEscaped = (s: string) => [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')
+
+interface Case {
+  name: string
+  input: BodyScanInput
+  want: Partial<DlpFinding>[]
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const cases: Case[] = [
+  // JSON: keys and values at any depth, located by path
+  { name: 'a JSON value', input: input(JSON_TYPE, JSON.stringify({ a: { b: ['x', `token ${token}`] } })), want: [{ rule: 'github-pat', location: 'body.json:$.a.b[1]' }] },
+  { name: 'a JSON key (its name withheld)', input: input(JSON_TYPE, JSON.stringify({ x: { [token]: 1 } })), want: [{ rule: 'github-pat', location: 'body.json:$.x[#0]' }] },
+  { name: 'a JSON string in \\u escapes', input: input(JSON_TYPE, `{"a": "${unicodeEscaped(token)}"}`), want: [{ rule: 'github-pat', location: 'body.json:$.a' }] },
+  { name: 'a JSON duplicate key', input: input(JSON_TYPE, `{"a": "${token}", "a": "x"}`), want: [{ rule: 'github-pat', location: 'body.json:$.a' }] },
+  { name: 'a base64 known secret in JSON', input: input(JSON_TYPE, JSON.stringify({ data: Buffer.from(`k=${known}`).toString('base64') })), want: [{ rule: 'known-secret', location: 'body.json:$.data', encoding: 'base64' }] },
+  { name: 'a password member', input: input(JSON_TYPE, JSON.stringify({ user: 'me', password })), want: [{ rule: 'generic-secret-assignment', location: 'body.json:$.password' }] },
+  { name: 'a +json media type', input: input('application/vnd.api+json', JSON.stringify({ t: token })), want: [{ rule: 'github-pat', location: 'body.json:$.t' }] },
+  { name: 'malformed JSON (scanned as text)', input: input(JSON_TYPE, `{"a": "${token}",`), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  // forms
+  { name: 'a form field', input: input('application/x-www-form-urlencoded', `user=me&password=${encodeURIComponent(password)}`), want: [{ rule: 'generic-secret-assignment', location: 'body.form:password' }] },
+  { name: 'a percent-encoded form value', input: input('application/x-www-form-urlencoded', `a=1&tok=${[...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('')}`), want: [{ rule: 'github-pat', location: 'body.form:tok', encoding: 'url-encoded' }] },
+  { name: 'a form field name (withheld)', input: input('application/x-www-form-urlencoded', `a=1&${token}=1`), want: [{ rule: 'github-pat', location: 'body.form:#1' }] },
+  // multipart
+  {
+    name: 'a multipart part',
+    input: input(`multipart/form-data; boundary=${B}`, multipart('Content-Disposition: form-data; name="a"\r\n\r\nhello', `Content-Disposition: form-data; name="b"\r\n\r\n${token}`)),
+    want: [{ rule: 'github-pat', location: 'body.multipart[1].content' }],
+  },
+  {
+    name: 'a multipart filename',
+    input: input(`multipart/form-data; boundary="${B}"`, multipart(`Content-Disposition: form-data; name="f"; filename="${known}.txt"\r\nContent-Type: text/plain\r\n\r\nhi`)),
+    want: [{ rule: 'known-secret', location: 'body.multipart[0].filename' }],
+  },
+  {
+    name: 'a multipart part header',
+    input: input(`multipart/form-data; boundary=${B}`, multipart(`Content-Disposition: form-data; name="f"\r\nX-Note: ${token}\r\n\r\nhi`)),
+    want: [{ rule: 'github-pat', location: 'body.multipart[0].header:x-note' }],
+  },
+  {
+    name: 'a binary multipart part',
+    input: input(`multipart/form-data; boundary=${B}`, Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n\r\n`), Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(token), Buffer.from([0x00, 0x9f]), Buffer.from(`\r\n--${B}--\r\n`)])),
+    want: [{ rule: 'github-pat', location: 'body.multipart[0].content' }],
+  },
+  // text and everything else
+  { name: 'plain text', input: input('text/plain', `note: ${token}`), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  { name: 'no content type', input: input(undefined, `x ${known}`), want: [{ rule: 'known-secret', location: 'body.text' }] },
+  { name: 'binary content (read as latin1)', input: input('application/octet-stream', Buffer.concat([Buffer.from([0x89, 0x50, 0xff, 0x00]), Buffer.from(token), Buffer.from([0xc3, 0x28])])), want: [{ rule: 'github-pat', location: 'body.binary' }] },
+  { name: 'UTF-16 text', input: input('text/plain; charset=utf-16le', new Uint8Array(Buffer.from(`x ${token}`, 'utf16le'))), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  { name: 'UTF-16 without a charset', input: input('application/octet-stream', new Uint8Array(Buffer.from(`\ufeff${token}`, 'utf16le'))), want: [{ rule: 'github-pat', location: 'body.binary', encoding: 'zero-width+unicode' }] },
+  { name: 'identity encoding', input: input('text/plain', token, 'identity'), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  { name: 'an empty body', input: input(JSON_TYPE, ''), want: [] },
+  { name: 'an ordinary API request', input: input(JSON_TYPE, JSON.stringify({ model: 'claude-x', max_tokens: 1024, messages: [{ role: 'user', content: 'Fix the failing test in src/app.ts' }] })), want: [] },
+]
+
+describe('scanBody', () => {
+  it.each(cases)('finds $name', ({ input: body, want }) => {
+    const verdict = scanner.scanBody(body)
+    expect(verdict.ok).toBe(true)
+    const findings = verdict.ok ? verdict.findings : []
+    expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
+  })
+
+  it.each([
+    { name: 'gzip', encoding: 'gzip', reason: 'content-encoding gzip is not inspected' },
+    { name: 'br', encoding: 'br', reason: 'content-encoding br is not inspected' },
+    { name: 'deflate', encoding: 'deflate', reason: 'content-encoding deflate is not inspected' },
+    { name: 'zstd', encoding: 'zstd', reason: 'content-encoding zstd is not inspected' },
+    { name: 'a list ending in gzip', encoding: 'identity, GZIP', reason: 'content-encoding gzip is not inspected' },
+    { name: 'an unknown coding', encoding: 'x-custom', reason: 'an unrecognized content-encoding is not inspected' },
+    { name: 'a secret posing as a coding', encoding: token, reason: 'an unrecognized content-encoding is not inspected' },
+  ])('refuses $name without echoing the header', ({ encoding, reason }) => {
+    expect(scanner.scanBody(input('text/plain', 'hello', encoding))).toEqual({ ok: false, reason })
+  })
+
+  it.each([
+    { name: 'without a boundary', contentType: 'multipart/form-data', body: multipart('a') },
+    { name: 'without a closing boundary', contentType: `multipart/form-data; boundary=${B}`, body: `--${B}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx` },
+    { name: 'with a part missing its blank line', contentType: `multipart/form-data; boundary=${B}`, body: `--${B}\r\nContent-Disposition: form-data\r\n--${B}--` },
+  ])('refuses multipart $name', ({ contentType, body }) => {
+    const verdict = scanner.scanBody(input(contentType, body))
+    expect(verdict.ok).toBe(false)
+  })
+
+  it('defaults the location to body and accepts another', () => {
+    const verdict = scanner.scanBody(input('text/plain', token), 'request.body')
+    expect(verdict.ok && verdict.findings[0]?.location).toBe('request.body.text')
+  })
+})
