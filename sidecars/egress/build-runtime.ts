@@ -10,6 +10,7 @@ import type { DlpScanner, ScannerOptions } from '../dlp/types.js'
 import { createLeafCertificates } from './certificates.js'
 import type { LoadedEgressFiles } from './load-config.js'
 import { createEgressPolicy } from './policy.js'
+import { withScanCache } from './scan-cache.js'
 import type { EgressRuntime } from './proxy-context.js'
 import type { DomainRateLimiter } from './rate-limit.js'
 
@@ -22,7 +23,7 @@ export interface RuntimeDependencies {
 }
 
 export function buildEgressRuntime(files: LoadedEgressFiles, generation: number, deps: RuntimeDependencies): EgressRuntime {
-  const scanner = deps.createScanner({ knownSecrets: [...files.secrets.values()] })
+  const scanner = withScanCache(deps.createScanner({ knownSecrets: [...files.secrets.values()] }))
   const policy = createEgressPolicy({ config: files.config, secrets: files.secrets, scanner, limiter: deps.limiter })
   const leaves = files.ca ? createLeafCertificates({ ca: files.ca }) : undefined
   return { policy, leaves, upstreamTrust: upstreamTrust(deps.systemCaPem, files.config.upstreamCaCerts), configHash: files.configHash, generation }

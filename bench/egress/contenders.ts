@@ -1,0 +1,141 @@
+/**
+ * The proxies the egress benchmark compares, each started as its own
+ * process on loopback: bottle's egress (the esbuild bundle of main.ts, as the
+ * sidecar image runs it), squid (plain HTTP forwarding; Debian's build has no
+ * ssl-bump) and mitmproxy's mitmdump (plain and intercepted HTTPS).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { createServer, connect } from 'node:net'
+import { join } from 'node:path'
+
+export interface Contender {
+  name: string
+  port: number
+  pid: number
+  /** PEM the client must trust for intercepted HTTPS through this proxy. */
+  interceptCaPem?: string
+  stop(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  server.close()
+  return port
+}
+
+async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${name} did not listen on ${port}`)
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await once(child, 'exit')
+    clearTimeout(timer)
+  }
+}
+
+/** Resident set size of a process in bytes (Linux). */
+export function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
+  } catch {
+    return 0
+  }
+}
+
+export interface BottleSetup {
+  bundlePath: string
+  workDir: string
+  originPorts: number[]
+  originCaPem: string
+  agentCa: { certPem: string; keyPem: string }
+}
+
+export async function startBottle(setup: BottleSetup): Promise<Contender> {
+  const configDir = join(setup.workDir, 'bottle-config')
+  const stateDir = join(setup.workDir, 'bottle-state')
+  await mkdir(configDir, { recursive: true })
+  const config = {
+    allowPrivate: ['127.0.0.1/32'],
+    upstreamCaCerts: [setup.originCaPem],
+    limits: { requestsPerMinute: 1_000_000_000, bytesPerMinute: 1_000_000_000_000 },
+    routes: [{ host: '127.0.0.1', ports: setup.originPorts }],
+  }
+  await writeFile(join(configDir, 'config.json'), JSON.stringify(config))
+  await writeFile(join(configDir, 'secrets.json'), '{}', { mode: 0o600 })
+  await writeFile(join(configDir, 'ca.crt'), setup.agentCa.certPem)
+  await writeFile(join(configDir, 'ca.key'), setup.agentCa.keyPem, { mode: 0o600 })
+  const port = await freePort()
+  const child = spawn(process.execPath, [setup.bundlePath], {
+    env: { ...process.env, BOTTLE_EGRESS_CONFIG_DIR: configDir, BOTTLE_EGRESS_STATE_DIR: stateDir, BOTTLE_EGRESS_LISTEN: `127.0.0.1:${port}` },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  await waitForPort(port, child, 'bottle egress')
+  return { name: 'bottle', port, pid: child.pid ?? 0, interceptCaPem: setup.agentCa.certPem, stop: stopper(child) }
+}
+
+export async function startSquid(workDir: string): Promise<Contender> {
+  const dir = join(workDir, 'squid')
+  await mkdir(dir, { recursive: true })
+  const port = await freePort()
+  const conf = [
+    `http_port 127.0.0.1:${port}`,
+    'http_access allow all',
+    'cache deny all',
+    'cache_mem 8 MB',
+    'access_log none',
+    `cache_log ${join(dir, 'cache.log')}`,
+    `pid_filename ${join(dir, 'squid.pid')}`,
+    `coredump_dir ${dir}`,
+    'shutdown_lifetime 0 seconds',
+    'forwarded_for delete',
+    'via off',
+    'client_persistent_connections on',
+    'server_persistent_connections on',
+  ].join('\n')
+  const confPath = join(dir, 'squid.conf')
+  await writeFile(confPath, `${conf}\n`)
+  // Squid drops to its own user when started as root; let it write its files.
+  await import('node:fs/promises').then((fs) => fs.chmod(dir, 0o777))
+  const child = spawn('squid', ['-N', '-f', confPath], { stdio: ['ignore', 'ignore', 'inherit'] })
+  await waitForPort(port, child, 'squid')
+  return { name: 'squid', port, pid: child.pid ?? 0, stop: stopper(child) }
+}
+
+export async function startMitmdump(workDir: string, originCaPath: string, agentCa: { certPem: string; keyPem: string }): Promise<Contender> {
+  const confdir = join(workDir, 'mitmproxy')
+  await mkdir(confdir, { recursive: true })
+  // mitmproxy reads its CA (key and certificate in one PEM) from its confdir.
+  await writeFile(join(confdir, 'mitmproxy-ca.pem'), `${agentCa.keyPem}${agentCa.certPem}`, { mode: 0o600 })
+  const port = await freePort()
+  const child = spawn(
+    'mitmdump',
+    ['-q', '--listen-host', '127.0.0.1', '--listen-port', String(port), '--set', `confdir=${confdir}`, '--set', `ssl_verify_upstream_trusted_ca=${originCaPath}`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
+  await waitForPort(port, child, 'mitmdump')
+  return { name: 'mitmdump', port, pid: child.pid ?? 0, interceptCaPem: agentCa.certPem, stop: stopper(child) }
+}

@@ -1,0 +1,128 @@
+/**
+ * Closed-loop load generator, run as its own process: `connections`
+ * keep-alive connections, each sending POST requests with a body of
+ * `bodyBytes` back to back, directly or through a forward proxy (absolute URI
+ * for http, CONNECT then TLS for https). Prints one JSON result line:
+ * requests, errors, req/s and latency percentiles in milliseconds.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https'
+import { isIP } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
+
+export interface LoadSpec {
+  scheme: 'http' | 'https'
+  originHost: string
+  originPort: number
+  /** Absent: straight to the origin. */
+  proxyPort?: number
+  /** PEM the client trusts for HTTPS (the origin's CA directly, the proxy's CA when it intercepts). */
+  caPem: string
+  bodyBytes: number
+  connections: number
+  warmupMs: number
+  durationMs: number
+}
+
+export interface LoadResult {
+  requests: number
+  errors: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+}
+
+class ConnectAgent extends HttpsAgent {
+  constructor(
+    private readonly proxyPort: number,
+    private readonly caPem: string,
+  ) {
+    super({ keepAlive: true, maxSockets: Infinity })
+  }
+  override createConnection(options: RequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
+    const connect = httpRequest({ host: '127.0.0.1', port: this.proxyPort, method: 'CONNECT', path: `${options.host}:${options.port}`, agent: false })
+    connect.on('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        callback?.(new Error(`CONNECT ${res.statusCode}`), socket)
+        socket.destroy()
+        return
+      }
+      // `host` is what the certificate is checked against; no SNI for an IP literal.
+      const tls = tlsConnect({ socket, ca: this.caPem, host: options.host ?? '', servername: isIP(options.host ?? '') ? '' : (options.host ?? '') })
+      tls.once('secureConnect', () => callback?.(null, tls))
+      tls.once('error', (error) => callback?.(error, tls))
+    })
+    connect.on('error', (error) => callback?.(error, undefined as unknown as Duplex))
+    connect.end()
+    return undefined
+  }
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const body = Buffer.from(`{"data":"${'x'.repeat(Math.max(0, spec.bodyBytes - 11))}"}`).subarray(0, spec.bodyBytes)
+  const path = `/bytes/${spec.bodyBytes}`
+  const https = spec.scheme === 'https'
+  const agent = https
+    ? spec.proxyPort
+      ? new ConnectAgent(spec.proxyPort, spec.caPem)
+      : new HttpsAgent({ keepAlive: true, maxSockets: Infinity, ca: spec.caPem })
+    : new HttpAgent({ keepAlive: true, maxSockets: Infinity })
+  const send = () =>
+    new Promise<void>((resolve, reject) => {
+      const headers = { 'Content-Type': 'application/json', 'Content-Length': body.length }
+      const req = https
+        ? httpsRequest({ host: spec.originHost, port: spec.originPort, method: 'POST', path, headers, agent: agent as HttpsAgent, servername: '' })
+        : spec.proxyPort
+          ? httpRequest({ host: '127.0.0.1', port: spec.proxyPort, method: 'POST', path: `http://${spec.originHost}:${spec.originPort}${path}`, headers, agent })
+          : httpRequest({ host: spec.originHost, port: spec.originPort, method: 'POST', path, headers, agent })
+      req.on('response', (res: IncomingMessage) => {
+        res.on('data', () => {})
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+
+  const latencies: number[] = []
+  let errors = 0
+  let recording = false
+  let stopped = false
+  const loop = async () => {
+    while (!stopped) {
+      const started = performance.now()
+      try {
+        await send()
+        if (recording) latencies.push(performance.now() - started)
+      } catch {
+        if (recording) errors++
+      }
+    }
+  }
+  const loops = Array.from({ length: spec.connections }, loop)
+  await new Promise((resolve) => setTimeout(resolve, spec.warmupMs))
+  recording = true
+  const began = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, spec.durationMs))
+  recording = false
+  const seconds = (performance.now() - began) / 1000
+  stopped = true
+  await Promise.allSettled(loops)
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+  return { requests: latencies.length, errors, rps: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) }
+}
+
+// Run as a process: spec as JSON in argv[2].
+if (process.argv[1]?.endsWith('load-generator.js')) {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec
+  runLoad(spec).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(1)
+    },
+  )
+}

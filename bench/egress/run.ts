@@ -1,0 +1,190 @@
+/**
+ * Egress proxy benchmark: bottle's egress against squid (plain HTTP) and
+ * mitmdump (plain HTTP and intercepted HTTPS), with direct-to-origin as the
+ * baseline, for 64 B and 64 KiB request and response bodies over 1 and 16
+ * keep-alive connections. Every contender runs as its own process on
+ * loopback, as does the origin and each load generator run; runs of the
+ * contenders are interleaved so they share the machine's conditions.
+ * Prints medians over BENCH_RUNS runs and the ratios the targets name.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/egress/run.js
+ *   BENCH_RUNS=5 BENCH_DURATION_MS=5000 node dist/bench/egress/run.js
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
+import { rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
+import type { LoadResult, LoadSpec } from './load-generator.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000)
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 700)
+const SIZES = [64, 64 * 1024]
+const CONNECTIONS = [1, 16]
+
+interface Cell {
+  scheme: 'http' | 'https'
+  bodyBytes: number
+  connections: number
+  contender: string
+  results: LoadResult[]
+  peakRss: number
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+async function buildBottleBundle(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'egress.mjs')
+  await build({
+    entryPoints: [join(repoRoot, 'sidecars/egress/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  })
+  return outfile
+}
+
+async function startOrigin(certPath: string, keyPath: string): Promise<{ httpPort: number; httpsPort: number; pid: number; stop: () => void }> {
+  const child = spawn(process.execPath, [join(here, 'origin-server.js')], {
+    env: { ...process.env, BENCH_ORIGIN_CERT: certPath, BENCH_ORIGIN_KEY: keyPath },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`origin exited with ${code}`)))
+  })
+  const ports = JSON.parse(line) as { httpPort: number; httpsPort: number }
+  return { ...ports, pid: child.pid ?? 0, stop: () => child.kill('SIGTERM') }
+}
+
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load-generator.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`))))
+  })
+}
+
+function format(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-'
+}
+
+async function main(): Promise<void> {
+  const workDir = await mkdtemp(join(tmpdir(), 'bottle-egress-bench-'))
+  const originCa = mintCertificateAuthority({ commonName: 'bench origin CA' })
+  const originLeaves = createLeafCertificates({ ca: originCa })
+  const certPath = join(workDir, 'origin.crt')
+  const keyPath = join(workDir, 'origin.key')
+  const originCaPath = join(workDir, 'origin-ca.crt')
+  await writeFile(certPath, `${originLeaves.certificateFor('127.0.0.1').certPem}${originCa.certPem}`)
+  await writeFile(keyPath, originLeaves.keyPem, { mode: 0o600 })
+  await writeFile(originCaPath, originCa.certPem)
+  const agentCa = mintCertificateAuthority({ commonName: 'bench agent CA' })
+
+  const origin = await startOrigin(certPath, keyPath)
+  const bundlePath = process.env.BENCH_BOTTLE_BUNDLE ?? (await buildBottleBundle(workDir))
+  const contenders: Contender[] = []
+  try {
+    contenders.push(await startBottle({ bundlePath, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }))
+    contenders.push(await startSquid(workDir))
+    contenders.push(await startMitmdump(workDir, originCaPath, agentCa))
+    const byName = new Map(contenders.map((c) => [c.name, c]))
+
+    const cells: Cell[] = []
+    process.stderr.write(`egress bench: ${RUNS} runs x ${DURATION_MS} ms, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`)
+    for (const scheme of ['http', 'https'] as const) {
+      const names = scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']
+      for (const bodyBytes of SIZES) {
+        for (const connections of CONNECTIONS) {
+          const row = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [] as LoadResult[], peakRss: 0 }))
+          for (let run = 0; run < RUNS; run++) {
+            for (const cell of row) {
+              const proxy = byName.get(cell.contender)
+              const spec: LoadSpec = {
+                scheme,
+                originHost: '127.0.0.1',
+                originPort: scheme === 'http' ? origin.httpPort : origin.httpsPort,
+                caPem: proxy?.interceptCaPem ?? originCa.certPem,
+                bodyBytes,
+                connections,
+                warmupMs: WARMUP_MS,
+                durationMs: DURATION_MS,
+                ...(proxy ? { proxyPort: proxy.port } : {}),
+              }
+              const sampler = setInterval(() => {
+                if (proxy) cell.peakRss = Math.max(cell.peakRss, rssOf(proxy.pid))
+              }, 100)
+              try {
+                cell.results.push(await runLoad(spec))
+              } finally {
+                clearInterval(sampler)
+              }
+            }
+          }
+          for (const cell of row) {
+            cells.push(cell)
+            const rps = median(cell.results.map((r) => r.rps))
+            process.stderr.write(`${scheme} ${bodyBytes}B x${connections} ${cell.contender}: ${format(rps)} req/s p99 ${format(median(cell.results.map((r) => r.p99Ms)), 2)} ms\n`)
+          }
+        }
+      }
+    }
+    report(cells)
+  } finally {
+    for (const contender of contenders) await contender.stop()
+    origin.stop()
+    await rm(workDir, { recursive: true, force: true })
+  }
+}
+
+function report(cells: Cell[]): void {
+  const lines: string[] = []
+  lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | peak RSS MB |')
+  lines.push('|---|---|---|---|---|---|---|---|---|')
+  for (const cell of cells) {
+    const rps = median(cell.results.map((r) => r.rps))
+    lines.push(
+      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
+    )
+  }
+  const find = (scheme: string, bodyBytes: number, connections: number, contender: string) =>
+    cells.find((c) => c.scheme === scheme && c.bodyBytes === bodyBytes && c.connections === connections && c.contender === contender)
+  lines.push('')
+  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | bottle p99 - direct p99 (ms) |')
+  lines.push('|---|---|---|---|---|---|')
+  for (const scheme of ['http', 'https']) {
+    for (const bodyBytes of SIZES) {
+      for (const connections of CONNECTIONS) {
+        const rps = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.rps) ?? [])
+        const p99 = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.p99Ms) ?? [])
+        const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
+        lines.push(`| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} |`)
+      }
+    }
+  }
+  const bottleRss = Math.max(...cells.filter((c) => c.contender === 'bottle').map((c) => c.peakRss))
+  lines.push('')
+  lines.push(`bottle peak RSS over all runs: ${format(bottleRss / 2 ** 20, 1)} MB`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`egress bench failed: ${error.stack ?? error.message}\n`)
+  process.exit(1)
+})
