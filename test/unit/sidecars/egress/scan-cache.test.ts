@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { DlpScanner } from '../../../../sidecars/dlp/types.js'
 import { withScanCache } from '../../../../sidecars/egress/scan-cache.js'
 
-function countingScanner(): { scanner: DlpScanner; calls: Record<string, number> } {
-  const calls: Record<string, number> = { text: 0, host: 0, url: 0, body: 0 }
+function countingScanner(): { scanner: DlpScanner; calls: { text: number; host: number; url: number; body: number } } {
+  const calls = { text: 0, host: 0, url: 0, body: 0 }
   const finding = (text: string, location: string) => (text.includes('SECRET') ? [{ rule: 'known-secret', location }] : [])
   return {
     calls,
