@@ -28,7 +28,7 @@ export type Intercept = (client: Duplex, head: Buffer, info: TunnelInfo, leaves:
 
 export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, intercept: Intercept): Promise<void> {
   client.on('error', () => client.destroy())
-  const refuse = (denial: EgressDenial, fields: { host?: string; port?: number } = {}) => {
+  const refuse = (denial: EgressDenial, fields: { host?: string; port?: number; dlpRule?: string; location?: string } = {}) => {
     logEvent(ctx.log, { event: 'tunnel.denied', rule: denial.rule, reason: denial.reason, ...fields })
     respondDenied(client, denial)
   }
@@ -40,7 +40,10 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, cli
 
   const decision = callPolicy(() => runtime.policy.decideConnect({ host, port }))
   if (isDenied(decision)) return refuse(decision, { host: host.host, port })
-  if (decision.action === 'deny') return refuse(decision.denial, { host: decision.redact.host ? '[redacted]' : host.host, port })
+  if (decision.action === 'deny') {
+    const fields = { host: decision.redact.host ? '[redacted]' : host.host, port }
+    return refuse(decision.denial, decision.finding ? { ...fields, dlpRule: decision.finding.rule, location: decision.finding.location } : fields)
+  }
   for (const finding of decision.warnings) logEvent(ctx.log, { event: 'dlp.warned', dlpRule: finding.rule, location: finding.location, host: '[redacted]', port })
 
   let addresses: string[]

@@ -27,7 +27,7 @@ export type EgressEvent =
   | ({ event: 'request.failed'; error: string; bytesOut: number } & RequestFields)
   | ({ event: 'dlp.warned'; dlpRule: string; location: string } & Partial<RequestFields>)
   | { event: 'tunnel.opened'; mode: 'intercept' | 'passthrough'; host: string; port: number; route: string }
-  | { event: 'tunnel.denied'; rule: DenialRule; reason: string; host?: string; port?: number }
+  | { event: 'tunnel.denied'; rule: DenialRule; reason: string; host?: string; port?: number; dlpRule?: string; location?: string }
   | { event: 'tunnel.closed'; mode: 'passthrough' | 'websocket'; host: string; port: number; route: string; bytesOut: number; bytesIn: number; durationMs: number }
   | { event: 'client.error'; error: string }
   | { event: 'config.applied'; configHash: string; routes: number }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { connectThrough, TunnelAgent, viaTunnel } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 let origin: Origin
 let proxy: Harness
@@ -12,7 +12,7 @@ let proxy: Harness
 beforeAll(async () => {
   origin = await startOrigin({ tls: true })
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: {
       'pass.test': ['127.0.0.1'],
       'metadata.test': ['169.254.169.254'],

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { viaProxy } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 const MiB = 1024 * 1024
 let origin: Origin
@@ -38,7 +38,7 @@ function generatedBody(size: number): { stream: Readable; sha256: Promise<string
 beforeAll(async () => {
   origin = await startOrigin({ keepBody: 1024 })
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: { 'bulk.test': ['127.0.0.1'], 'scanned.test': ['127.0.0.1'] },
     config: {
       allowPrivate: ['127.0.0.1/32'],

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { viaProxy } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 const PLACEHOLDER = 'placeholder-token-for-agent'
 let origin: Origin
@@ -12,7 +12,7 @@ let proxy: Harness
 beforeAll(async () => {
   origin = await startOrigin()
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: { 'plain.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'], 'sub.wild.test': ['127.0.0.1'] },
     config: {
       allowPrivate: ['127.0.0.1/32'],

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { connectThrough, TunnelAgent, TunnelRefused, viaTunnel } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 const TOKEN = 'real-token-value-the-agent-never-sees-0123456789'
 const PLACEHOLDER = 'placeholder-token-for-agent'
@@ -17,7 +17,7 @@ let agent: TunnelAgent
 beforeAll(async () => {
   origin = await startOrigin({ tls: true })
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: { 'api.test': ['127.0.0.1'], 'open.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'] },
     secrets: { github: TOKEN },
     config: {

@@ -5,7 +5,7 @@ import { createEgressPolicy, type EgressPolicy, type RequestTarget } from '../..
 import { createDomainRateLimiter } from '../../../../sidecars/egress/rate-limit.js'
 import { canonicalHost } from '../../../../sidecars/egress/route-match.js'
 import { callPolicy } from '../../../../sidecars/egress/policy-call.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 const TOKEN = 'route-token-value-0123456789abcdef'
 const PLACEHOLDER = 'agent-placeholder-value'
@@ -17,7 +17,7 @@ function policyFor(input: EgressConfigInput, scanner?: DlpScanner, now?: () => n
   return createEgressPolicy({
     config: config.value,
     secrets,
-    scanner: scanner ?? createStandInScanner({ knownSecrets: [TOKEN] }),
+    scanner: scanner ?? createTestScanner({ knownSecrets: [TOKEN] }),
     limiter: createDomainRateLimiter(now ? { now } : {}),
   })
 }

@@ -7,7 +7,7 @@ import type { EgressConfigInput } from '../../../../sidecars/egress/config.js'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { TunnelAgent, viaProxy, viaTunnel } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 
 const FIRST_TOKEN = 'first-slot-token-value-aaaaaaaaaaaa'
 const SECOND_TOKEN = 'second-slot-token-value-bbbbbbbbbbb'
@@ -41,7 +41,7 @@ beforeAll(async () => {
   plain = await startOrigin()
   secure = await startOrigin({ tls: true })
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: { 'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1'], 'api.test': ['127.0.0.1'], 'new.test': ['127.0.0.1'] },
     secrets: { first: FIRST_TOKEN },
     config: baseConfig(),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { connectThrough } from './support/proxy-client.js'
-import { createStandInScanner } from './support/scanner.js'
+import { createTestScanner } from './support/scanner.js'
 import { decodeFrame, encodeFrame } from './support/websocket.js'
 
 const TOKEN = 'websocket-route-token-0123456789abcdef'
@@ -18,7 +18,7 @@ beforeAll(async () => {
   plainOrigin = await startOrigin()
   tlsOrigin = await startOrigin({ tls: true })
   proxy = await startHarness({
-    createScanner: createStandInScanner,
+    createScanner: createTestScanner,
     hosts: { 'ws.test': ['127.0.0.1'], 'wss.test': ['127.0.0.1'] },
     secrets: { ws: TOKEN },
     config: {
