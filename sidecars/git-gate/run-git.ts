@@ -1,0 +1,145 @@
+/**
+ * Running git: always an argument vector handed to execve (never a shell),
+ * always with an environment the gate built (see git-environment.ts), always
+ * bounded in time and in how much output is kept.
+ */
+import { spawn } from 'node:child_process'
+
+export interface GitResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: Buffer
+  /** Kept up to 64 KiB; for messages, after redaction by the caller. */
+  stderr: string
+  timedOut: boolean
+  /** stdout went past maxStdoutBytes and the rest was dropped. */
+  truncated: boolean
+}
+
+export interface GitRunOptions {
+  /** Written to stdin, then stdin is closed. */
+  input?: string | Buffer
+  /** Keep at most this much stdout (default 64 MiB). */
+  maxStdoutBytes?: number
+  /** Called with each stdout chunk instead of keeping it. */
+  onStdout?: (chunk: Buffer) => void
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface GitRunner {
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string>>
+  run(args: readonly string[], options?: GitRunOptions): Promise<GitResult>
+}
+
+const MAX_STDERR = 64 * 1024
+const KILL_GRACE_MS = 2000
+
+export class GitCommandError extends Error {
+  override readonly name = 'GitCommandError'
+  constructor(
+    readonly command: string,
+    readonly result: GitResult,
+  ) {
+    super(`git ${command} failed: ${result.timedOut ? 'timed out' : firstErrorLine(result.stderr) || `exit ${result.code ?? result.signal}`}`)
+  }
+}
+
+/** The line of git's stderr that says what went wrong: the last `fatal:`/`error:` line, else the last line. */
+export function firstErrorLine(stderr: string): string {
+  const lines = stderr
+    .split(/[\r\n]+/)
+    .map((line) => line.replace(/[\u0000-\u001f\u007f]/g, '').trim())
+    .filter((line) => line !== '')
+  const fatal = lines.filter((line) => /^(fatal|error|ERROR):/.test(line))
+  return (fatal.at(-1) ?? lines.at(-1) ?? '').slice(0, 300)
+}
+
+export function gitRunner(cwd: string, env: Readonly<Record<string, string>>, defaultTimeoutMs = 120_000): GitRunner {
+  return {
+    cwd,
+    env,
+    run(args, options = {}) {
+      return runGit(args, { cwd, env, timeoutMs: defaultTimeoutMs, ...options })
+    },
+  }
+}
+
+export function runGit(
+  args: readonly string[],
+  options: GitRunOptions & { cwd: string; env: Readonly<Record<string, string>> },
+): Promise<GitResult> {
+  return new Promise((resolve) => {
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], shell: false })
+    const maxStdout = options.maxStdoutBytes ?? 64 * 1024 * 1024
+    const chunks: Buffer[] = []
+    let stdoutBytes = 0
+    let truncated = false
+    let stderr = ''
+    let timedOut = false
+    let settled = false
+
+    const kill = () => {
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref()
+    }
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true
+          kill()
+        }, options.timeoutMs)
+      : undefined
+    const onAbort = () => kill()
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (options.onStdout) return options.onStdout(chunk)
+      if (stdoutBytes + chunk.length > maxStdout) {
+        truncated = true
+        const room = maxStdout - stdoutBytes
+        if (room > 0) chunks.push(chunk.subarray(0, room))
+        stdoutBytes = maxStdout
+        return
+      }
+      chunks.push(chunk)
+      stdoutBytes += chunk.length
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < MAX_STDERR) stderr += chunk.toString('utf8').slice(0, MAX_STDERR - stderr.length)
+    })
+    // A child that exits before reading all of stdin closes the pipe: not our error.
+    child.stdin.on('error', () => {})
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return
+      settled = true
+      if (timer) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      resolve({ code, signal, stdout: Buffer.concat(chunks), stderr, timedOut, truncated })
+    }
+    child.on('error', (error) => {
+      stderr += `fatal: cannot run git: ${error.message}\n`
+      finish(127, null)
+    })
+    child.on('close', finish)
+    if (options.input !== undefined) child.stdin.end(options.input)
+    else child.stdin.end()
+  })
+}
+
+/** Run and throw a GitCommandError unless git exits 0. */
+export async function runGitOk(git: GitRunner, args: readonly string[], options?: GitRunOptions): Promise<Buffer> {
+  const result = await git.run(args, options)
+  if (result.code !== 0 || result.timedOut) throw new GitCommandError(subcommandOf(args), result)
+  return result.stdout
+}
+
+/** `fetch` of `['-c', 'a=b', 'fetch', '--prune', ...]`: what error messages call the command. */
+export function subcommandOf(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '-c' || arg === '-C') i++
+    else if (!arg.startsWith('-')) return arg
+  }
+  return 'git'
+}
