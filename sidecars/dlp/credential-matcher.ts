@@ -1,9 +1,10 @@
 /**
- * Runs a table of credential patterns over a text in one prefilter pass plus
- * the regexes whose keywords occur. Most traffic holds none of the ~100
- * keywords, so a 64 KiB body costs one native alternation scan instead of
- * one scan per pattern.
+ * Runs a table of credential patterns over a text: one keyword pass
+ * (Aho-Corasick, `keyword-automaton.ts`) decides which regexes can match,
+ * and only those run. Most traffic holds none of the keywords, so a 64 KiB
+ * body costs one table-driven pass plus the few patterns without keywords.
  */
+import { compileKeywordAutomaton } from './keyword-automaton.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
 export type CredentialFinder = (text: string) => CredentialMatch[]
@@ -12,36 +13,6 @@ interface CompiledPattern {
   id: string
   regex: RegExp
   verify: ((match: string) => boolean) | undefined
-}
-
-function escapeRegex(literal: string): string {
-  return literal.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-}
-
-/** `[aA][pP][iI]`: case-insensitive without the `i` flag, so it can share one regex with exact keywords. */
-function anyCase(literal: string): string {
-  let out = ''
-  for (const ch of literal) {
-    const lower = ch.toLowerCase()
-    const upper = ch.toUpperCase()
-    out += lower === upper ? escapeRegex(ch) : `[${lower}${upper}]`
-  }
-  return out
-}
-
-/**
- * Keyword hits come from a left-to-right, non-overlapping scan, so a hit on
- * keyword B can hide keyword A when A starts inside B (`api-key-` hides
- * `key-`). A hit on B therefore also triggers every A that is a substring of
- * B or that begins with a proper suffix of B. Over-triggering only costs a
- * regex run; under-triggering would miss a secret.
- */
-function overlaps(b: string, a: string): boolean {
-  if (b.includes(a)) return true
-  for (let i = 1; i < b.length; i++) {
-    if (a.startsWith(b.slice(i))) return true
-  }
-  return false
 }
 
 export function compileCredentialMatcher(patterns: readonly CredentialPattern[], options: { prefilter?: boolean } = {}): CredentialFinder {
@@ -55,83 +26,68 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   const prefilter = options.prefilter ?? true
 
   const always: number[] = []
-  const keywordOwners = new Map<string, Set<number>>() // lowercased keyword -> pattern indexes
-  const exactKeywords = new Set<string>()
-  const foldedKeywords = new Set<string>()
+  const owners = new Map<string, number[]>()
   patterns.forEach((p, index) => {
     if (!prefilter || !p.keywords || p.keywords.length === 0) {
       always.push(index)
       return
     }
-    const folded = p.pattern.flags.includes('i')
     for (const keyword of p.keywords) {
       const key = keyword.toLowerCase()
-      if (folded) foldedKeywords.add(keyword.toLowerCase())
-      else exactKeywords.add(keyword)
-      let owners = keywordOwners.get(key)
-      if (!owners) keywordOwners.set(key, (owners = new Set()))
-      owners.add(index)
+      const list = owners.get(key) ?? []
+      if (!list.includes(index)) list.push(index)
+      owners.set(key, list)
     }
   })
+  const automaton = owners.size > 0 ? compileKeywordAutomaton(owners) : undefined
+  const marks = new Uint32Array(patterns.length)
+  let call = 0
 
-  const triggers = new Map<string, readonly number[]>()
-  for (const b of keywordOwners.keys()) {
-    const set = new Set<number>()
-    for (const [a, owners] of keywordOwners) if (overlaps(b, a)) for (const i of owners) set.add(i)
-    triggers.set(b, [...set])
+  const run = (index: number, text: string, out: CredentialMatch[]) => {
+    const p = compiled[index] as CompiledPattern
+    const re = p.regex
+    re.lastIndex = 0
+    let m: RegExpExecArray | null
+    while ((m = re.exec(text)) !== null) {
+      if (m[0].length === 0) {
+        re.lastIndex++
+        continue
+      }
+      let value = m[0]
+      let at = m.index
+      for (let g = 1; g < m.length; g++) {
+        const group = m[g]
+        const span = m.indices?.[g]
+        if (group !== undefined && span) {
+          at = span[0]
+          value = group
+          break
+        }
+      }
+      if (p.verify && !p.verify(value)) continue
+      out.push({ rule: p.id, index: at, length: value.length })
+    }
   }
 
-  const alternatives = [
-    ...[...exactKeywords].map((k) => ({ k, source: escapeRegex(k) })),
-    ...[...foldedKeywords].map((k) => ({ k, source: anyCase(k) })),
-  ].sort((x, y) => y.k.length - x.k.length) // longest first: at one position the longer keyword wins
-  const keywordScan = alternatives.length > 0 ? new RegExp(alternatives.map((a) => a.source).join('|'), 'g') : undefined
-
   return (text: string): CredentialMatch[] => {
-    let selected: Iterable<number>
-    if (keywordScan) {
-      const chosen = new Set<number>(always)
-      const hits = text.match(keywordScan)
-      if (hits) {
-        const seen = new Set<string>()
-        for (const hit of hits) {
-          const key = hit.toLowerCase()
-          if (seen.has(key)) continue
-          seen.add(key)
-          for (const i of triggers.get(key) ?? []) chosen.add(i)
-        }
-      }
-      selected = [...chosen].sort((x, y) => x - y)
-    } else {
-      selected = always
-    }
-
     const out: CredentialMatch[] = []
-    for (const index of selected) {
-      const p = compiled[index] as CompiledPattern
-      const re = p.regex
-      re.lastIndex = 0
-      let m: RegExpExecArray | null
-      while ((m = re.exec(text)) !== null) {
-        if (m[0].length === 0) {
-          re.lastIndex++
-          continue
-        }
-        let value = m[0]
-        let index = m.index
-        for (let g = 1; g < m.length; g++) {
-          const group = m[g]
-          const span = m.indices?.[g]
-          if (group !== undefined && span) {
-            index = span[0]
-            value = group
-            break
-          }
-        }
-        if (p.verify && !p.verify(value)) continue
-        out.push({ rule: p.id, index, length: value.length })
-      }
+    if (!automaton) {
+      for (const index of always) run(index, text, out)
+      return out
     }
+    call = (call + 1) >>> 0 || 1
+    if (call === 1) marks.fill(0)
+    const selected = [...always]
+    automaton.scan(text, (ids) => {
+      for (const id of ids) {
+        if (marks[id] !== call) {
+          marks[id] = call
+          selected.push(id)
+        }
+      }
+    })
+    if (selected.length > always.length) selected.sort((a, b) => a - b)
+    for (const index of selected) run(index, text, out)
     return out
   }
 }

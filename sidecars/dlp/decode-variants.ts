@@ -67,16 +67,41 @@ export interface EncodedRun {
 function base64Plausible(text: string, start: number, end: number): boolean {
   let upper = 0
   let switches = 0
+  let digitOrSymbol = false
   let prev = kindOf(text.charCodeAt(start))
   for (let i = start; i < end; i++) {
     const k = kindOf(text.charCodeAt(i))
-    if (k >= 2) return true
-    if (k === 1) upper++
+    if (k >= 2) digitOrSymbol = true
+    else if (k === 1) upper++
     if (k !== prev) switches++
     prev = k
   }
   const n = end - start
-  return upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1)
+  return digitOrSymbol || upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1)
+}
+
+/**
+ * `com/v1/items/12` is a URL path, not base64: in base64 a `/` is one
+ * character in 64, so pieces between slashes average 64 characters; in a
+ * path they are words. A run whose slashes cut it into pieces averaging
+ * under PATH_PIECE characters is split at the slashes instead.
+ */
+const PATH_PIECE = 8
+
+function pushBase64Runs(text: string, start: number, end: number, runs: EncodedRun[]): void {
+  let slashes = 0
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 47) slashes++
+  if (slashes >= 2 && (end - start - slashes) / (slashes + 1) < PATH_PIECE) {
+    let pieceStart = start
+    for (let i = start; i <= end; i++) {
+      if (i === end || text.charCodeAt(i) === 47) {
+        if (i - pieceStart >= MIN_BASE64_RUN && base64Plausible(text, pieceStart, i)) runs.push({ kind: 'base64', start: pieceStart, end: i })
+        pieceStart = i + 1
+      }
+    }
+    return
+  }
+  if (end - start >= MIN_BASE64_RUN && base64Plausible(text, start, end)) runs.push({ kind: 'base64', start, end })
 }
 
 /** Maximal base64-alphabet and hex runs long enough to hold an 8-byte secret, in one pass. */
@@ -97,7 +122,7 @@ export function findEncodedRuns(text: string): EncodedRun[] {
     if (cls & B64) {
       if (b64Start < 0) b64Start = i
     } else if (b64Start >= 0) {
-      if (i - b64Start >= MIN_BASE64_RUN && base64Plausible(text, b64Start, i)) runs.push({ kind: 'base64', start: b64Start, end: i })
+      if (i - b64Start >= MIN_BASE64_RUN) pushBase64Runs(text, b64Start, i, runs)
       b64Start = -1
     }
   }

@@ -2,7 +2,7 @@
  * An `application/x-www-form-urlencoded` body as a document: each `name=value`
  * pair is a segment, located as `<location>.form:<name>`.
  */
-import type { DocumentSegment, TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
 import type { NameCheck } from './json-document.js'
 
 interface Pair {
@@ -38,7 +38,7 @@ export function formDocument(raw: string, location: string, isSafeName: NameChec
   }
   return {
     raw,
-    segments,
+    segmentsFor: (ranges) => selectSegments(segments, ranges),
     locate: (offsets) =>
       offsets.map((offset) => {
         // The pair containing the offset, or the one after the `&` it sits on.

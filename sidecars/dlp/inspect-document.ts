@@ -21,48 +21,48 @@ export interface DocumentSegment {
   rawCovered: boolean
 }
 
+export type RawRange = readonly [start: number, end: number]
+
 export interface TextDocument {
   raw: string
-  segments: readonly DocumentSegment[]
+  /**
+   * The parts that need a look beyond the raw text: those overlapping one of
+   * `ranges` (sorted by start), and every part whose text differs from its
+   * raw form. Documents build parts lazily, since most bodies need none.
+   */
+  segmentsFor(ranges: readonly RawRange[]): DocumentSegment[]
   /** Locations for raw offsets (sorted ascending), in the caller's vocabulary, same order. */
   locate(offsets: readonly number[]): readonly string[]
+}
+
+/** Segments from a complete, sorted list: every uncovered one, and every one a range overlaps. */
+export function selectSegments(all: readonly DocumentSegment[], ranges: readonly RawRange[]): DocumentSegment[] {
+  const out: DocumentSegment[] = []
+  // After skipping ranges that end before a segment, the next range either overlaps it or starts after it.
+  let r = 0
+  for (const seg of all) {
+    while (r < ranges.length && (ranges[r] as RawRange)[1] <= seg.rawStart) r++
+    const next = ranges[r]
+    if (!seg.rawCovered || (next !== undefined && next[0] < seg.rawEnd)) out.push(seg)
+  }
+  return out
 }
 
 /** Anything normalization would touch: `%`, `\`, controls, non-ASCII. */
 const UNSAFE_RUN = /[^\t\n\r\x20-\x24\x26-\x5b\x5d-\x7e]+|&#/g
 
 /** Raw ranges that hold something the deeper layers would act on, sorted by start. */
-function deepRanges(raw: string): [number, number][] {
+function deepRanges(raw: string): RawRange[] {
   const ranges: [number, number][] = findEncodedRuns(raw).map((r) => [r.start, r.end])
   for (const m of raw.matchAll(UNSAFE_RUN)) ranges.push([m.index, m.index + m[0].length])
   return ranges.sort((a, b) => a[0] - b[0])
 }
 
-function segmentsNeedingDepth(doc: TextDocument): Set<DocumentSegment> {
-  const out = new Set<DocumentSegment>()
-  const ranges = deepRanges(doc.raw)
-  if (ranges.length === 0) return out
-  const segments = [...doc.segments].sort((a, b) => a.rawStart - b.rawStart)
-  // After skipping ranges that end before the segment, the next range either overlaps it or starts after it.
-  let r = 0
-  for (const seg of segments) {
-    while (r < ranges.length && (ranges[r] as [number, number])[1] <= seg.rawStart) r++
-    const next = ranges[r]
-    if (next && next[0] < seg.rawEnd) out.add(seg)
-  }
-  return out
-}
-
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {
   for (const hit of detectLayer(doc.raw, detectors)) collector.add(hit.rule, hit.index, hit.encoding)
-  const deep = segmentsNeedingDepth(doc)
-  for (const seg of doc.segments) {
+  for (const seg of doc.segmentsFor(deepRanges(doc.raw))) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
-    if (!seg.rawCovered) {
-      for (const hit of detectLayer(seg.text, detectors)) report(hit.rule, hit.encoding)
-      inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
-    } else if (deep.has(seg)) {
-      inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
-    }
+    if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors)) report(hit.rule, hit.encoding)
+    inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
   }
 }

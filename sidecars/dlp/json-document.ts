@@ -6,7 +6,7 @@
  * duplicate key (`{"a": "<secret>", "a": "x"}`) vanishes from JSON.parse's
  * result but not from what a lenient receiver may read.
  */
-import type { DocumentSegment, TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
 
 /** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
 export type NameCheck = (name: string) => boolean
@@ -18,22 +18,17 @@ interface StringToken {
   escaped: boolean
 }
 
+/** A JSON string literal: quotes around anything but quotes and backslashes, or escapes (unrolled, so linear). */
+const STRING_LITERAL = /"[^"\\]*(?:\\.[^"\\]*)*"/g
+
 /** String tokens of valid JSON, in order: outside strings, every `"` opens one. */
 function stringTokens(raw: string): StringToken[] {
   const tokens: StringToken[] = []
-  let nextBackslash = raw.indexOf('\\')
-  let pos = raw.indexOf('"')
-  while (pos >= 0) {
-    let close = raw.indexOf('"', pos + 1)
-    for (;;) {
-      let slashes = 0
-      while (raw.charCodeAt(close - 1 - slashes) === 92) slashes++
-      if (slashes % 2 === 0) break
-      close = raw.indexOf('"', close + 1)
-    }
-    if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = raw.indexOf('\\', pos)
-    tokens.push({ start: pos, end: close + 1, escaped: nextBackslash >= 0 && nextBackslash < close })
-    pos = raw.indexOf('"', close + 1)
+  STRING_LITERAL.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = STRING_LITERAL.exec(raw)) !== null) {
+    const text = m[0]
+    tokens.push({ start: m.index, end: m.index + text.length, escaped: text.includes('\\') })
   }
   return tokens
 }
@@ -126,15 +121,20 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
   } catch {
     return undefined
   }
-  const tokens = stringTokens(raw)
-  const segments: DocumentSegment[] = tokens.map((tok) =>
-    tok.escaped
-      ? { text: JSON.parse(raw.slice(tok.start, tok.end)) as string, rawStart: tok.start, rawEnd: tok.end, rawCovered: false }
-      : { text: raw.slice(tok.start + 1, tok.end - 1), rawStart: tok.start, rawEnd: tok.end, rawCovered: true },
-  )
+  let cached: StringToken[] | undefined
+  const tokens = () => (cached ??= stringTokens(raw))
   return {
     raw,
-    segments,
-    locate: (offsets) => locateJsonPaths(raw, tokens, offsets, isSafeName).map((path) => `${location}.json:${path}`),
+    segmentsFor(ranges) {
+      if (ranges.length === 0 && !raw.includes('\\')) return []
+      const all: DocumentSegment[] = tokens().map((tok) =>
+        tok.escaped
+          ? { text: JSON.parse(raw.slice(tok.start, tok.end)) as string, rawStart: tok.start, rawEnd: tok.end, rawCovered: false }
+          : { text: '', rawStart: tok.start, rawEnd: tok.end, rawCovered: true },
+      )
+      // Only the chosen parts pay for their slice.
+      return selectSegments(all, ranges).map((seg) => (seg.rawCovered ? { ...seg, text: raw.slice(seg.rawStart + 1, seg.rawEnd - 1) } : seg))
+    },
+    locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
   }
 }

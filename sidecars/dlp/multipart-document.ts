@@ -12,7 +12,7 @@
  * the whole body unreadable, and callers fail closed.
  */
 import { Buffer, isUtf8 } from 'node:buffer'
-import type { DocumentSegment, TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
 import type { NameCheck } from './json-document.js'
 import { unreadableContentEncoding } from './media-type.js'
 
@@ -165,11 +165,12 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
   }
 
   spans.sort((a, b) => a.start - b.start)
+  segments.sort((a, b) => a.rawStart - b.rawStart)
   return {
     ok: true,
     doc: {
       raw,
-      segments,
+      segmentsFor: (ranges) => selectSegments(segments, ranges),
       locate: (offsets) =>
         offsets.map((offset) => {
           let lo = 0

@@ -17,7 +17,7 @@ import { decodeBodyText } from './body-text.js'
 import type { DecodeBudget } from './decode-variants.js'
 import type { FindingCollector } from './findings.js'
 import { formDocument } from './form-document.js'
-import { inspectDocument, type TextDocument } from './inspect-document.js'
+import { inspectDocument, selectSegments, type TextDocument } from './inspect-document.js'
 import type { Detectors } from './inspect-layers.js'
 import { jsonDocument, type NameCheck } from './json-document.js'
 import { isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
@@ -27,9 +27,10 @@ import type { BodyScanInput } from './types.js'
 export type BodyDocument = { ok: true; doc: TextDocument } | { ok: false; reason: string }
 
 function wholeText(raw: string, location: string): TextDocument {
+  const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
   return {
     raw,
-    segments: [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }],
+    segmentsFor: (ranges) => selectSegments(whole, ranges),
     locate: (offsets) => offsets.map(() => location),
   }
 }

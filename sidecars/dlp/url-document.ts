@@ -3,7 +3,7 @@
  * segments (located `<location>.path`), query pairs (`<location>.query:<name>`)
  * and the fragment (`<location>.fragment`).
  */
-import type { DocumentSegment, TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
 import type { NameCheck } from './json-document.js'
 
 export interface UrlDocument extends TextDocument {
@@ -64,7 +64,7 @@ export function urlDocument(url: URL, location: string, isSafeName: NameCheck): 
 
   return {
     raw,
-    segments,
+    segmentsFor: (ranges) => selectSegments(segments, ranges),
     pathSegments,
     locate: (offsets) =>
       offsets.map((offset) => {

@@ -67,3 +67,14 @@ describe('decodeEscapes', () => {
     expect(decodeEscapes(input)).toBe(want)
   })
 })
+
+describe('findEncodedRuns on URL paths', () => {
+  it.each([
+    { name: 'a REST path', text: '/repos/me/app/pulls/12', want: [] },
+    { name: 'a path after a host', text: 'api.example.com/v1/items/123', want: [] },
+    { name: 'a path holding a base64 piece', text: `/v1/blob/${b64(payload)}/raw`, want: ['base64'] },
+    { name: 'base64 with slashes in it', text: 'QUJD/RUZH/SElK/TE1OT1BRUlNUVVZXWFla', want: ['base64'] },
+  ])('$name', ({ text, want }) => {
+    expect(findEncodedRuns(text).map((r) => r.kind)).toEqual(want)
+  })
+})

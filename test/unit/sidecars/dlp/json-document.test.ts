@@ -34,13 +34,22 @@ describe('jsonDocument', () => {
     expect(locateText('{"ok": {"hidden-key": {"x": "NEEDLE"}}}', 'NEEDLE', (n) => n !== 'hidden-key')).toBe('body.json:$.ok[#0].x')
   })
 
+  it.each([
+    { name: 'no range and no escapes', raw: '{"a": "b", "c": ["d"]}', ranges: [], want: [] },
+    { name: 'a range inside one value', raw: '{"a": "b", "c": ["ddd"]}', ranges: [[19, 20]], want: ['ddd'] },
+    { name: 'an escaped value, whatever the ranges', raw: '{"a": "\\n", "c": "d"}', ranges: [], want: ['\n'] },
+  ] as const)('builds only the parts needed: $name', ({ raw, ranges, want }) => {
+    expect(jsonDocument(raw, 'body', allSafe)?.segmentsFor(ranges).map((s) => s.text)).toEqual(want)
+  })
+
   it('is undefined for malformed JSON', () => {
     expect(jsonDocument('{"a": ', 'body', allSafe)).toBeUndefined()
   })
 
   it('decodes escaped strings and marks them as not covered by the raw text', () => {
-    const doc = jsonDocument('{"k": "\\u0067hp"}', 'body', allSafe)
-    expect(doc?.segments.map((s) => [s.text, s.rawCovered])).toEqual([
+    const raw = '{"k": "\\u0067hp"}'
+    const doc = jsonDocument(raw, 'body', allSafe)
+    expect(doc?.segmentsFor([[0, raw.length]]).map((s) => [s.text, s.rawCovered])).toEqual([
       ['k', true],
       ['ghp', false],
     ])

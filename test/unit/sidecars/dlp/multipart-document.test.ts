@@ -15,7 +15,7 @@ describe('multipartDocument', () => {
   it('reads every part', () => {
     const result = multipartDocument(enc(body), B, 'body', () => true)
     if (!result.ok) throw new Error(result.reason)
-    const texts = result.doc.segments.map((s) => s.text)
+    const texts = result.doc.segmentsFor([[0, body.length]]).map((s) => s.text)
     expect(texts).toContain('hello')
     expect(texts).toContain('line one\r\nline two')
     expect(texts).toContain('"notes.txt"')
@@ -47,13 +47,13 @@ describe('multipartDocument', () => {
   it('decodes quoted-printable parts', () => {
     const qp = form('Content-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nsecret=3Dva=\r\nlue')
     const result = multipartDocument(enc(qp), B, 'body', () => true)
-    expect(result.ok && result.doc.segments.some((s) => s.text === 'secret=value' && !s.rawCovered)).toBe(true)
+    expect(result.ok && result.doc.segmentsFor([]).some((s) => s.text === 'secret=value' && !s.rawCovered)).toBe(true)
   })
 
   it('reads UTF-8 parts as UTF-8', () => {
     const utf8 = form('Content-Disposition: form-data; name="a"\r\n\r\nпривет мир')
     const result = multipartDocument(enc(utf8), B, 'body', () => true)
-    expect(result.ok && result.doc.segments.some((s) => s.text === 'привет мир')).toBe(true)
+    expect(result.ok && result.doc.segmentsFor([]).some((s) => s.text === 'привет мир')).toBe(true)
   })
 
   it.each([

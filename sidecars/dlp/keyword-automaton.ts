@@ -1,0 +1,111 @@
+/**
+ * Aho-Corasick over lower-cased keywords: one pass over a text, one table
+ * lookup per character, finding every keyword occurrence (overlapping ones
+ * included). A regex alternation of ~170 literals costs irregexp a trial per
+ * alternative at many positions; this costs the same per character however
+ * many keywords there are.
+ *
+ * Matching is case-insensitive for every keyword. For a case-sensitive
+ * pattern that only means its regex also runs when the keyword appears in
+ * another case, which the regex then rejects.
+ */
+
+export interface KeywordAutomaton {
+  /** Calls `hit` with the owner ids of every keyword found in `text`, at most once per automaton state per call. */
+  scan(text: string, hit: (owners: readonly number[]) => void): void
+}
+
+/**
+ * @param keywords keyword -> ids of its owners (pattern indexes)
+ */
+export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly number[]>): KeywordAutomaton {
+  // Symbol 0 is "any character no keyword uses"; it always leads back to the root.
+  const symbolOf = new Uint8Array(128)
+  let symbols = 1
+  for (const keyword of keywords.keys()) {
+    for (const ch of keyword.toLowerCase()) {
+      const c = ch.charCodeAt(0)
+      if (c >= 128) throw new Error(`keyword ${JSON.stringify(keyword)} is not ASCII`)
+      if (symbolOf[c] === 0) symbolOf[c] = symbols++
+    }
+  }
+  for (let c = 65; c <= 90; c++) symbolOf[c] = symbolOf[c + 32] as number
+
+  // Trie.
+  const children: Map<number, number>[] = [new Map()]
+  const owners: Set<number>[] = [new Set()]
+  for (const [keyword, ids] of keywords) {
+    let node = 0
+    for (const ch of keyword.toLowerCase()) {
+      const sym = symbolOf[ch.charCodeAt(0)] as number
+      let next = (children[node] as Map<number, number>).get(sym)
+      if (next === undefined) {
+        next = children.length
+        children.push(new Map())
+        owners.push(new Set())
+        ;(children[node] as Map<number, number>).set(sym, next)
+      }
+      node = next
+    }
+    for (const id of ids) (owners[node] as Set<number>).add(id)
+  }
+
+  // Failure links by BFS, folded into a full transition table (a DFA).
+  const states = children.length
+  const delta = new Int32Array(states * symbols)
+  const fail = new Int32Array(states)
+  const queue: number[] = []
+  for (let sym = 1; sym < symbols; sym++) {
+    const next = (children[0] as Map<number, number>).get(sym)
+    if (next !== undefined) {
+      delta[sym] = next
+      queue.push(next)
+    }
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const node = queue[q] as number
+    for (const id of owners[fail[node] as number] as Set<number>) (owners[node] as Set<number>).add(id)
+    for (let sym = 1; sym < symbols; sym++) {
+      const next = (children[node] as Map<number, number>).get(sym)
+      if (next !== undefined) {
+        fail[next] = delta[(fail[node] as number) * symbols + sym] as number
+        delta[node * symbols + sym] = next
+        queue.push(next)
+      } else {
+        delta[node * symbols + sym] = delta[(fail[node] as number) * symbols + sym] as number
+      }
+    }
+  }
+  // Rows pre-multiplied by the symbol count, so the hot loop is one add and one load per character.
+  for (let i = 0; i < delta.length; i++) delta[i] = (delta[i] as number) * symbols
+  const output: (readonly number[] | undefined)[] = owners.map((set) => (set.size > 0 ? [...set] : undefined))
+  const hasOutput = new Uint8Array(states * symbols)
+  output.forEach((o, state) => (hasOutput[state * symbols] = o ? 1 : 0))
+
+  // Per-call "already reported" marks without clearing: a state counts as seen when its mark equals the call number.
+  const seen = new Uint32Array(states)
+  let call = 0
+
+  return {
+    scan(text, hit) {
+      call = (call + 1) >>> 0
+      if (call === 0) {
+        seen.fill(0)
+        call = 1
+      }
+      let row = 0
+      const n = text.length
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i)
+        row = delta[row + (c < 128 ? (symbolOf[c] as number) : 0)] as number
+        if (hasOutput[row] === 1) {
+          const state = row / symbols
+          if (seen[state] !== call) {
+            seen[state] = call
+            hit(output[state] as readonly number[])
+          }
+        }
+      }
+    },
+  }
+}
