@@ -46,7 +46,12 @@ export interface CredentialMatch {
 }
 
 export interface ScannerOptions {
-  /** The bottle's own secret values, matched exactly (also after normalization). */
+  /**
+   * The bottle's own secret values, matched exactly: as is, as hex, as
+   * base64/base64url at any alignment, and inside every normalized or
+   * decoded layer. Values shorter than 8 characters are ignored (they would
+   * match ordinary text; see `known-secrets.ts`).
+   */
   knownSecrets?: readonly string[]
 }
 
@@ -58,16 +63,38 @@ export interface BodyScanInput {
 
 export type BodyVerdict =
   | { ok: true; findings: DlpFinding[] }
-  /** The body could not be parsed (compressed, malformed multipart, ...): callers fail closed. */
+  /** The body could not be parsed (compressed, malformed multipart, ...): callers fail closed. The reason never quotes the body or its headers. */
   | { ok: false; reason: string }
 
+/**
+ * Every method is pure and synchronous, and reports at most one finding per
+ * rule and location. Besides credential rules, findings can carry
+ * `known-secret`, `high-entropy-label`, `high-entropy-path-segment`, and
+ * `scan-limit-exceeded` (the input nests encodings beyond the engine's
+ * work budget; treat it like any other finding).
+ */
 export interface DlpScanner {
-  /** Free text (a header value, a diff line, a commit message). */
+  /**
+   * Free text (a header value, a diff line, a commit message), reported at
+   * `location` as given. Context rules such as `password=...` need the name
+   * and the value in the same text.
+   */
   scanText(text: string, location: string): DlpFinding[]
-  /** A URL: path segments and query keys and values, each normalized, plus entropy checks on path segments. */
+  /**
+   * A URL's userinfo (`<location>.userinfo`), path segments (`.path`), query
+   * keys and values (`.query:<name>`, or `.query:#<index>` when the name
+   * could itself be a secret) and fragment (`.fragment`), each normalized and
+   * decoded, plus entropy checks on path segments. The host is not included:
+   * scan it with `scanHost`. Default location `url`.
+   */
   scanUrl(url: URL, location?: string): DlpFinding[]
-  /** A hostname: patterns on the whole name and entropy checks per label. */
+  /** A hostname: patterns and known secrets on the whole name (known secrets case-insensitively, across dots, and through punycode), and entropy per label. Default location `host`. */
   scanHost(host: string, location?: string): DlpFinding[]
-  /** A request body by content type: JSON keys and values, form fields, multipart parts and filenames, text. */
+  /**
+   * A request body by content type. Locations: `<location>.json:<JSON path>`,
+   * `.form:<field>`, `.multipart[<i>].content|name|filename|header:<name>`,
+   * `.text`, `.binary`; names that could be secrets are replaced by
+   * `#<index>`. Default location `body`.
+   */
   scanBody(input: BodyScanInput, location?: string): BodyVerdict
 }
