@@ -185,19 +185,20 @@ describe('DockerDriver against a real engine', () => {
   })
 
   it('signals the bundle, restarts one daemon on request and reaps orphans', async () => {
+    const following = new AbortController()
+    const timeout = setTimeout(() => following.abort(), 15_000)
+    const reloaded: string[] = []
+    const follow = (async () => {
+      for await (const line of driver.logs(agent, 'sidecars', { follow: true, tail: 0, signal: following.signal })) {
+        if (line.includes('"event":"hup"')) reloaded.push((JSON.parse(line) as { daemon: string }).daemon)
+        if (reloaded.length === 2) following.abort()
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 300))
     await driver.signalPart(agent, 'sidecars', 'SIGHUP')
-    const logs: string[] = []
-    const until = Date.now() + 10_000
-    const reloaded = (): string[] =>
-      logs
-        .filter((line) => line.includes('"event":"hup"'))
-        .map((line) => (JSON.parse(line) as { daemon: string }).daemon)
-        .sort()
-    while (reloaded().length < 2 && Date.now() < until) {
-      logs.length = 0
-      for await (const line of driver.logs(agent, 'sidecars', { tail: 200 })) logs.push(line)
-    }
-    expect(reloaded()).toEqual(['forever', 'listen'])
+    await follow
+    clearTimeout(timeout)
+    expect(reloaded.sort()).toEqual(['forever', 'listen'])
 
     const status = async (): Promise<Record<string, number>> => {
       const result = await driver.exec(agent, 'sidecars', ['node', '/opt/bottle/init.mjs', 'status'])
@@ -216,6 +217,22 @@ describe('DockerDriver against a real engine', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const ps = await driver.exec(agent, 'sidecars', ['ps', '-eo', 'stat=,comm='])
     expect(ps.stdout.split('\n').filter((line) => line.trim().startsWith('Z'))).toEqual([])
+  })
+
+  it('replaces an internal network made by an older isolation recipe', async () => {
+    const delta = dockerNames(instance, 'delta')
+    const old = await docker.createNetwork({
+      Name: delta.internalNetwork,
+      Internal: true,
+      Labels: { 'bottle.dev/managed': 'true', 'bottle.dev/instance': instance, 'bottle.dev/agent': 'delta', 'bottle.dev/role': 'network-internal' },
+    })
+    expect((await driver.observe()).find((observed) => observed.agent === 'delta')?.infrastructureReady).toBe(false)
+    await driver.ensureInfrastructure('delta')
+    const replaced = await docker.getNetwork(delta.internalNetwork).inspect()
+    expect(replaced.Id).not.toBe(old.id)
+    expect(replaced.Options?.['com.docker.network.bridge.inhibit_ipv4']).toBe('true')
+    expect((await driver.observe()).find((observed) => observed.agent === 'delta')?.infrastructureReady).toBe(true)
+    await driver.removeAgent('delta', { purgeWorkspace: true })
   })
 
   it('lets a second driver of the same instance adopt everything, and hides it from other instances', async () => {
