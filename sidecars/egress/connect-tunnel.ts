@@ -169,12 +169,14 @@ function splice(ctx: ProxyContext, runtime: EgressRuntime, client: Duplex, upstr
         return callback(over)
       }
       bytesOut += chunk.length
+      ctx.streamed(chunk.length)
       callback(null, chunk)
     },
   })
   const count = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       bytesIn += chunk.length
+      ctx.streamed(chunk.length)
       callback(null, chunk)
     },
   })

@@ -19,6 +19,7 @@ import { callPolicy, isDenied } from './policy-call.js'
 import type { AllowedRequest, Redaction, RequestTarget } from './policy.js'
 import type { EgressRuntime, ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
+import { findingsTouch } from './request-scan.js'
 import { stripResponseHeaders, withContentLength } from './rewrite-headers.js'
 import type { DlpFinding } from '../dlp/types.js'
 
@@ -79,7 +80,7 @@ export async function forwardHttpRequest(ctx: ProxyContext, req: IncomingMessage
     respondDenied(res, denial, { close: closeAfter })
     return
   }
-  const fields = requestFields(target, decision.route, redactionFor(decision.warnings))
+  const fields = requestFields(target, decision.route, findingsTouch(decision.warnings))
   logWarnings(ctx, decision.warnings, fields)
   const deny = (denial: EgressDenial, finding?: DlpFinding, close = closeAfter) => {
     logDenied(ctx, denial, fields, finding)
@@ -110,10 +111,6 @@ export async function forwardHttpRequest(ctx: ProxyContext, req: IncomingMessage
   }
   if (options.expectContinue) res.writeContinue()
   return send(ctx, runtime, req, res, decision, fields, started, 'stream')
-}
-
-function redactionFor(findings: readonly DlpFinding[]): Redaction {
-  return { host: findings.some((f) => f.location.startsWith('host')), path: findings.some((f) => f.location.startsWith('url')) }
 }
 
 /** Buffer a body up to `max` bytes; undefined past it (reading stops), 'aborted' if the client went away. */
@@ -202,6 +199,7 @@ function send(
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripResponseHeaders(answer.rawHeaders))
       answer.on('data', (chunk: Buffer) => {
         bytesIn += chunk.length
+        ctx.streamed(chunk.length)
       })
       // pipe, not pipeline: pipeline allocates an AbortController (and a
       // DOMException on completion) per request, a measurable share of the
@@ -238,6 +236,7 @@ function send(
           const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, chunk.length))
           if (over) return callback(over)
           bytesOut += chunk.length
+          ctx.streamed(chunk.length)
           callback(null, chunk)
         },
       })
@@ -246,6 +245,7 @@ function send(
       })
     } else {
       upstream.end(body)
+      if (body) ctx.streamed(body.length)
     }
   })
 }

@@ -5,6 +5,7 @@
  * lines on stdout.
  */
 import { createScanner } from '../dlp/index.js'
+import { youngGenerationCollector } from './buffer-reclaim.js'
 import { logEvent, createEgressLogger } from './event-log.js'
 import { readEgressEnvironment, startEgressSidecar } from './sidecar.js'
 
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
 
   let sidecar
   try {
-    sidecar = await startEgressSidecar({ ...env, log, createScanner })
+    sidecar = await startEgressSidecar({ ...env, log, createScanner, collect: youngGenerationCollector() })
   } catch (error) {
     log.fatal({ event: 'proxy.start-failed', error: (error as Error).message }, 'egress proxy failed to start')
     process.exit(1)

@@ -28,4 +28,6 @@ export interface ProxyContext {
   log: Logger
   resolve: Resolve
   upstream: UpstreamPool
+  /** Told how many body bytes went through, so finished buffers can be reclaimed (buffer-reclaim.ts). */
+  streamed: (bytes: number) => void
 }

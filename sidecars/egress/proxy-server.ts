@@ -34,6 +34,8 @@ export interface EgressProxyOptions {
    * names to loopback origins with it. Not reachable from any config file.
    */
   resolve?: Resolve
+  /** Told how many body bytes went through; see buffer-reclaim.ts. */
+  streamed?: (bytes: number) => void
 }
 
 export interface EgressProxy {
@@ -49,7 +51,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 120_000
 
 export async function startEgressProxy(options: EgressProxyOptions): Promise<EgressProxy> {
   const resolve = options.resolve ?? systemResolve
-  const ctx: ProxyContext = { runtime: options.runtime, log: options.log, resolve, upstream: createUpstreamPool(resolve) }
+  const ctx: ProxyContext = { runtime: options.runtime, log: options.log, resolve, upstream: createUpstreamPool(resolve), streamed: options.streamed ?? (() => {}) }
   const sockets = new Set<Duplex>()
   const track = (socket: Duplex) => {
     sockets.add(socket)

@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino'
 import type { DlpScanner, ScannerOptions } from '../dlp/types.js'
+import { createBufferReclaimer, type Collect } from './buffer-reclaim.js'
 import { buildEgressRuntime, readSystemCaBundle } from './build-runtime.js'
 import type { Resolve } from './dial.js'
 import { startEgressProxy, type EgressProxy } from './proxy-server.js'
@@ -57,6 +58,8 @@ export interface EgressSidecarOptions {
   resolve?: Resolve
   /** Quiet period before a folder change is loaded. */
   debounceMs?: number
+  /** A young-generation GC, to return streamed buffers promptly (buffer-reclaim.ts); absent: V8 decides. */
+  collect?: Collect
 }
 
 export interface EgressSidecar {
@@ -82,6 +85,7 @@ export async function startEgressSidecar(options: EgressSidecarOptions): Promise
     port: options.port,
     runtime: reloader.current,
     log: options.log,
+    streamed: createBufferReclaimer(options.collect),
     ...(options.resolve ? { resolve: options.resolve } : {}),
   })
   await reloader.watch()

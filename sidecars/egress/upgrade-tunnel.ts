@@ -110,12 +110,14 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
           return callback(over)
         }
         bytesOut += chunk.length
+        ctx.streamed(chunk.length)
         callback(null, chunk)
       },
     })
     const count = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         bytesIn += chunk.length
+        ctx.streamed(chunk.length)
         callback(null, chunk)
       },
     })
