@@ -31,10 +31,14 @@ export function scanRequestBody(scanner: DlpScanner, body: Uint8Array, contentTy
   return scanner.scanBody({ body, contentType, contentEncoding }, 'body')
 }
 
-/** Would logging the host or path of a request with these findings log the secret? */
+/**
+ * Would logging the host or the path of a request with these findings log
+ * the secret? The log never carries the query, so query findings leave the
+ * path loggable.
+ */
 export function findingsTouch(findings: readonly DlpFinding[]): { host: boolean; path: boolean } {
   return {
     host: findings.some((f) => f.location.startsWith('host')),
-    path: findings.some((f) => f.location.startsWith('url')),
+    path: findings.some((f) => f.location.startsWith('url') && !/^url\.(query|fragment)/.test(f.location)),
   }
 }

@@ -31,6 +31,20 @@ async function collect(res: import('node:http').IncomingMessage): Promise<Answer
 }
 
 function sendBody(req: import('node:http').ClientRequest, body: RequestSpec['body']): void {
+  // With `Expect: 100-continue`, send the body only once the proxy asks for it, as curl does.
+  const expect = req.getHeader('expect')
+  if (body !== undefined && typeof expect === 'string' && expect.toLowerCase() === '100-continue') {
+    req.once('continue', () => writeBody(req, body))
+    req.once('response', () => {
+      if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy()
+    })
+    req.flushHeaders()
+    return
+  }
+  writeBody(req, body)
+}
+
+function writeBody(req: import('node:http').ClientRequest, body: RequestSpec['body']): void {
   if (body === undefined) req.end()
   else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body)
   else body.pipe(req)
