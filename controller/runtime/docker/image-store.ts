@@ -16,6 +16,7 @@ import type { Logger } from 'pino'
 import { DriverError } from '../driver.js'
 import type { ImageRequest, ImageStore, ProgressListener } from '../images.js'
 import { contextDigest, folderContext, packableContext, shortDigest, type BuildContext } from './build-context.js'
+import { withBuildLock } from './build-lock.js'
 import { EngineStreamError, followBuildStream, imageExists } from './engine-stream.js'
 import { ensureOfflineBase, offlineBaseRef } from './offline-base-image.js'
 import { findPackageRoot } from './package-root.js'
@@ -83,7 +84,7 @@ export class DockerImageStore implements ImageStore {
     if (await this.#exists(plan.ref, 'ensure-image')) return plan.ref
     let pending = this.#inFlight.get(plan.ref)
     if (pending === undefined) {
-      pending = this.#build(plan, onProgress).finally(() => this.#inFlight.delete(plan.ref))
+      pending = this.#locked(plan.ref, () => this.#build(plan, onProgress)).finally(() => this.#inFlight.delete(plan.ref))
       this.#inFlight.set(plan.ref, pending)
     }
     return pending
@@ -95,10 +96,20 @@ export class DockerImageStore implements ImageStore {
     const ref = await this.#baseRef()
     let pending = this.#inFlight.get(ref)
     if (pending === undefined) {
-      pending = ensureOfflineBase(this.#offlineOptions(), onProgress).finally(() => this.#inFlight.delete(ref))
+      pending = this.#locked(ref, () => ensureOfflineBase(this.#offlineOptions(), onProgress)).finally(() => this.#inFlight.delete(ref))
       this.#inFlight.set(ref, pending)
     }
     return pending
+  }
+
+  /** Builds `ref` unless another process on this machine is already doing it, in which case waits for theirs. */
+  #locked(ref: string, build: () => Promise<string>): Promise<string> {
+    return withBuildLock(
+      join(this.#cacheDir, 'locks'),
+      ref,
+      async () => ((await this.#exists(ref, 'ensure-image')) ? ref : undefined),
+      build,
+    )
   }
 
   #offlineOptions(): Parameters<typeof offlineBaseRef>[0] {
