@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { join } from 'node:path'
 
@@ -53,6 +53,16 @@ function stopper(child: ChildProcess): () => Promise<void> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
     await once(child, 'exit')
     clearTimeout(timer)
+  }
+}
+
+/** CPU time (user + system) a process has used, in clock ticks of 10 ms (Linux). */
+export function cpuTicksOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    return Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
+  } catch {
+    return 0
   }
 }
 
@@ -118,9 +128,10 @@ export async function startSquid(workDir: string): Promise<Contender> {
   ].join('\n')
   const confPath = join(dir, 'squid.conf')
   await writeFile(confPath, `${conf}\n`)
-  // Squid drops to its own user when started as root; let it write its files.
-  await import('node:fs/promises').then((fs) => fs.chmod(dir, 0o777))
-  const child = spawn('squid', ['-N', '-f', confPath], { stdio: ['ignore', 'ignore', 'inherit'] })
+  // Squid drops to its own user when started as root; let it reach and write its files.
+  await chmod(workDir, 0o755)
+  await chmod(dir, 0o777)
+  const child = spawn('squid', ['-N', '-f', confPath], { stdio: ['ignore', 'ignore', 'ignore'] })
   await waitForPort(port, child, 'squid')
   return { name: 'squid', port, pid: child.pid ?? 0, stop: stopper(child) }
 }

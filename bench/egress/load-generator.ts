@@ -26,7 +26,10 @@ export interface LoadSpec {
 }
 
 export interface LoadResult {
+  /** Completed during the measured window. */
   requests: number
+  /** Completed in all, warm-up included (for CPU per request). */
+  totalRequests: number
   errors: number
   rps: number
   p50Ms: number
@@ -60,7 +63,7 @@ class ConnectAgent extends HttpsAgent {
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const body = Buffer.from(`{"data":"${'x'.repeat(Math.max(0, spec.bodyBytes - 11))}"}`).subarray(0, spec.bodyBytes)
+  const body = requestBody(spec.bodyBytes)
   const path = `/bytes/${spec.bodyBytes}`
   const https = spec.scheme === 'https'
   const agent = https
@@ -87,6 +90,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
   const latencies: number[] = []
   let errors = 0
+  let total = 0
   let recording = false
   let stopped = false
   const loop = async () => {
@@ -94,6 +98,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       const started = performance.now()
       try {
         await send()
+        total++
         if (recording) latencies.push(performance.now() - started)
       } catch {
         if (recording) errors++
@@ -112,7 +117,24 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   agent.destroy()
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
-  return { requests: latencies.length, errors, rps: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) }
+  return { requests: latencies.length, totalRequests: total, errors, rps: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) }
+}
+
+const SENTENCES = [
+  'Please refactor the request handler so that errors are reported once.',
+  'The test in src/app.test.ts fails with a timeout after 5000 ms on CI.',
+  'Here is the diff: replace the callback with an async function and await it.',
+  'Run npm test again and summarise which suites passed, 42 of 43 did last time.',
+]
+
+/** A JSON body of exactly `size` bytes that reads like agent traffic (a chat payload), not one long run of a single character. */
+function requestBody(size: number): Buffer {
+  let text = ''
+  for (let i = 0; text.length < size; i++) text += `${SENTENCES[i % SENTENCES.length]} `
+  const frame = '{"role":"user","content":""}'
+  const content = text.slice(0, Math.max(0, size - frame.length))
+  const body = Buffer.from(`{"role":"user","content":"${content}"}`)
+  return body.length > size ? body.subarray(0, size) : body
 }
 
 // Run as a process: spec as JSON in argv[2].

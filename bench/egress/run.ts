@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
-import { rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
+import { cpuTicksOf, rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -36,6 +36,8 @@ interface Cell {
   contender: string
   results: LoadResult[]
   peakRss: number
+  /** Proxy CPU time per request (user + system), one value per run. */
+  cpuUsPerRequest: number[]
 }
 
 function median(values: number[]): number {
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
       const names = scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
-          const row = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [] as LoadResult[], peakRss: 0 }))
+          const row: Cell[] = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [], peakRss: 0, cpuUsPerRequest: [] }))
           for (let run = 0; run < RUNS; run++) {
             for (const cell of row) {
               const proxy = byName.get(cell.contender)
@@ -130,8 +132,11 @@ async function main(): Promise<void> {
               const sampler = setInterval(() => {
                 if (proxy) cell.peakRss = Math.max(cell.peakRss, rssOf(proxy.pid))
               }, 100)
+              const ticksBefore = proxy ? cpuTicksOf(proxy.pid) : 0
               try {
-                cell.results.push(await runLoad(spec))
+                const result = await runLoad(spec)
+                cell.results.push(result)
+                if (proxy) cell.cpuUsPerRequest.push(((cpuTicksOf(proxy.pid) - ticksBefore) * 10_000) / Math.max(1, result.totalRequests))
               } finally {
                 clearInterval(sampler)
               }
@@ -155,26 +160,30 @@ async function main(): Promise<void> {
 
 function report(cells: Cell[]): void {
   const lines: string[] = []
-  lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | peak RSS MB |')
-  lines.push('|---|---|---|---|---|---|---|---|---|')
+  lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | peak RSS MB |')
+  lines.push('|---|---|---|---|---|---|---|---|---|---|')
   for (const cell of cells) {
     const rps = median(cell.results.map((r) => r.rps))
     lines.push(
-      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
+      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
     )
   }
   const find = (scheme: string, bodyBytes: number, connections: number, contender: string) =>
     cells.find((c) => c.scheme === scheme && c.bodyBytes === bodyBytes && c.connections === connections && c.contender === contender)
   lines.push('')
-  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | bottle p99 - direct p99 (ms) |')
-  lines.push('|---|---|---|---|---|---|')
+  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) |')
+  lines.push('|---|---|---|---|---|---|---|---|')
   for (const scheme of ['http', 'https']) {
     for (const bodyBytes of SIZES) {
       for (const connections of CONNECTIONS) {
         const rps = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.rps) ?? [])
         const p99 = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.p99Ms) ?? [])
+        const cpu = (name: string) => median(find(scheme, bodyBytes, connections, name)?.cpuUsPerRequest ?? [])
         const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
-        lines.push(`| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} |`)
+        const squidCpu = scheme === 'http' ? format(cpu('squid') / cpu('bottle'), 2) : '-'
+        lines.push(
+          `| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${squidCpu} | ${format(cpu('mitmdump') / cpu('bottle'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} |`,
+        )
       }
     }
   }

@@ -77,8 +77,9 @@ export function createEgressLogger(destination?: DestinationStream, level: strin
   const options = {
     level,
     base: { component: 'egress', pid: process.pid },
+    // Exact paths only: a wildcard path makes pino walk every logged object.
     redact: {
-      paths: ['headers.authorization', 'headers["proxy-authorization"]', 'headers.cookie', '*.headers.authorization', 'secret', 'value'],
+      paths: ['authorization', 'cookie', 'secret', 'value', 'headers.authorization', 'headers["proxy-authorization"]', 'headers.cookie'],
       censor: '[redacted]',
     },
     // Epoch milliseconds (pino's default): formatting ISO dates costs more than the rest of a line.
