@@ -24,15 +24,6 @@ export const IN_BUNDLE = {
   state: '/var/lib/bottle',
 } as const
 
-export const IN_AGENT = {
-  /** The unprivileged user the agent image runs the agent as. */
-  user: 'agent',
-  config: '/etc/bottle/agent',
-  home: '/home/agent',
-  workspace: '/home/agent/workspace',
-  /** The system bundle the agent image's entrypoint rebuilds with the bottle CA in it. */
-  caBundle: '/etc/ssl/certs/ca-certificates.crt',
-} as const
 
 export function agentLayout(stateDir: string, agent: string): AgentLayout {
   const root = join(stateDir, 'agents', agent)

@@ -2,7 +2,8 @@ import type { PartName, PartSpec } from '../runtime/driver.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { digest } from '../spec/spec-hash.js'
 import type { AppliedRoute } from '../status/status-types.js'
-import { IN_AGENT, IN_BUNDLE, type AgentLayout } from './agent-layout.js'
+import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
+import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
 import { renderGitconfig } from './render-agent-files.js'
 import type { SecretRequirement, SecretValues } from './secret-slots.js'
@@ -72,22 +73,11 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const daemons = ['egress']
   if (agent.bottle.spec.supervise?.enabled) daemons.push('supervise')
 
-  const proxy = `http://egress:${BUNDLE_PORTS.egress}`
-  const noProxy = 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'
   const provider = agent.spec.provider ?? 'claude'
   const env: Record<string, string> = {
     ...agent.env,
     BOTTLE_AGENT: agent.name,
-    HTTP_PROXY: proxy,
-    HTTPS_PROXY: proxy,
-    http_proxy: proxy,
-    https_proxy: proxy,
-    NO_PROXY: noProxy,
-    no_proxy: noProxy,
-    NODE_EXTRA_CA_CERTS: `${IN_AGENT.config}/ca.crt`,
-    SSL_CERT_FILE: IN_AGENT.caBundle,
-    REQUESTS_CA_BUNDLE: IN_AGENT.caBundle,
-    GIT_SSL_CAINFO: IN_AGENT.caBundle,
+    ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
     ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: `http://supervise:${BUNDLE_PORTS.supervise}/mcp` } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER } : {}),
@@ -98,10 +88,10 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const agentPart = withHash({
     image: images.agent,
     env,
-    workdir: IN_AGENT.workspace,
+    workdir: AGENT_IMAGE_LAYOUT.workspace,
     mounts: [
-      { kind: 'workspace', target: IN_AGENT.workspace },
-      { kind: 'bind', source: layout.agentConfig, target: IN_AGENT.config, readOnly: true },
+      { kind: 'workspace', target: AGENT_IMAGE_LAYOUT.workspace },
+      { kind: 'bind', source: layout.agentConfig, target: AGENT_IMAGE_LAYOUT.configDir, readOnly: true },
     ],
     ...(agent.bottle.spec.resources ? { resources: { ...agent.bottle.spec.resources } } : {}),
   }, { startFiles })

@@ -1,4 +1,4 @@
-import { IN_AGENT } from '../../plan/agent-layout.js'
+import { AGENT_IMAGE_LAYOUT } from '../../plan/agent-image-layout.js'
 import { UsageError } from '../cli-error.js'
 import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
 
@@ -16,13 +16,13 @@ export async function runExec(agent: string, argv: string[], options: ExecOption
   const stdin = options.stdin ? await readStdin() : undefined
   // In the agent's box, commands run as the agent does: its user, its home, its workspace.
   const inAgent = !options.sidecars
-  const user = options.user ?? (inAgent ? IN_AGENT.user : undefined)
-  const workdir = options.workdir ?? (inAgent ? IN_AGENT.workspace : undefined)
+  const user = options.user ?? (inAgent ? AGENT_IMAGE_LAYOUT.user : undefined)
+  const workdir = options.workdir ?? (inAgent ? AGENT_IMAGE_LAYOUT.workspace : undefined)
   const result = await driver.exec(agent, inAgent ? 'agent' : 'sidecars', argv, {
     ...(stdin !== undefined ? { stdin } : {}),
     ...(user ? { user } : {}),
     ...(workdir ? { workdir } : {}),
-    ...(inAgent ? { env: { HOME: IN_AGENT.home } } : {}),
+    ...(inAgent ? { env: { HOME: AGENT_IMAGE_LAYOUT.home } } : {}),
   })
   out.write(result.stdout)
   err.write(result.stderr)

@@ -33,7 +33,7 @@ export class LocalFolderSource implements SpecSource {
   async start(onChange: () => void): Promise<SpecSnapshot> {
     const root = await realpath(this.folder)
     this.snapshot = { root }
-    this.trigger = coalesce(onChange, this.options.debounceMs ?? 300, this.options.maxWaitMs ?? 2000)
+    this.trigger = coalesce(onChange, this.options.debounceMs ?? 150, this.options.maxWaitMs ?? 2000)
     this.watcher = watch(root, {
       ignoreInitial: true,
       followSymlinks: false,

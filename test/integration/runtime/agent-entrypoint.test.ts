@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import forge from 'node-forge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PartSpec } from '../../../controller/runtime/driver.js'
-import { AGENT_IMAGE_LAYOUT } from '../../../controller/runtime/docker/agent-image-layout.js'
+import { AGENT_IMAGE_LAYOUT } from '../../../controller/plan/agent-image-layout.js'
 import { DockerDriver } from '../../../controller/runtime/docker/docker-driver.js'
 import { buildTestImages, removeInstance, testLogger, uniqueInstance, type TestImages } from './docker-fixtures.js'
 
