@@ -44,7 +44,7 @@ export const REMOTE_NAME = /^[A-Za-z0-9._-]{1,100}$/
 /** Slot names are plain identifiers so they are safe in logs and status. */
 export const SLOT = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
 /** A file in the config folder: relative, no `.` or `..` segment, characters safe on an ssh command line. */
-const CONFIG_FILE_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,99}){0,3}$/
+const CONFIG_FILE_PATH = /^(?!\.\.?(?:\/|$))(?!.*\/\.\.?(?:\/|$))[A-Za-z0-9._-]{1,100}(?:\/[A-Za-z0-9._-]{1,100}){0,3}$/
 
 const remoteSchema = z
   .strictObject({
