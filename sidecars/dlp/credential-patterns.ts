@@ -348,9 +348,10 @@ export const CREDENTIAL_PATTERNS: readonly CredentialPattern[] = [
   {
     id: 'mailchimp-api-key',
     description: 'Mailchimp API key',
-    pattern: /(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])/g,
+    // Literal first so the regex engine can skip to `-us`; the key itself is checked behind it.
+    pattern: /-us[0-9]{1,2}(?![A-Za-z0-9])(?<=(?<![A-Za-z0-9])([0-9a-f]{32})-us[0-9]{1,2})/g,
     keywords: ['-us'],
-    verify: (v) => randomEnough(v.slice(0, 32), 3),
+    verify: (v) => randomEnough(v, 3),
   },
   {
     id: 'discord-bot-token',

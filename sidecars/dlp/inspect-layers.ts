@@ -48,11 +48,48 @@ function chainOf(chain: readonly string[], extra?: string): string | undefined {
 }
 
 /**
- * Everything below the surface of `text`: its normalization and its decoded
- * runs. The surface itself is the caller's job (`detectLayer`), because
- * documents run it once over their whole raw text.
+ * A secret that normalization reveals must contain a character normalization
+ * changes, so in long text only windows around such characters need it: the
+ * window reaches far enough either side to hold any credential the patterns
+ * match, even interleaved with invisible characters.
  */
-export function inspectBelowSurface(
+export const NORMALIZATION_WINDOW = 1024
+const WHOLE_TEXT_UP_TO = 4 * NORMALIZATION_WINDOW
+/** Characters normalization may act on: `%`, controls, anything beyond ASCII. */
+const CHANGEABLE = /[^\t\n\r\x20-\x24\x26-\x7e]+/g
+
+interface NormalizedPart {
+  text: string
+  steps: readonly string[]
+  exhausted: boolean
+  whole: boolean
+}
+
+/** The normalized forms of `text` that differ from it: the whole text when short, else merged windows. */
+function normalizedParts(text: string): NormalizedPart[] {
+  if (text.length <= WHOLE_TEXT_UP_TO) {
+    const n = normalizeDetailed(text)
+    return n.text === text && !n.exhausted ? [] : [{ ...n, whole: true }]
+  }
+  const windows: [number, number][] = []
+  for (const m of text.matchAll(CHANGEABLE)) {
+    const start = Math.max(0, m.index - NORMALIZATION_WINDOW)
+    const end = Math.min(text.length, m.index + m[0].length + NORMALIZATION_WINDOW)
+    const last = windows[windows.length - 1]
+    if (last && start <= last[1]) last[1] = end
+    else windows.push([start, end])
+  }
+  const parts: NormalizedPart[] = []
+  for (const [start, end] of windows) {
+    const whole = start === 0 && end === text.length
+    const slice = whole ? text : text.slice(start, end)
+    const n = normalizeDetailed(slice)
+    if (n.text !== slice || n.exhausted) parts.push({ ...n, whole })
+  }
+  return parts
+}
+
+function decodeAndInspect(
   text: string,
   chain: readonly string[],
   depth: number,
@@ -60,18 +97,8 @@ export function inspectBelowSurface(
   budget: DecodeBudget,
   report: ReportHit,
 ): void {
-  const normalized = normalizeDetailed(text)
-  if (normalized.exhausted) report(SCAN_LIMIT_RULE, chainOf(chain, 'url-encoded'))
-  let base = text
-  let baseChain = chain
-  if (normalized.text !== text) {
-    base = normalized.text
-    baseChain = [...chain, ...normalized.steps]
-    for (const hit of detectLayer(base, detectors)) report(hit.rule, chainOf(baseChain, hit.encoding))
-  }
-  if (depth >= MAX_DECODE_DEPTH) return
-  for (const variant of decodeVariants(base, budget)) {
-    const variantChain = [...baseChain, variant.kind]
+  for (const variant of decodeVariants(text, budget)) {
+    const variantChain = [...chain, variant.kind]
     for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, chainOf(variantChain, hit.encoding))
     if (variant.printable) {
       inspectBelowSurface(variant.text, variantChain, depth + 1, detectors, budget, report)
@@ -85,5 +112,31 @@ export function inspectBelowSurface(
     }
     if (budget.exceeded) break
   }
-  if (budget.exceeded) report(SCAN_LIMIT_RULE, chainOf(baseChain))
+  if (budget.exceeded) report(SCAN_LIMIT_RULE, chainOf(chain))
+}
+
+/**
+ * Everything below the surface of `text`: its normalization and its decoded
+ * runs. The surface itself is the caller's job (`detectLayer`), because
+ * documents run it once over their whole raw text.
+ */
+export function inspectBelowSurface(
+  text: string,
+  chain: readonly string[],
+  depth: number,
+  detectors: Detectors,
+  budget: DecodeBudget,
+  report: ReportHit,
+): void {
+  const parts = normalizedParts(text)
+  for (const part of parts) {
+    if (part.exhausted) report(SCAN_LIMIT_RULE, chainOf(chain, 'url-encoded'))
+    const partChain = [...chain, ...part.steps]
+    for (const hit of detectLayer(part.text, detectors)) report(hit.rule, chainOf(partChain, hit.encoding))
+    if (depth < MAX_DECODE_DEPTH) decodeAndInspect(part.text, partChain, depth, detectors, budget, report)
+  }
+  // Unless one normalized part stands for the whole text, the runs outside the windows are decoded as they are.
+  if (depth < MAX_DECODE_DEPTH && !(parts.length === 1 && (parts[0] as NormalizedPart).whole)) {
+    decodeAndInspect(text, chain, depth, detectors, budget, report)
+  }
 }

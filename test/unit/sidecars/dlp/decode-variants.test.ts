@@ -10,8 +10,9 @@ const payload = 'the value is s3cr3t-payload-2024'
 describe('findEncodedRuns', () => {
   it.each([
     { name: 'base64 between quotes', text: `"${b64(payload)}"`, want: ['base64'] },
-    { name: 'hex after a colon (also tried as base64)', text: `id:${Buffer.from(payload).toString('hex')}`, want: ['hex', 'base64'] },
-    { name: 'upper-case hex', text: Buffer.from(payload).toString('hex').toUpperCase(), want: ['hex', 'base64'] },
+    { name: 'hex after a colon', text: `id:${Buffer.from(payload).toString('hex')}`, want: ['hex'] },
+    { name: 'upper-case hex', text: Buffer.from(payload).toString('hex').toUpperCase(), want: ['hex'] },
+    { name: 'mixed-case hex (also tried as base64)', text: '7a3F9b1C8d2E4f6A0b5c', want: ['hex', 'base64'] },
     { name: 'base64 of base64 (mostly upper case)', text: 'UVVGQlFVRkJRVUZC', want: ['base64'] },
     { name: 'a camelCase identifier', text: 'createScannerWithOptions', want: [] },
     { name: 'a short base64 word', text: 'aGVsbG8=', want: [] },
@@ -41,10 +42,17 @@ describe('decodeVariants', () => {
     expect(decodedTexts(text).some((t) => t.includes('s3cr3t-payload-2024'))).toBe(true)
   })
 
-  it('marks binary decodings as not printable', () => {
-    const variants = [...decodeVariants(Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) % 256)).toString('base64'), plenty())]
-    expect(variants.length).toBeGreaterThan(0)
-    expect(variants.every((v) => !v.printable)).toBe(true)
+  it('skips binary decodings that cannot hold 8 printable characters in a row', () => {
+    const noise = Buffer.from(Array.from({ length: 64 }, (_, i) => 0x80 + ((i * 37) % 128))).toString('base64')
+    expect([...decodeVariants(noise, plenty())]).toEqual([])
+  })
+
+  it.each([
+    { name: 'ASCII inside binary', bytes: Buffer.concat([Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('printable-run-here'), Buffer.from([0x90, 0x91])]) },
+    { name: 'UTF-16 inside binary', bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('printable', 'utf16le'), Buffer.from([0x90])]) },
+  ])('keeps $name, marked not printable', ({ bytes }) => {
+    const variants = [...decodeVariants(bytes.toString('base64'), plenty())]
+    expect(variants.some((v) => !v.printable && v.text.replace(/\0/g, '').includes('printable'))).toBe(true)
   })
 
   it('stops when the budget is spent and says so', () => {
@@ -76,5 +84,11 @@ describe('findEncodedRuns on URL paths', () => {
     { name: 'base64 with slashes in it', text: 'QUJD/RUZH/SElK/TE1OT1BRUlNUVVZXWFla', want: ['base64'] },
   ])('$name', ({ text, want }) => {
     expect(findEncodedRuns(text).map((r) => r.kind)).toEqual(want)
+  })
+})
+
+describe('findEncodedRuns skips identifiers', () => {
+  it.each(['base64EncodeUtf8String', 'createScannerWithOptions', 'getElementById2024', 'aaaaaaaaaaaaaaaaaaaa'])('%s', (identifier) => {
+    expect(findEncodedRuns(identifier).filter((r) => r.kind === 'base64')).toEqual([])
   })
 })

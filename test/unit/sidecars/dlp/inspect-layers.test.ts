@@ -48,6 +48,16 @@ describe('layered detection', () => {
     expect(encodingOf(text, 'github-pat')).toBe(want)
   })
 
+  const filler = (n: number) => 'lorem ipsum dolor sit amet, '.repeat(Math.ceil(n / 28)).slice(0, n)
+  it.each([
+    { name: 'zero-width padding deep inside long text', text: `${filler(9000)} ${zw(token)} ${filler(9000)}`, want: 'zero-width' },
+    { name: 'fullwidth forms at the end of long text', text: `${filler(20000)} ${[...token].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')}`, want: 'unicode' },
+    { name: 'base64 split by a zero-width space in long text', text: `${filler(6000)}${b64(`k=${token}`).replace(/^(.{20})/, '$1\u200b')}${filler(6000)}`, want: 'zero-width+base64' },
+    { name: 'base64 in long text with unrelated non-ASCII', text: `é ${filler(9000)} ${b64(token)} ${filler(9000)} é`, want: 'base64' },
+  ])('finds a credential hidden by $name', ({ text, want }) => {
+    expect(encodingOf(text, 'github-pat')).toBe(want)
+  })
+
   it(`stops after ${MAX_DECODE_DEPTH} decoded layers`, () => {
     expect(encodingOf(b64(hex(b64(hex(b64(token))))), 'github-pat')).toBe('none')
   })
