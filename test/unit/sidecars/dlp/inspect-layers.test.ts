@@ -99,9 +99,9 @@ const wrap = (text: string, layer: Layer): string => {
   }
 }
 
-describe('a known secret survives encoding', () => {
+describe('a secret survives encoding', () => {
   // A failure prints its seed and counterexample; each one becomes a pinned case below.
-  it('in 1 to 3 random layers of URL, base64, hex or zero-width padding, inside other text', () => {
+  it('a known secret, in 1 to 3 random layers of URL, base64, hex or zero-width padding, inside other text', () => {
     fc.assert(
       fc.property(
         fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'), minLength: 8, maxLength: 40 }),
@@ -115,6 +115,21 @@ describe('a known secret survives encoding', () => {
         },
       ),
       { numRuns: 500 },
+    )
+  })
+
+  it('a GitHub token (checksum intact), in 1 to 3 random layers', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(fc.constantFrom<Layer>('url', 'base64', 'base64url', 'hex', 'HEX', 'zero-width'), { minLength: 1, maxLength: 3 }),
+        (seed, layers) => {
+          const value = githubStyleToken(new FakeRandom(seed), 'ghp_')
+          const found = scanner.scanText(` ${layers.reduce(wrap, value)} `, 'x')
+          expect(found.map((f) => f.rule)).toContain('github-pat')
+        },
+      ),
+      { numRuns: 300 },
     )
   })
 
