@@ -46,14 +46,37 @@ export class GitCommandError extends Error {
   }
 }
 
-/** The line of git's stderr that says what went wrong: the last `fatal:`/`error:` line, else the last line. */
+/** What git prints after every failed connection; it says nothing about the cause. */
+const BOILERPLATE = [/^fatal: Could not read from remote repository\.?$/, /^Please make sure you have the correct access rights$/, /^and the repository exists\.?$/, /^hint:/]
+
+/** Lines of ssh and curl that name the cause outright; preferred over whatever else git printed. */
+const DECISIVE = [
+  /Host key verification failed/,
+  /REMOTE HOST IDENTIFICATION HAS CHANGED/,
+  /No \S+ host key is known/,
+  /Permission denied/,
+  /Could not resolve hostname/,
+  /Connection refused/,
+  /Connection timed out|Operation timed out/,
+  /No route to host/,
+  /Authentication failed/,
+]
+
+/**
+ * The line of git's stderr that says what went wrong: a line naming the
+ * cause outright (ssh's "Host key verification failed."), else the last
+ * `fatal:` or `error:` line, else the first line. git's generic "Could not
+ * read from remote repository" and ssh's banners of `@` are never it.
+ */
 export function firstErrorLine(stderr: string): string {
-  const lines = stderr
+  const all = stderr
     .split(/[\r\n]+/)
-    .map((line) => line.replace(/[\u0000-\u001f\u007f]/g, '').trim())
+    .map((line) => line.replace(/[\u0000-\u001f\u007f]/g, '').replace(/^@+|@+$/g, '').trim())
     .filter((line) => line !== '')
+  const lines = all.filter((line) => !BOILERPLATE.some((re) => re.test(line)))
+  const decisive = DECISIVE.map((re) => lines.find((line) => re.test(line))).find((line) => line !== undefined)
   const fatal = lines.filter((line) => /^(fatal|error|ERROR):/.test(line))
-  return (fatal.at(-1) ?? lines.at(-1) ?? '').slice(0, 300)
+  return (decisive ?? fatal.at(-1) ?? lines[0] ?? all.at(-1) ?? '').slice(0, 300)
 }
 
 export function gitRunner(cwd: string, env: Readonly<Record<string, string>>, defaultTimeoutMs = 120_000): GitRunner {
