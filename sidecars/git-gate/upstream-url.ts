@@ -26,7 +26,7 @@ export interface Upstream {
 
 const DEFAULT_PORTS: Record<UpstreamProtocol, number> = { ssh: 22, https: 443 }
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$|^[0-9.]+$|^[0-9a-f:]+$/
-const USER = /^[A-Za-z0-9._-]{1,64}$/
+const USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 
 /** Parse an upstream URL; a string result is the one-line reason it is refused. */
 export function parseUpstream(text: string): Upstream | string {
