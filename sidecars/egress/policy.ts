@@ -14,7 +14,7 @@
  * Contract: the mechanism treats a thrown error as a denial (`policy-error`),
  * so a bug here refuses traffic rather than letting it through.
  */
-import type { DlpFinding, DlpScanner } from '../dlp/types.js'
+import type { BodyVerdict, DlpFinding, DlpScanner } from '../dlp/types.js'
 import { routePorts, type EgressConfig, type EgressRouteConfig } from './config.js'
 import { EgressDenial } from './deny.js'
 import type { Cidr } from './ip-address.js'
@@ -86,6 +86,8 @@ export interface EgressPolicy {
   decideConnect(target: ConnectTarget): ConnectDecision
   decideRequest(target: RequestTarget): RequestDecision
   inspectBody(request: AllowedRequest, body: Uint8Array): BodyDecision
+  /** One whole WebSocket message (or control frame payload) the agent sends after an upgrade. */
+  inspectMessage(request: AllowedRequest, kind: 'text' | 'binary' | 'control', payload: Uint8Array): BodyDecision
   /** Undefined when the resolved address may be dialled. */
   checkAddress(address: string): EgressDenial | undefined
   /** Undefined when the bytes fit the base domain's budget (and were taken from it). */
@@ -143,6 +145,13 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
     return { matched: false as const, denial: deny(match.rule, reasons[match.rule]) }
   }
 
+  const bodyDecision = (verdict: BodyVerdict): BodyDecision => {
+    if (!verdict.ok) return { ok: false, denial: new EgressDenial('body-unscannable', `${verdict.reason}; bodies that cannot be scanned are refused`) }
+    const first = verdict.findings[0]
+    if (first && blocking) return { ok: false, denial: new EgressDenial('dlp', dlpReason(first)), finding: first }
+    return { ok: true, warnings: verdict.findings }
+  }
+
   const denyRate = (verdict: Extract<RateVerdict, { ok: false }>, domain: string) =>
     deny(verdict.rule, `${verdict.rule === 'rate-limit-requests' ? 'requests' : 'bytes'} per minute to ${domain} exhausted; retry in ${verdict.retryAfterSeconds}s`)
 
@@ -183,6 +192,8 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
         placeholders: config.placeholders,
         ...(target.upgrade ? { upgrade: target.upgrade } : {}),
       })
+      // Compressed WebSocket frames could not be scanned: do not let the agent negotiate compression.
+      if (target.upgrade && route.config.scan.body) stripped.headers = withoutHeader(stripped.headers, 'sec-websocket-extensions')
       const findings = scanRequestHead(scanner, { host: target.host, url: target.url, headers: stripped.headers })
       const first = findings[0]
       if (first && blocking) return deny('dlp', dlpReason(first), findingsTouch(findings), first)
@@ -215,11 +226,12 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
     },
 
     inspectBody(request, body) {
-      const verdict = scanRequestBody(scanner, body, headerValue(request.headers, 'content-type'), headerValue(request.headers, 'content-encoding'))
-      if (!verdict.ok) return { ok: false, denial: new EgressDenial('body-unscannable', `${verdict.reason}; bodies that cannot be scanned are refused`) }
-      const first = verdict.findings[0]
-      if (first && blocking) return { ok: false, denial: new EgressDenial('dlp', dlpReason(first)), finding: first }
-      return { ok: true, warnings: verdict.findings }
+      return bodyDecision(scanRequestBody(scanner, body, headerValue(request.headers, 'content-type'), headerValue(request.headers, 'content-encoding')))
+    },
+
+    inspectMessage(_request, kind, payload) {
+      // Text messages are mostly JSON; the engine reads malformed JSON as plain text.
+      return bodyDecision(scanRequestBody(scanner, payload, kind === 'binary' ? 'application/octet-stream' : 'application/json', undefined))
     },
 
     checkAddress(address) {
@@ -233,6 +245,14 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       return verdict.ok ? undefined : denyRate(verdict, rateKey).denial
     },
   }
+}
+
+function withoutHeader(headers: readonly string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() !== name) out.push(headers[i] as string, headers[i + 1] as string)
+  }
+  return out
 }
 
 function dlpReason(finding: DlpFinding): string {

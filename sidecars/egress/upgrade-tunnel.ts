@@ -3,8 +3,9 @@
  * (`ws://` as `GET http://...`) or inside an intercepted tunnel (`wss://`).
  * The handshake is a request like any other: route, path rules, header
  * stripping, credential injection and DLP on the URL and headers. Once the
- * origin answers 101, frames are copied both ways; their bytes leaving count
- * against the domain's byte budget, but their content is not scanned.
+ * origin answers 101, frames are copied both ways; the agent's messages are
+ * scanned whole before they leave (websocket-frames.ts) unless the route sets
+ * scan.body false, and their bytes count against the domain's byte budget.
  */
 import type { IncomingMessage } from 'node:http'
 import { request as httpRequest } from 'node:http'
@@ -17,6 +18,7 @@ import { logDenied, logWarnings, requestFields } from './forward-http.js'
 import { callPolicy, isDenied } from './policy-call.js'
 import type { ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
+import { closeFrame, CLOSE_POLICY_VIOLATION, createClientFrameFilter, WebSocketDenial } from './websocket-frames.js'
 
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, parsed: TargetParse): void {
   client.on('error', () => client.destroy())
@@ -102,13 +104,22 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
         durationMs: Math.round(performance.now() - started),
       })
     }
+    // A refusal ends the connection with a close frame naming the rule; the
+    // origin gets nothing more. It runs before the pipeline below is torn
+    // down, so the teardown's errors are known to be ours.
+    let refused = false
+    const refuse = (denial: EgressDenial): EgressDenial => {
+      if (refused) return denial
+      refused = true
+      logDenied(ctx, denial, fields)
+      const code = denial instanceof WebSocketDenial ? denial.closeCode : CLOSE_POLICY_VIOLATION
+      client.end(closeFrame(code, `bottle-egress: ${denial.rule}: ${denial.reason}`))
+      return denial
+    }
     const charge = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, chunk.length))
-        if (over) {
-          logDenied(ctx, over, fields)
-          return callback(over)
-        }
+        if (over) return callback(refuse(over))
         bytesOut += chunk.length
         ctx.streamed(chunk.length)
         callback(null, chunk)
@@ -122,15 +133,40 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
       },
     })
     if (head.length > 0) charge.write(head)
-    const both = (error: Error | null) => {
-      if (error) {
-        client.destroy()
-        upstream.destroy()
-      }
-      closed()
+    const stages: Duplex[] = [charge]
+    if (decision.scanBody) {
+      const filter = createClientFrameFilter({
+        maxMessageBytes: decision.maxScanBytes,
+        inspect: (kind, payload) => {
+          const verdict = callPolicy(() => runtime.policy.inspectMessage(decision, kind, payload))
+          if (isDenied(verdict)) return verdict
+          if (!verdict.ok) return verdict.denial
+          logWarnings(ctx, verdict.warnings, fields)
+          return undefined
+        },
+      })
+      // The filter's own refusals (a message with a secret, a malformed frame) surface as errors.
+      filter.on('error', (error) => {
+        if (isEgressDenial(error)) refuse(error)
+      })
+      stages.push(filter)
     }
-    pipeline(client, charge, upstream, both)
-    pipeline(upstream, count, client, both)
+    // The agent's socket stays out of the pipeline: a pipeline destroys every
+    // stream in it on error, and the close frame must be flushed first.
+    client.pipe(charge)
+    client.on('close', () => upstream.destroy())
+    pipeline([...stages, upstream], (error) => {
+      if (error && !refused) client.destroy()
+      closed()
+    })
+    upstream.pipe(count).pipe(client)
+    upstream.on('error', () => {
+      if (!refused) client.destroy()
+    })
+    upstream.on('close', () => {
+      if (!refused) client.end()
+      closed()
+    })
   })
   upstreamReq.end()
 }

@@ -19,13 +19,14 @@ beforeAll(async () => {
   tlsOrigin = await startOrigin({ tls: true })
   proxy = await startHarness({
     createScanner: createTestScanner,
-    hosts: { 'ws.test': ['127.0.0.1'], 'wss.test': ['127.0.0.1'] },
+    hosts: { 'ws.test': ['127.0.0.1'], 'wss.test': ['127.0.0.1'], 'raw-ws.test': ['127.0.0.1'] },
     secrets: { ws: TOKEN },
     config: {
       allowPrivate: ['127.0.0.1/32'],
       upstreamCaCerts: [tlsOrigin.ca?.certPem ?? ''],
       routes: [
         { host: 'ws.test', ports: [plainOrigin.port], paths: ['/chat'] },
+        { host: 'raw-ws.test', ports: [plainOrigin.port], scan: { body: false } },
         { host: 'wss.test', ports: [tlsOrigin.port], auth: { scheme: 'Bearer', slot: 'ws' } },
       ],
     },
@@ -66,10 +67,10 @@ class SocketReader {
   }
 }
 
-async function handshake(socket: Duplex, target: string, host: string): Promise<{ status: string; reader: SocketReader }> {
+async function handshake(socket: Duplex, target: string, host: string, extra = ''): Promise<{ status: string; reader: SocketReader }> {
   const reader = new SocketReader(socket)
   socket.write(
-    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
   )
   const status = await reader.until((data) => {
     const end = data.indexOf('\r\n\r\n')
@@ -135,5 +136,31 @@ describe('WebSocket through an allowed route', () => {
     const closed = proxy.logs.findLast((l) => l.event === 'tunnel.closed')
     expect(closed).toMatchObject({ mode: 'websocket', host: 'ws.test', route: 'ws.test' })
     expect(closed?.bytesOut).toBeGreaterThan(8)
+  })
+
+  it('closes the connection with 1008 when a message carries a secret, before the origin sees it', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { status, reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, 'ws.test', 'Sec-WebSocket-Extensions: permessage-deflate\r\n')
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(plainOrigin.seen.at(-1)?.headers['sec-websocket-extensions']).toBeUndefined()
+    expect(await echo(socket, reader, 'clean first')).toBe('echo:clean first')
+    socket.write(encodeFrame(0x1, Buffer.from(`here is ${TOKEN}`), true))
+    const close = await reader.until((data) => {
+      const frame = decodeFrame(data)
+      return frame && { value: frame, used: frame.length }
+    })
+    expect(close?.opcode).toBe(0x8)
+    expect(close?.payload.readUInt16BE(0)).toBe(1008)
+    expect(close?.payload.subarray(2).toString()).toMatch(/^bottle-egress: dlp: /)
+    expect(await reader.until(() => undefined)).toBeUndefined() // the proxy closes the connection
+    expect(proxy.logs.findLast((l) => l.event === 'request.denied')).toMatchObject({ rule: 'dlp', scheme: 'ws', host: 'ws.test' })
+  })
+
+  it('relays messages unscanned on a route with scan: {body: false}', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { status, reader } = await handshake(socket, `http://raw-ws.test:${plainOrigin.port}/any`, 'raw-ws.test')
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols')
+    expect(await echo(socket, reader, `opaque ${TOKEN}`)).toBe(`echo:opaque ${TOKEN}`)
+    socket.destroy()
   })
 })
