@@ -46,11 +46,14 @@ export const MIN_BASE64_SWITCH_RATE = 0.45
 
 const B64 = 1
 const HEX = 2
+/** Characters normalization or escape decoding acts on: `%`, backslash, `&` (of `&#`), controls but tab, CR and LF. */
+const ACTED_ON = 4
 const CLASS = new Uint8Array(128)
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c)
   if (/[A-Za-z0-9+/_-]/.test(ch)) CLASS[c] = (CLASS[c] as number) | B64
   if (/[0-9A-Fa-f]/.test(ch)) CLASS[c] = (CLASS[c] as number) | HEX
+  if (/[%\\&\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(ch)) CLASS[c] = (CLASS[c] as number) | ACTED_ON
 }
 
 /** 0 lower, 1 upper, 2 digit, 3 symbol. */
@@ -110,14 +113,27 @@ function pushBase64Runs(text: string, start: number, end: number, runs: EncodedR
   if (end - start >= MIN_BASE64_RUN && base64Plausible(text, start, end)) runs.push({ kind: 'base64', start, end })
 }
 
-/** Maximal base64-alphabet and hex runs long enough to hold an 8-byte secret, in one pass. */
-export function findEncodedRuns(text: string): EncodedRun[] {
+export type CharRange = [start: number, end: number]
+
+/**
+ * Maximal base64-alphabet and hex runs long enough to hold an 8-byte
+ * secret, in one pass. When `actedOn` is given, it also receives the ranges
+ * of characters normalization or escape decoding would act on (non-ASCII,
+ * `%`, backslash, `&#`, controls), so a caller deciding where the deeper layers
+ * are needed pays for one pass, not two.
+ */
+export function findEncodedRuns(text: string, actedOn?: CharRange[]): EncodedRun[] {
   const runs: EncodedRun[] = []
   const n = text.length
   let i = 0
   while (i < n) {
     let c = text.charCodeAt(i)
     if (c >= 128 || ((CLASS[c] as number) & B64) === 0) {
+      if (actedOn && (c >= 128 || ((CLASS[c] as number) & ACTED_ON) !== 0) && (c !== 38 || text.charCodeAt(i + 1) === 35)) {
+        const last = actedOn[actedOn.length - 1]
+        if (last && last[1] === i) last[1] = i + 1
+        else actedOn.push([i, i + 1])
+      }
       i++
       continue
     }

@@ -48,14 +48,11 @@ export function selectSegments(all: readonly DocumentSegment[], ranges: readonly
   return out
 }
 
-/** Anything normalization would touch: `%`, `\`, controls, non-ASCII. */
-const UNSAFE_RUN = /[^\t\n\r\x20-\x24\x26-\x5b\x5d-\x7e]+|&#/g
-
 /** Raw ranges that hold something the deeper layers would act on, sorted by start. */
 function deepRanges(raw: string): RawRange[] {
-  const ranges: [number, number][] = findEncodedRuns(raw).map((r) => [r.start, r.end])
-  for (const m of raw.matchAll(UNSAFE_RUN)) ranges.push([m.index, m.index + m[0].length])
-  return ranges.sort((a, b) => a[0] - b[0])
+  const actedOn: [number, number][] = []
+  const ranges: RawRange[] = findEncodedRuns(raw, actedOn).map((r) => [r.start, r.end])
+  return [...ranges, ...actedOn].sort((a, b) => a[0] - b[0])
 }
 
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {

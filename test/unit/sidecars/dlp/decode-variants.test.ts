@@ -92,3 +92,18 @@ describe('findEncodedRuns skips identifiers', () => {
     expect(findEncodedRuns(identifier).filter((r) => r.kind === 'base64')).toEqual([])
   })
 })
+
+describe('findEncodedRuns reports what normalization acts on', () => {
+  it.each([
+    { name: 'plain ASCII', text: 'GET /v1/messages?a=1&b=2', want: [] },
+    { name: 'a percent escape', text: 'a%41b', want: [[1, 2]] },
+    { name: 'a backslash escape', text: 'x\\u0041', want: [[1, 2]] },
+    { name: 'an HTML entity, not a bare ampersand', text: 'a&b&#65;', want: [[3, 4]] },
+    { name: 'neighbouring non-ASCII characters as one range', text: 'ab\u200b\u200bcd é', want: [[2, 4], [7, 8]] },
+    { name: 'controls but not tab or newline', text: 'a\tb\nc\u0000d', want: [[5, 6]] },
+  ])('$name', ({ text, want }) => {
+    const actedOn: [number, number][] = []
+    findEncodedRuns(text, actedOn)
+    expect(actedOn).toEqual(want)
+  })
+})

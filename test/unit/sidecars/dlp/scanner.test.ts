@@ -19,6 +19,13 @@ describe('scanText', () => {
     expect(scanner.scanText(text, 'header:authorization')).toEqual(want)
   })
 
+  it.each([
+    { name: 'HTML entities', text: `<p>${[...token].map((c) => `&#${c.charCodeAt(0)};`).join('')}</p>`, want: 'escaped' },
+    { name: 'backslash escapes', text: `"${[...token].map((c) => `\\x${c.charCodeAt(0).toString(16)}`).join('')}"`, want: 'escaped' },
+  ])('reads through $name', ({ text, want }) => {
+    expect(scanner.scanText(text, 'x')).toEqual([{ rule: 'github-pat', location: 'x', encoding: want }])
+  })
+
   it('reports each rule once per location', () => {
     expect(scanner.scanText(`${token} ${token} ${pct(token)}`, 'x')).toEqual([{ rule: 'github-pat', location: 'x' }])
   })
