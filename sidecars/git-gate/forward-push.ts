@@ -52,7 +52,7 @@ export function upstreamMessages(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((line) => line.split('\r').at(-1) ?? '')
-    .map((line) => line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\u001b\[[0-9;]*[A-Za-z]/g, '').trimEnd())
+    .map((line) => line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd())
     .filter((line) => line.trim() !== '' && !line.startsWith('hint:') && !line.startsWith('To '))
     .slice(0, 50)
 }
