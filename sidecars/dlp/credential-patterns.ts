@@ -76,7 +76,7 @@ const WORDS = /^[A-Za-z]+(?:[-_.](?:[A-Za-z]+[0-9]*|[0-9]+))+$/
  * prose: 8+ characters, letters mixed with digits or symbols, and entropy
  * close to the maximum its length allows.
  */
-export function looksLikeAssignedSecret(value: string): boolean {
+function looksLikeAssignedSecret(value: string): boolean {
   if (value.length < 8) return false
   if (isPlaceholderValue(value) || DOTTED_REFERENCE.test(value) || PATH_LIKE.test(value) || WORDS.test(value)) return false
   const c = charClasses(value)

@@ -23,10 +23,12 @@
  * - Path segments need a 32+ character run after dropping an API-style type
  *   prefix (`msg_`, `file-`, `pi_`, `chatcmpl-`): object ids of Stripe,
  *   Anthropic and OpenAI (about 24 random characters) pass, long random
- *   tokens do not. 40- and 64-character hex runs (git and OCI object ids in
- *   GitHub, registry and raw-content paths) are exempt; hex-encoded secrets
- *   of known formats are still found by the decode layer, and known secrets
- *   by their hex form. Google-Docs-style 44-character ids are flagged.
+ *   tokens do not. Runs of hex digits are exempt whatever their length:
+ *   content addresses are hex in git hosting (40), OCI registries (64) and
+ *   PyPI file paths (60), and blocking them would break installs. Hex-encoded
+ *   secrets of known formats are still found by the decode layer, and known
+ *   secrets by their hex form. Google-Docs-style 44-character ids and Nix
+ *   base32 store hashes (32) are flagged.
  * - Runs of digits only are not flagged (order numbers, timestamps).
  *
  * Measured on 5 000 random strings per cell: labels of 20 characters are
@@ -154,13 +156,14 @@ export function hasHighEntropySplitLabels(labels: readonly string[]): boolean {
 }
 
 const API_ID_PREFIX = /^[A-Za-z]{1,16}[_-]/
-const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{40}|[0-9A-F]{64})$/
+/** A content address: hex digits in one case. */
+const CONTENT_ADDRESS = /^(?:[0-9a-f]+|[0-9A-F]+)$/
 
 /** A URL path segment (already percent-decoded) that carries a random token of 32+ characters. */
 export function isHighEntropyPathSegment(segment: string): boolean {
   for (const run of tokenRuns(segment)) {
     const body = run.replace(API_ID_PREFIX, '').replace(/[-_]/g, '')
-    if (OBJECT_ID.test(body)) continue
+    if (CONTENT_ADDRESS.test(body)) continue
     if (isRandomLooking(body, PATH_SEGMENT_MIN_RUN)) return true
   }
   return false

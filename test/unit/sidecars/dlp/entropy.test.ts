@@ -81,7 +81,7 @@ describe('isHighEntropyPathSegment', () => {
   it.each([
     { name: 'a 48-character token', segment: rng.mixed(48) },
     { name: 'a 43-character base64url token', segment: `${rng.string(BASE64URL, 20)}-${rng.mixed(22)}` },
-    { name: 'a 32-character hex value', segment: rng.string(LOWER_HEX, 32) },
+    { name: 'a 32-character base32 value (a Nix store hash)', segment: rng.string('0123456789abcdfghijklmnpqrsvwxyz', 32) },
     { name: 'a token behind a type prefix', segment: `tok_${rng.mixed(40)}` },
     { name: 'a token with a file extension', segment: `${rng.mixed(36)}.json` },
   ])('flags $name', ({ segment }) => {
@@ -94,6 +94,8 @@ describe('isHighEntropyPathSegment', () => {
     { name: 'an API version', segment: 'v1' },
     { name: 'a git commit sha (exempt: git hosting APIs)', segment: rng.string(LOWER_HEX, 40) },
     { name: 'a sha256 digest (exempt: OCI registries)', segment: `sha256:${rng.string(LOWER_HEX, 64)}` },
+    { name: 'a 60-character hex directory (exempt: PyPI file paths)', segment: rng.string(LOWER_HEX, 60) },
+    { name: 'a 32-character hex value (exempt: content addresses)', segment: rng.string(LOWER_HEX, 32) },
     { name: 'a UUID', segment: crypto.randomUUID() },
     { name: 'an Anthropic batch id', segment: `msgbatch_01${rng.string(ALNUM, 22)}` },
     { name: 'a Stripe object id', segment: `pi_3${rng.string(ALNUM, 23)}` },

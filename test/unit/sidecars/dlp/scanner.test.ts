@@ -63,6 +63,7 @@ describe('scanUrl', () => {
     'https://registry.npmjs.org/@types%2fnode/-/node-20.19.43.tgz',
     `https://api.openai.com/v1/files/file-${rng.mixed(24)}`,
     'https://pypi.org/simple/requests/?format=json&page=2',
+    `https://files.pythonhosted.org/packages/70/8e/${rng.string(LOWER_HEX, 60)}/requests-2.31.0-py3-none-any.whl`,
     `https://api.example.com/v1/orders/${crypto.randomUUID()}`,
   ])('passes %s', (url) => {
     expect(scanner.scanUrl(new URL(url))).toEqual([])
