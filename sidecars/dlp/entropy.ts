@@ -17,7 +17,10 @@
  * Judgement calls, chosen so that ordinary traffic passes:
  * - Labels need a run of 20+ characters: CloudFront (`d3i4yxtzktqr9n`, 14),
  *   API Gateway ids (10) and ELB names pass; a 20+ character hex or base32
- *   label is flagged. Labels that are each shorter but together (left of the
+ *   label is flagged, and so are hosts that embed one by design (Cloudflare
+ *   R2 `<32 hex>.r2.cloudflarestorage.com`, AWS Lambda function URLs): use
+ *   `dlp: {action: warn}` for bottles that need them. Labels that are each
+ *   shorter but together (left of the
  *   registrable domain, unhyphenated, 8+ characters each) form a 32+ random
  *   run are flagged too, which closes the "split the secret over labels" trick.
  * - Path segments need a 32+ character run after dropping an API-style type
