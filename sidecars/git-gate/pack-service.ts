@@ -20,7 +20,7 @@ import { createGunzip } from 'node:zlib'
 import { GateRejection } from './gate-rejection.js'
 import { FLUSH, pktLine } from './pkt-line.js'
 import { readReceiveCommands, type ReceiveCommands } from './receive-pack-request.js'
-import { firstErrorLine, runGit } from './run-git.js'
+import { firstErrorLine, killGroup, runGit } from './run-git.js'
 import type { GitService } from './route-request.js'
 
 export interface ServiceTarget {
@@ -97,11 +97,13 @@ export function serveRpc(target: ServiceTarget, req: IncomingMessage, res: Serve
       return
     }
 
+    // Its own process group: stopping a push also stops its hook and the hook's upstream push.
     const child = spawn('git', [...configArgs(target), subcommand(target.service), '--stateless-rpc', target.repoDir], {
       cwd: target.repoDir,
       env: target.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
+      detached: true,
     })
     let bytesIn = 0
     let bytesOut = 0
@@ -133,8 +135,8 @@ export function serveRpc(target: ServiceTarget, req: IncomingMessage, res: Serve
       decoder.on('error', () => {})
       decoder.destroy()
       child.stdin.destroy()
-      child.kill('SIGTERM')
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref()
+      killGroup(child.pid, 'SIGTERM')
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), 2000).unref()
       if (reason === 'aborted') return
       drain(req, limits.maxDrainBytes, () => {
         if (reason === 'too-large') {

@@ -90,11 +90,17 @@ export async function runPreReceive(context: HookContext): Promise<number> {
       say(`${MARKER} scanned ${result.commits} new commit(s); upstream accepted the push`)
       return await finish('forwarded')
     }
+    if (forwarded.refs.length === 0) {
+      // git never got to upstream's answer: unreachable, refused login, timed out.
+      const reason = forwarded.error ?? 'no answer from upstream'
+      say(`${MARKER} refused push: cannot deliver it to upstream ${remote.upstream.url} (${oneLine(reason, 200)}); nothing changed`)
+      for (const message of forwarded.messages) say(`${MARKER} upstream: ${message}`)
+      return await finish('failed', reason)
+    }
     say(`${MARKER} upstream refused the push; the gate's copy is unchanged`)
     for (const ref of forwarded.refs.filter((r) => r.flag === '!')) say(`${MARKER} upstream: ${ref.ref}: ${ref.summary}`)
     for (const message of forwarded.messages) say(`${MARKER} upstream: ${message}`)
-    const reason = forwarded.error ?? forwarded.refs.filter((r) => r.flag === '!').map((r) => `${r.ref} ${r.summary}`).join('; ')
-    return await finish(forwarded.error !== undefined && forwarded.refs.length === 0 ? 'failed' : 'upstream-rejected', reason)
+    return await finish('upstream-rejected', forwarded.refs.filter((r) => r.flag === '!').map((r) => `${r.ref} ${r.summary}`).join('; '))
   } catch (error) {
     say(`${MARKER} refused push: the gate could not check it (${oneLine((error as Error).message, 200)}); nothing was sent upstream`)
     return await finish('failed', (error as Error).message)

@@ -94,7 +94,8 @@ export function runGit(
   options: GitRunOptions & { cwd: string; env: Readonly<Record<string, string>> },
 ): Promise<GitResult> {
   return new Promise((resolve) => {
-    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], shell: false })
+    // Its own process group, so a timeout also stops what git started (ssh, a hook, a helper).
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], shell: false, detached: true })
     const maxStdout = options.maxStdoutBytes ?? 64 * 1024 * 1024
     const chunks: Buffer[] = []
     let stdoutBytes = 0
@@ -104,8 +105,8 @@ export function runGit(
     let settled = false
 
     const kill = () => {
-      child.kill('SIGTERM')
-      setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref()
+      killGroup(child.pid, 'SIGTERM')
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref()
     }
     const timer = options.timeoutMs
       ? setTimeout(() => {
@@ -148,6 +149,16 @@ export function runGit(
     if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
   })
+}
+
+/** Signal a process group started with `detached: true`; a group already gone is fine. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // already exited
+  }
 }
 
 /** Run and throw a GitCommandError unless git exits 0. */
