@@ -118,7 +118,9 @@ export function upstreamSpellings(remote: GitRemote): string[] {
       bases.add(`${upstream.user}@${hostPart}:${path}`)
     }
   } else {
+    const hostPart = upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host
     bases.add(`https://${upstream.credentialHost}/${path}`)
+    bases.add(`https://${hostPart}:${upstream.port}/${path}`)
   }
   // With and without ".git", so neither spelling is rewritten into "<name>.git.git".
   const all = new Set<string>()
