@@ -93,7 +93,6 @@ export class AgentReconciler {
     let desired: DesiredAgent | undefined
     let secretProblems: string[] = []
     try {
-      await state.prepare()
       const caCertPem = await state.ensureCertificateAuthority(agent.name)
       const secrets = await resolveSecrets(renderEgressConfig(agent).secrets, this.deps.env)
       secretProblems = secrets.problems.map((p) => p.message)

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rm } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { APPLIED_FILE, type AppliedEgressState } from '../../sidecars/egress/applied-state.js'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
@@ -29,9 +30,10 @@ export class AgentState {
     const certPath = join(this.layout.sidecarsConfig, 'egress', 'ca.crt')
     const keyPath = join(this.layout.sidecarsConfig, 'egress', 'ca.key')
     try {
-      const [cert] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')])
-      return cert
+      if (!existsSync(keyPath)) throw new Error('no CA key')
+      return readFileSync(certPath, 'utf8')
     } catch {
+      await this.prepare()
       const ca = mintCertificateAuthority({ commonName: `bottle agent ${agent}` })
       await writeFileAtomic(keyPath, ca.keyPem, 0o600)
       await writeFileAtomic(certPath, ca.certPem, 0o644)
@@ -39,40 +41,45 @@ export class AgentState {
     }
   }
 
+  /**
+   * What the generated files hold on disk now. Read synchronously: a handful
+   * of small files, read on every reconcile, where the promise machinery of
+   * fs/promises costs more than the reads.
+   */
   async observeFiles(files: readonly RenderedFile[]): Promise<ObservedFiles> {
     const out = new Map<string, string>()
-    await Promise.all(
-      files.map(async (f) => {
-        try {
-          out.set(f.path, fileDigest(await readFile(join(this.layout.root, f.path), 'utf8')))
-        } catch {
-          // absent: the plan writes it
-        }
-      }),
-    )
+    for (const f of files) {
+      try {
+        out.set(f.path, fileDigest(readFileSync(join(this.layout.root, f.path), 'utf8')))
+      } catch {
+        // absent: the plan writes it
+      }
+    }
     return out
   }
 
   async writeFiles(files: readonly RenderedFile[]): Promise<void> {
+    await this.prepare()
     for (const f of files) await writeFileAtomic(join(this.layout.root, f.path), f.content, f.mode)
   }
 
   async readApplied(): Promise<AppliedRecord | undefined> {
     try {
-      return JSON.parse(await readFile(this.layout.appliedRecord, 'utf8')) as AppliedRecord
+      return JSON.parse(readFileSync(this.layout.appliedRecord, 'utf8')) as AppliedRecord
     } catch {
       return undefined
     }
   }
 
   async writeApplied(record: AppliedRecord): Promise<void> {
+    await this.prepare()
     await writeFileAtomic(this.layout.appliedRecord, JSON.stringify(record, null, 2) + '\n', 0o600)
   }
 
   /** What the bundle's egress daemon reports about the config it runs (sidecars/egress writes it). */
   async readEgressApplied(): Promise<AppliedEgressState | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.layout.sidecarsState, 'egress', APPLIED_FILE), 'utf8')) as AppliedEgressState
+      return JSON.parse(readFileSync(join(this.layout.sidecarsState, 'egress', APPLIED_FILE), 'utf8')) as AppliedEgressState
     } catch {
       return undefined
     }

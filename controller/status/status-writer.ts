@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { writeFileAtomic } from '../reconcile/atomic-write.js'
+import { stableStringify } from '../spec/spec-hash.js'
 import { statusFilePath } from './status-file-path.js'
 import type { ObjectStatus, StatusDocument } from './status-types.js'
 
@@ -21,6 +22,8 @@ export interface StatusEntry {
  */
 export class StatusWriter {
   private readonly written = new Map<string, string>()
+  /** The entries behind each written file, as stable JSON: an unchanged status skips rendering YAML at all. */
+  private readonly writtenEntries = new Map<string, string>()
 
   constructor(
     private readonly root: string,
@@ -30,16 +33,20 @@ export class StatusWriter {
   /** Writes the status documents of one spec file, in the file's object order. Returns whether the file changed. */
   async write(specFile: string, entries: readonly StatusEntry[]): Promise<boolean> {
     const path = statusFilePath(join(this.root, specFile))
+    const key = stableStringify(entries)
+    if (this.writtenEntries.get(path) === key && this.written.has(path)) return false
     const docs: StatusDocument[] = entries.map((e) => ({ apiVersion: 'bottle.dev/v1alpha1', kind: e.kind, metadata: { name: e.name }, status: e.status }))
     const content = redact(HEADER + docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n'), this.secretValues())
     let current = this.written.get(path)
     if (current === undefined) current = await readFile(path, 'utf8').catch(() => undefined)
     if (current === content) {
       this.written.set(path, content)
+      this.writtenEntries.set(path, key)
       return false
     }
     await writeFileAtomic(path, content, 0o644)
     this.written.set(path, content)
+    this.writtenEntries.set(path, key)
     return true
   }
 
@@ -47,6 +54,7 @@ export class StatusWriter {
   async remove(specFile: string): Promise<void> {
     const path = statusFilePath(join(this.root, specFile))
     this.written.delete(path)
+    this.writtenEntries.delete(path)
     await rm(path, { force: true })
   }
 }

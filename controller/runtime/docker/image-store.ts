@@ -45,6 +45,8 @@ interface BuildPlan {
   labels: Record<string, string>
 }
 
+const RESOLVE_MEMO_MS = 1000
+
 export class DockerImageStore implements ImageStore {
   readonly #docker: Dockerode
   readonly #log: Logger
@@ -52,6 +54,7 @@ export class DockerImageStore implements ImageStore {
   readonly #bundleDir: string
   readonly #cacheDir: string
   readonly #baseImage: string | undefined
+  readonly #resolved = new Map<string, { at: number; ref: string }>()
   /** One build per reference at a time, however many reconciles ask for it. */
   readonly #inFlight = new Map<string, Promise<string>>()
 
@@ -67,7 +70,14 @@ export class DockerImageStore implements ImageStore {
 
   async resolve(request: ImageRequest): Promise<string> {
     if (request.kind === 'agent-ref') return request.ref
-    return (await this.#plan(request)).ref
+    // Every reconcile resolves both images; a build context is walked and
+    // fingerprinted at most once a second (a rebuilt bundle shows up within it).
+    const key = JSON.stringify(request)
+    const memo = this.#resolved.get(key)
+    if (memo && Date.now() - memo.at < RESOLVE_MEMO_MS) return memo.ref
+    const ref = (await this.#plan(request)).ref
+    this.#resolved.set(key, { at: Date.now(), ref })
+    return ref
   }
 
   async ensure(request: ImageRequest, onProgress: ProgressListener = () => {}): Promise<string> {
