@@ -67,7 +67,8 @@ export async function runApply(options: ApplyOptions, out: NodeJS.WritableStream
   return waitForAgents(dir, agents.map((a) => ({ name: a.name, file: a.file, hash: a.hash })), timeoutMs, out, err)
 }
 
-async function sourceFiles(path: string): Promise<{ abs: string; rel: string }[]> {
+/** The spec files `-f PATH` names: the file, or every spec file under the folder. */
+export async function sourceFiles(path: string): Promise<{ abs: string; rel: string }[]> {
   const abs = resolve(path)
   const info = await stat(abs).catch(() => undefined)
   if (!info) throw new UsageError(`${path}: no such file or directory`)
@@ -85,8 +86,7 @@ async function sourceFiles(path: string): Promise<{ abs: string; rel: string }[]
  * objects, so re-applying an edited copy updates rather than duplicates;
  * otherwise under its own relative path.
  */
-async function planWrite(source: { abs: string; rel: string }, dir: string, current: SpecTree): Promise<PlannedWrite> {
-  const content = await readFile(source.abs, 'utf8')
+export async function targetInFolder(source: { abs: string; rel: string }, dir: string, current: SpecTree): Promise<string> {
   const alone = await loadSpecTree(dirname(source.abs), { overlay: [specFileEntry(source.rel.split('/').pop()!, source.abs)!], overlayOnly: true })
   const names = alone.files.flatMap((f) => f.objects.map((o) => `${o.kind}/${o.name}`))
   const homes = new Set<string>()
@@ -99,6 +99,12 @@ async function planWrite(source: { abs: string; rel: string }, dir: string, curr
   if (existing && homes.size === 0 && existing.objects.length > 0) {
     throw new CliError(`${source.rel}: ${target} in the folder defines other objects (${existing.objects.map((o) => `${o.kind}/${o.name}`).join(', ')}); rename the file or edit it in place`)
   }
+  return target
+}
+
+async function planWrite(source: { abs: string; rel: string }, dir: string, current: SpecTree): Promise<PlannedWrite> {
+  const content = await readFile(source.abs, 'utf8')
+  const target = await targetInFolder(source, dir, current)
   const previous = await readFile(join(dir, target), 'utf8').catch(() => undefined)
   return { source, target, content, previous }
 }

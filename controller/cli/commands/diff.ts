@@ -7,10 +7,12 @@ import { renderEgressConfig } from '../../plan/render-egress-config.js'
 import { AgentState } from '../../reconcile/agent-state.js'
 import { resolveSecrets } from '../../reconcile/resolve-secrets.js'
 import type { ImageRequest } from '../../runtime/images.js'
-import type { ResolvedAgent } from '../../spec/load-spec-tree.js'
+import { loadSpecTree, type ResolvedAgent } from '../../spec/load-spec-tree.js'
+import { specFileEntry } from '../../spec/list-spec-files.js'
+import { sourceFiles, targetInFolder } from './apply.js'
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js'
 import { createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
-import { formatErrorsFromCwd, loadTarget } from './validate.js'
+import { formatErrorsFromCwd } from './validate.js'
 
 export interface DiffOptions extends RuntimeOptions {
   file: string
@@ -24,12 +26,20 @@ export interface DiffOptions extends RuntimeOptions {
  * differences, 1 with differences (like `diff` and `kubectl diff`).
  */
 export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { tree, root } = await loadTarget(options.file, options.dir)
+  const dir = resolve(options.dir)
+  const current = await loadSpecTree(dir)
+  const overlay = []
+  for (const source of await sourceFiles(options.file)) {
+    const entry = specFileEntry(await targetInFolder(source, dir, current), source.abs)
+    if (entry) overlay.push(entry)
+  }
+  const tree = await loadSpecTree(dir, { overlay })
+  const root = dir
   if (tree.errors.length > 0) {
     for (const line of formatErrorsFromCwd(root, tree.errors)) err.write(`${line}\n`)
     return 2
   }
-  const changedFiles = new Set(tree.files.map((f) => f.path))
+  const changedFiles = new Set(overlay.map((e) => e.path))
   const agents = [...tree.agents.values()].filter((a) => changedFiles.has(a.file) || changedFiles.has(a.bottle.file))
   const log = createLogger(options.logLevel ?? 'warn')
   const { driver, images } = dockerRuntime(options, log)
