@@ -18,8 +18,8 @@ interface FindingField {
 export type GateEvent =
   | { event: 'gate.listening'; address: string; port: number }
   | { event: 'gate.stopping'; signal: string }
-  | { event: 'config.applied'; configHash: string; remotes: string[] }
-  | { event: 'config.rejected'; error: string; keptConfigHash: string | null }
+  | { event: 'config.applied'; reason: string; configHash: string; remotes: string[] }
+  | { event: 'config.rejected'; reason: string; error: string; keptConfigHash: string | null }
   | { event: 'config.watch-failed'; error: string }
   | { event: 'state.write-failed'; error: string }
   | { event: 'request.refused'; code: RejectionCode; status: number; reason: string; remote?: string; service?: GitService }

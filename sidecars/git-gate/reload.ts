@@ -42,7 +42,7 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
 
   const remotesOf = (config: LoadedGateConfig | undefined) => new Map([...(config?.remotes.values() ?? [])].map((r) => [r.name, r.upstream.url]))
 
-  const attempt = async (): Promise<void> => {
+  const attempt = async (reason: string): Promise<void> => {
     let result: Awaited<ReturnType<typeof loadGateFolder>>
     try {
       result = await loadGateFolder(options.configDir)
@@ -53,17 +53,19 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
       lastError = undefined
       if (loaded?.fingerprint !== result.loaded.fingerprint) {
         loaded = result.loaded
-        logEvent(options.log, { event: 'config.applied', configHash: loaded.configHash, remotes: [...loaded.remotes.keys()] })
+        logEvent(options.log, { event: 'config.applied', reason, configHash: loaded.configHash, remotes: [...loaded.remotes.keys()] })
         options.onApplied?.(loaded)
       }
     } else {
       lastError = result.error
-      logEvent(options.log, { event: 'config.rejected', error: result.error, keptConfigHash: loaded?.configHash ?? null })
+      logEvent(options.log, { event: 'config.rejected', reason, error: result.error, keptConfigHash: loaded?.configHash ?? null })
     }
     await options.status.setConfig(loaded?.configHash ?? null, lastError, remotesOf(loaded))
   }
 
-  const reload = (): Promise<void> => {
+  let nextReason = 'start'
+  const reload = (reason: string): Promise<void> => {
+    nextReason = reason
     if (running) {
       again = true
       return running
@@ -72,7 +74,7 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
       try {
         do {
           again = false
-          await attempt()
+          await attempt(nextReason)
         } while (again)
       } finally {
         running = undefined
@@ -91,7 +93,7 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
         if (timer) clearTimeout(timer)
         timer = setTimeout(() => {
           timer = undefined
-          void reload()
+          void reload('change')
         }, debounceMs)
       })
       watcher.on('error', (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }))

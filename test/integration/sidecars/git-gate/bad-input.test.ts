@@ -16,7 +16,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerImageStore } from '../../../../controller/runtime/docker/image-store.js'
 import { FLUSH, pktLine } from '../../../../sidecars/git-gate/pkt-line.js'
-import { addressOf, createNetwork, removeRun, uniqueRun } from './support/containers.js'
+import { addressOf, createNetwork, removeRun, uniqueRun, waitFor } from './support/containers.js'
 import { bundleGate, type GateBundle } from './support/gate-bundle.js'
 import { generateIdentity, writeGateConfig } from './support/gate-config.js'
 import { startGateProcess, type GateProcess } from './support/gate-process.js'
@@ -202,6 +202,31 @@ describe('the gate under bad input', () => {
     const rpc = gate.events('fetch.served').slice(served).filter((e) => e.phase === 'rpc')
     expect(rpc.some((e) => e.encoding === 'gzip')).toBe(true)
     expect((await git.run(dir, ['rev-parse', 'origin/b40'])).out.trim()).toBe(await upstream.revParse('b40'))
+    await cloneStillWorks()
+  })
+})
+
+describe('the gate takes config changes without a restart', () => {
+  it('serves a remote added to the folder after SIGHUP, and refuses it again once removed', async () => {
+    const ip = await addressOf(upstream.container, network)
+    const configDir = join(root, 'config')
+    const keyLine = readFileSync(join(configDir, 'keys', 'app'), 'utf8')
+    const app = { name: 'app', upstream: `ssh://git@${ip}:${UPSTREAM_PORT}${UPSTREAM_REPO}`, identityFile: join(root, 'user-ssh', 'id_ed25519'), knownHostKey: upstream.hostKey }
+    const patch = (config: { limits?: unknown }) => {
+      config.limits = { maxRequestBytes: 8 * 1024 * 1024 }
+    }
+    writeGateConfig(configDir, [app, { ...app, name: 'second' }], { homeDir: root, patch })
+    expect(readFileSync(join(configDir, 'keys', 'app'), 'utf8')).toBe(keyLine)
+    gate.signal('SIGHUP')
+    await waitFor('the new remote', async () => (await httpRequest('GET', '/second.git/info/refs?service=git-upload-pack')).status === 200)
+    const cloned = await git.run(root, ['clone', '-q', `${gate.url}/second.git`, join(root, 'second')])
+    expect(cloned.code, cloned.err).toBe(0)
+    expect(gate.events('config.applied').at(-1)).toMatchObject({ reason: 'signal', remotes: ['app', 'second'] })
+
+    // A change of the folder alone is enough.
+    writeGateConfig(configDir, [app], { homeDir: root, patch })
+    await waitFor('the removal', async () => (await httpRequest('GET', '/second.git/info/refs?service=git-upload-pack')).status === 404)
+    expect(gate.events('config.applied').at(-1)).toMatchObject({ reason: 'change', remotes: ['app'] })
     await cloneStillWorks()
   })
 })

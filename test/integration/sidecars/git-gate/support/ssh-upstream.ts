@@ -11,12 +11,12 @@ export const UPSTREAM_PORT = 2222
 export const UPSTREAM_REPO = '/home/git/app.git'
 
 const SETUP = `set -eu
-[ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A >/dev/null
+[ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
 id git >/dev/null 2>&1 || useradd -m -s /bin/sh -p '*' git
 mkdir -p /home/git/.ssh /run/sshd
 printf '%s\\n' "$AUTHORIZED_KEY" > /home/git/.ssh/authorized_keys
 chmod 700 /home/git/.ssh && chmod 600 /home/git/.ssh/authorized_keys && chown -R git:git /home/git/.ssh
-exec /usr/sbin/sshd -D -e -p ${UPSTREAM_PORT} -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o UsePAM=no -o PermitRootLogin=no
+exec /usr/sbin/sshd -D -e -p ${UPSTREAM_PORT} -o HostKey=/etc/ssh/ssh_host_ed25519_key -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o UsePAM=no -o PermitRootLogin=no
 `
 
 const SEED = `set -eu
@@ -50,7 +50,7 @@ export async function startSshUpstream(options: { run: string; name: string; ima
     env: { AUTHORIZED_KEY: options.publicKey.trim() },
   })
   const listening = () =>
-    waitFor('sshd', async () => (await exec(container, ['ss', '-ltn'])).stdout.includes(`:${UPSTREAM_PORT} `))
+    waitFor('sshd', async () => (await exec(container, ['ss', '-ltn'])).stdout.includes(`:${UPSTREAM_PORT} `), 120_000)
   await listening()
   const asGit = (script: string) => exec(container, ['sh', '-c', script], { user: 'git', env: { HOME: '/home/git', GIT_AUTHOR_NAME: 'Someone Else', GIT_AUTHOR_EMAIL: 'else@example.com', GIT_COMMITTER_NAME: 'Someone Else', GIT_COMMITTER_EMAIL: 'else@example.com' } })
   const seeded = await asGit(SEED)
