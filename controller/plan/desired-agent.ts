@@ -1,6 +1,7 @@
 import type { PartName, PartSpec } from '../runtime/driver.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { digest } from '../spec/spec-hash.js'
+import { superviseFiles } from '../proposals/render-supervise-files.js'
 import type { AppliedRoute } from '../status/status-types.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
@@ -10,6 +11,9 @@ import type { SecretRequirement, SecretValues } from './secret-slots.js'
 
 /** Port of each bundle daemon on the agent's internal network. */
 export const BUNDLE_PORTS = { egress: 8888, 'git-gate': 9420, supervise: 9100 } as const
+
+/** Where the agent reaches the supervise MCP server. */
+const SUPERVISE_URL = `http://supervise:${BUNDLE_PORTS.supervise}/mcp`
 
 /** A file the controller keeps on the host, relative to the Agent's state folder. */
 export interface RenderedFile {
@@ -68,6 +72,8 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     { path: 'sidecars/egress/secrets.json', content: JSON.stringify(secretValues, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
     { path: 'agent/ca.crt', content: inputs.caCertPem, mode: 0o644, secret: false, onChange: 'none' },
     { path: 'agent/gitconfig', content: renderGitconfig(agent.gitUser), mode: 0o644, secret: false, onChange: 'none' },
+    // With supervise: the daemon's config.json and the agent's mcp.json (none otherwise).
+    ...superviseFiles(agent, SUPERVISE_URL),
   ]
 
   const daemons = ['egress']
@@ -78,7 +84,7 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     ...agent.env,
     BOTTLE_AGENT: agent.name,
     ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
-    ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: `http://supervise:${BUNDLE_PORTS.supervise}/mcp` } : {}),
+    ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: SUPERVISE_URL } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER } : {}),
   }

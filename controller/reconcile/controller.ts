@@ -1,6 +1,8 @@
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readdir } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
+import { ProposalIntake } from '../proposals/proposal-intake.js'
 import type { RuntimeDriver } from '../runtime/driver.js'
 import type { ImageStore } from '../runtime/images.js'
 import { loadSpecTree, type SpecTree } from '../spec/load-spec-tree.js'
@@ -32,6 +34,9 @@ export interface ControllerOptions {
   maxBackoffMs?: number
 }
 
+/** How often agents' proposal requests are taken and their decisions rewritten. */
+const PROPOSAL_SYNC_MS = 1000
+
 /**
  * The controller: keeps every Agent of the specs running as specified. Work
  * comes from four places: spec changes (coalesced by the source), runtime
@@ -47,9 +52,11 @@ export class Controller {
   private reconciler: AgentReconciler | undefined
   private readonly abort = new AbortController()
   private resyncTimer: NodeJS.Timeout | undefined
+  private proposals: { intake: ProposalIntake; timer: NodeJS.Timeout } | undefined
   private readonly secretValues = new Set<string>()
   private readonly observation: SharedObservation
   private loading: Promise<void> = Promise.resolve()
+  private reportWatcher: FSWatcher | undefined
   private started = false
 
   constructor(private readonly options: ControllerOptions) {
@@ -96,9 +103,14 @@ export class Controller {
     })
     await this.writeBottleStatuses()
     void this.followEvents()
+    await this.watchBundleReports()
     const resync = this.options.resyncMs ?? 30_000
     this.resyncTimer = setInterval(() => void this.enqueueAll('resync'), resync)
     this.resyncTimer.unref()
+    // Agents' route proposals: filed into proposals/ and answered, once a second.
+    const intake = new ProposalIntake({ specRoot: snapshot.root, stateDir: this.options.stateDir, log })
+    this.proposals = { intake, timer: setInterval(() => void this.syncProposals(), PROPOSAL_SYNC_MS) }
+    this.proposals.timer.unref()
     await this.enqueueAll('start')
     this.started = true
     log.info({ event: 'controller.started', source: source.description, driver: this.options.driver.kind, agents: tree.agents.size, resyncMs: resync }, 'controller started')
@@ -106,7 +118,9 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.abort.abort()
+    await this.reportWatcher?.close()
     if (this.resyncTimer) clearInterval(this.resyncTimer)
+    if (this.proposals) clearInterval(this.proposals.timer)
     await this.options.source.stop()
     await this.loading
     await this.queue?.stop()
@@ -123,6 +137,14 @@ export class Controller {
   async reload(): Promise<void> {
     this.onSpecChange()
     await this.loading
+  }
+
+  private async syncProposals(): Promise<void> {
+    try {
+      await this.proposals?.intake.sync(this.specs!.tree.agents.values())
+    } catch (err) {
+      this.options.log.error({ event: 'proposals.intake-failed', err: (err as Error).message }, 'proposal intake failed')
+    }
   }
 
   enqueue(agent: string): void {
@@ -184,6 +206,26 @@ export class Controller {
         await this.enqueueAll('events-reconnect').catch(() => undefined)
       }
     }
+  }
+
+  /**
+   * The bundle's daemons report what they run (egress: the routes it
+   * enforces) into the Agent's state folder. A report is a reason to look at
+   * the Agent again at once, so status follows the bundle without polling.
+   */
+  private async watchBundleReports(): Promise<void> {
+    const agents = join(this.options.stateDir, 'agents')
+    await mkdir(agents, { recursive: true, mode: 0o700 })
+    const watcher = watch(agents, { ignoreInitial: true, depth: 4, ignored: (path: string) => /\.tmp$|\/\.[^/]*$/.test(path) })
+    watcher.on('all', (_event: string, path: string) => {
+      const rel = relative(agents, path).split(sep)
+      if (rel.length >= 3 && rel[1] === 'sidecars-state') {
+        this.observation.invalidate()
+        this.queue?.add(rel[0]!)
+      }
+    })
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+    this.reportWatcher = watcher
   }
 
   private async writeBottleStatuses(): Promise<void> {
