@@ -25,7 +25,7 @@ export type GateEvent =
   | { event: 'request.refused'; code: RejectionCode; status: number; reason: string; remote?: string; service?: GitService }
   | { event: 'refresh.succeeded'; remote: string; durationMs: number }
   | { event: 'refresh.failed'; remote: string; reason: string; durationMs: number; servedStale: boolean }
-  | { event: 'fetch.served'; remote: string; service: GitService; phase: 'advertise' | 'rpc'; bytesIn: number; bytesOut: number; durationMs: number; encoding?: 'gzip' | 'identity' }
+  | { event: 'request.served'; remote: string; service: GitService; phase: 'advertise' | 'rpc'; bytesIn: number; bytesOut: number; durationMs: number; encoding?: 'gzip' | 'identity' }
   | { event: 'rpc.failed'; remote: string; service: GitService; reason: string }
   | { event: 'push.forwarded'; remote: string; refs: string[]; commits: number; files: number; scannedBytes: number; durationMs: number; unscanned: FindingField[] }
   | { event: 'push.refused'; remote: string; refs: string[]; commits: number; findings: FindingField[]; durationMs: number }
@@ -44,7 +44,7 @@ const MESSAGES: Record<GateEvent['event'], string> = {
   'request.refused': 'request refused',
   'refresh.succeeded': 'mirror refreshed from upstream',
   'refresh.failed': 'mirror refresh from upstream failed',
-  'fetch.served': 'served from mirror',
+  'request.served': 'served from mirror',
   'rpc.failed': 'git service failed',
   'push.forwarded': 'push scanned and forwarded upstream',
   'push.refused': 'push refused by the secret scan',

@@ -60,6 +60,7 @@ const DECISIVE = [
   /Connection timed out|Operation timed out/,
   /No route to host/,
   /Authentication failed/,
+  /No user exists for uid/,
 ]
 
 /**

@@ -108,7 +108,7 @@ export function createGateHandler(options: GateHandlerOptions): (req: IncomingMe
     }
     const target = serviceTarget(remote, service, gitProtocol)
     const { bytesOut } = await advertise(target, res, ADVERTISE_TIMEOUT_MS)
-    logEvent(log, { event: 'fetch.served', remote: remote.name, service, phase: 'advertise', bytesIn: 0, bytesOut, durationMs: Date.now() - started })
+    logEvent(log, { event: 'request.served', remote: remote.name, service, phase: 'advertise', bytesIn: 0, bytesOut, durationMs: Date.now() - started })
   }
 
   const serveUploadPack = async (req: IncomingMessage, res: ServerResponse, loaded: LoadedGateConfig, remote: GateRemote, gitProtocol: string | undefined) => {
@@ -117,7 +117,7 @@ export function createGateHandler(options: GateHandlerOptions): (req: IncomingMe
     const outcome = await serveRpc(serviceTarget(remote, 'git-upload-pack', gitProtocol), req, res, limits)
     const context = { remote: remote.name, service: 'git-upload-pack' as const }
     if (outcome.kind === 'served') {
-      logEvent(log, { event: 'fetch.served', ...context, phase: 'rpc', bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, durationMs: Date.now() - started, encoding: outcome.encoding })
+      logEvent(log, { event: 'request.served', ...context, phase: 'rpc', bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, durationMs: Date.now() - started, encoding: outcome.encoding })
     } else if (outcome.kind === 'too-large') {
       refuse(res, new GateRejection('too-large', `the request is larger than the gate's ${mib(limits.maxRequestBytes)} limit`), context)
     } else if (outcome.kind === 'refused') {

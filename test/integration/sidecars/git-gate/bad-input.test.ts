@@ -196,10 +196,10 @@ describe('the gate under bad input', () => {
       `set -e; rm -rf /tmp/other; git clone -q ${UPSTREAM_REPO} /tmp/other; cd /tmp/other; for i in $(seq 40); do git commit -q --allow-empty -m b$i; git branch b$i; done; git push -q origin --all`,
     )
     expect(advanced.exitCode, advanced.stderr).toBe(0)
-    const served = gate.events('fetch.served').length
+    const served = gate.events('request.served').length
     const fetched = await git.run(dir, ['-c', 'protocol.version=0', 'fetch', '-q', 'origin'])
     expect(fetched.code).toBe(0)
-    const rpc = gate.events('fetch.served').slice(served).filter((e) => e.phase === 'rpc')
+    const rpc = gate.events('request.served').slice(served).filter((e) => e.phase === 'rpc')
     expect(rpc.some((e) => e.encoding === 'gzip')).toBe(true)
     expect((await git.run(dir, ['rev-parse', 'origin/b40'])).out.trim()).toBe(await upstream.revParse('b40'))
     await cloneStillWorks()

@@ -19,6 +19,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerImageStore } from '../../../../controller/runtime/docker/image-store.js'
 import type { GitRemote } from '../../../../controller/spec/generated/spec-types.js'
+import { runGit } from '../../../../sidecars/git-gate/run-git.js'
 import { createNetwork, docker, exec, logsOf, removeRun, startContainer, uniqueRun, waitFor } from './support/containers.js'
 import { bundleGate, type GateBundle } from './support/gate-bundle.js'
 import { generateIdentity, writeGateConfig } from './support/gate-config.js'
@@ -42,6 +43,12 @@ let client: string
 let identityKeyLine: string
 
 const AGENT_ENV = { HOME: '/root', GIT_AUTHOR_NAME: 'Agent', GIT_AUTHOR_EMAIL: 'agent@example.com', GIT_COMMITTER_NAME: 'Agent', GIT_COMMITTER_EMAIL: 'agent@example.com' }
+
+/** git on the host against the gate's state folder (bind-mounted from the host); returns the exit code. */
+async function hostGitDir(gitDir: string, args: string[]): Promise<number | null> {
+  const result = await runGit(['--git-dir', gitDir, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: root } })
+  return result.code
+}
 
 /** A shell step in the agent container (the test's own scripting, not the gate's). */
 function agent(script: string) {
@@ -83,6 +90,8 @@ beforeAll(async () => {
   const wrongHostKey = generateIdentity(join(root, 'wrong'), 'host').publicKey
   const remotes: GitRemote[] = [
     { name: 'app', upstream: UPSTREAM_URL, identityFile: '~/user-ssh/id_ed25519', knownHostKey: `${upstream.hostKey} root@upstream` },
+    // The same repository, allowed to be served from the last mirror when upstream is down.
+    { name: 'cached', upstream: UPSTREAM_URL, identityFile: '~/user-ssh/id_ed25519', knownHostKey: upstream.hostKey, allowStale: true },
     // The same server under another name, pinned to a key it does not have.
     { name: 'mispinned', upstream: `ssh://git@upstream-alias:${UPSTREAM_PORT}${UPSTREAM_REPO}`, identityFile: '~/user-ssh/id_ed25519', knownHostKey: wrongHostKey },
   ]
@@ -146,6 +155,11 @@ describe('git gate in the sidecar bundle, in front of a real ssh upstream', () =
     expect(pushed.stdout).not.toContain(AWS_KEY)
     expect(pushed.stdout).not.toContain(PRIVATE_KEY.split('\n')[1]!.slice(0, 24))
     expect(await upstream.revParse('main')).toBe(before)
+    // The refused objects did not stay in the gate's mirror either.
+    const refused = (await agent('git -C /work/app rev-parse HEAD')).stdout.trim()
+    const inMirror = await hostGitDir(join(root, 'state', 'app.git'), ['cat-file', '-e', `${refused}^{commit}`])
+    expect(inMirror).not.toBe(0)
+    expect(await hostGitDir(join(root, 'state', 'app.git'), ['cat-file', '-e', `${before}^{commit}`])).toBe(0)
     // The agent drops the commit; the gate is not wedged.
     const reset = await agent('cd /work/app && git reset -q --hard origin/main && git status --porcelain')
     expect(reset.exitCode).toBe(0)
@@ -194,10 +208,19 @@ describe('git gate in the sidecar bundle, in front of a real ssh upstream', () =
       expect(fetched.stdout).toContain(`fatal: remote error: bottle-git-gate: upstream ${UPSTREAM_URL} is unreachable (`)
       expect(fetched.stdout).toContain('refusing to serve a stale copy')
       expect(fetched.stdout).toMatch(/unreachable \(ssh: (connect to host upstream|Could not resolve hostname upstream)/)
+      const pushed = await agent('cd /work/app && git commit -q --allow-empty -m offline && git push origin main 2>&1; echo "exit=$?"; git reset -q --hard origin/main')
+      expect(pushed.stdout).toMatch(/exit=[1-9]/)
+      expect(pushed.stdout).toContain(`fatal: remote error: bottle-git-gate: upstream ${UPSTREAM_URL} is unreachable (`)
+      expect(pushed.stdout).toContain('cannot push')
       const cloned = await agent(`git clone ${UPSTREAM_URL} /work/again 2>&1; echo "exit=$?"`)
       expect(cloned.stdout).toMatch(/exit=[1-9]/)
       expect(cloned.stdout).toContain('bottle-git-gate: upstream')
+      // A remote with allowStale is served from its last mirror instead.
+      const stale = await agent('git clone -q http://git-gate:9420/cached.git /work/cached 2>&1 && cat /work/cached/README.md')
+      expect(stale.exitCode, stale.stdout).toBe(0)
+      expect(stale.stdout).toContain('# app')
       const status = JSON.parse(readFileSync(join(root, 'state', 'status.json'), 'utf8')) as { remotes: Record<string, { lastRefresh?: { result: string; message: string } }> }
+      expect(status.remotes.cached?.lastRefresh?.result).toBe('stale')
       expect(status.remotes.app?.lastRefresh?.result).toBe('failed')
       expect(status.remotes.app?.lastRefresh?.message).toMatch(/^cannot reach ssh:\/\/git@upstream:2222\/home\/git\/app\.git: [^\n]+$/)
     } finally {
