@@ -42,8 +42,8 @@ export interface AgentReconcilerDeps {
   now?: () => Date
 }
 
-/** How often to look again while the bundle has not loaded a config yet. */
-const ROUTES_POLL_MS = 1000
+/** How often to look again while the bundle has not loaded a config yet (its report also wakes the controller at once). */
+const ROUTES_POLL_MS = 2000
 /** How often to look again for a secret that is not there (a file may appear). */
 const SECRET_POLL_MS = 30_000
 
