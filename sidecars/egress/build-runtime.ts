@@ -2,7 +2,7 @@
  * From loaded files to a runtime the proxy can enforce: the DLP scanner
  * knowing every secret value (so none can leave in a URL, header or body),
  * the policy, the leaf minter for the Agent's CA, and the trust store for
- * origins (Node's bundled roots, the system bundle, the config's extra CAs).
+ * origins (the system bundle or Node's bundled roots, plus the config's extra CAs).
  */
 import { readFileSync } from 'node:fs'
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
@@ -29,9 +29,9 @@ export function buildEgressRuntime(files: LoadedEgressFiles, generation: number,
   return { policy, leaves, upstreamTrust: upstreamTrust(deps.systemCaPem, files.config.upstreamCaCerts), configHash: files.configHash, generation }
 }
 
+/** The system bundle when there is one (it is the Mozilla set plus local additions), else Node's bundled roots. */
 function upstreamTrust(systemCaPem: string | undefined, extra: readonly string[]): SecureContext {
-  const ca = [...rootCertificates, ...extra]
-  if (systemCaPem) ca.push(systemCaPem)
+  const ca = systemCaPem ? [systemCaPem, ...extra] : [...rootCertificates, ...extra]
   return createSecureContext({ ca, minVersion: 'TLSv1.2' })
 }
 
