@@ -166,6 +166,7 @@ export function serveRpc(target: ServiceTarget, req: IncomingMessage, res: Serve
     })
     decoder.on('error', () => stop('bad-body'))
     req.on('aborted', () => stop('aborted'))
+    req.on('error', () => stop('aborted'))
     res.on('close', () => {
       if (!res.writableFinished && !stopped) stop('aborted')
     })
@@ -204,9 +205,19 @@ export function serveRpc(target: ServiceTarget, req: IncomingMessage, res: Serve
   })
 }
 
-/** Read the rest of an upload and drop it, then call `done`; past `maxBytes` the connection is closed instead. */
-function drain(req: IncomingMessage, maxBytes: number, done: () => void): void {
-  if (req.readableEnded) return done()
+/**
+ * Read the rest of an upload and drop it, then call `done` (once); past
+ * `maxBytes`, or when the client goes away, the connection is closed and
+ * `done` is called all the same, so no caller waits forever.
+ */
+export function drain(req: IncomingMessage, maxBytes: number, onDone: () => void): void {
+  let called = false
+  const done = () => {
+    if (called) return
+    called = true
+    onDone()
+  }
+  if (req.readableEnded || req.destroyed) return done()
   let dropped = 0
   const onData = (chunk: Buffer) => {
     dropped += chunk.length
@@ -217,5 +228,7 @@ function drain(req: IncomingMessage, maxBytes: number, done: () => void): void {
   }
   req.on('data', onData)
   req.once('end', done)
+  req.once('close', done)
+  req.on('error', () => {})
   req.resume()
 }

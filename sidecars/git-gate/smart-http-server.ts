@@ -24,7 +24,7 @@ import { GateRejection, oneLine } from './gate-rejection.js'
 import { ENV } from './git-environment.js'
 import type { GateRemote, LoadedGateConfig } from './load-config.js'
 import type { MirrorStore } from './mirror.js'
-import { advertise, serveRpc, type ServiceTarget } from './pack-service.js'
+import { advertise, drain, serveRpc, type ServiceTarget } from './pack-service.js'
 import { sendAdvertisementError, sendRejection } from './protocol-responses.js'
 import { takePushReport, type PushReport } from './push-report.js'
 import { receivePackRefusal } from './receive-pack-request.js'
@@ -214,12 +214,6 @@ function mib(bytes: number): string {
 
 /** Answer only once the client has finished sending, so it reads the answer instead of a reset. */
 function drainThen(req: IncomingMessage, answer: () => void): void {
-  if (req.readableEnded || req.method === 'GET' || req.method === 'HEAD') return answer()
-  let dropped = 0
-  req.on('data', (chunk: Buffer) => {
-    dropped += chunk.length
-    if (dropped > 64 * 1024 * 1024) req.socket.destroy()
-  })
-  req.once('end', answer)
-  req.resume()
+  if (req.method === 'GET' || req.method === 'HEAD') return answer()
+  drain(req, 64 * 1024 * 1024, answer)
 }

@@ -163,6 +163,27 @@ describe('the gate under bad input', () => {
     await cloneStillWorks()
   })
 
+  it('a client that vanishes mid-push does not wedge the remote for the next push', async () => {
+    const main = await upstream.revParse('main')
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: gate.port, method: 'POST', path: '/app.git/git-receive-pack', headers: { 'content-type': 'application/x-git-receive-pack-request', 'transfer-encoding': 'chunked' } })
+      req.on('error', () => resolve())
+      req.write(Buffer.concat([pktLine(`${main} ${'2'.repeat(40)} refs/heads/main\0report-status side-band-64k\n`), FLUSH, Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0, 0, 1, 0])]))
+      setTimeout(() => {
+        req.destroy()
+        resolve()
+      }, 300)
+    })
+    const dir = join(root, 'after-abort')
+    await git.run(root, ['clone', '-q', `${gate.url}/app.git`, dir])
+    writeFileSync(join(dir, 'after.txt'), 'after\n')
+    await git.run(dir, ['add', 'after.txt'])
+    await git.run(dir, ['commit', '-q', '-m', 'after an aborted push'])
+    const pushed = await git.run(dir, ['push', 'origin', 'main'], { timeoutMs: 60_000 })
+    expect(pushed.code, pushed.err).toBe(0)
+    expect(await upstream.revParse('main')).toBe((await git.run(dir, ['rev-parse', 'HEAD'])).out.trim())
+  })
+
   it('ref names with shell metacharacters travel verbatim and never reach a shell', async () => {
     const dir = join(root, 'meta')
     await git.run(root, ['clone', '-q', `${gate.url}/app.git`, dir])
