@@ -11,11 +11,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { networkInterfaces, tmpdir } from 'node:os'
+import { createServer, type Server } from 'node:https'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { packageRoot } from '../controller/package-root.js'
+import { dockerHostAddress } from './lib/docker-host-address.js'
+import { createLeafCertificates, mintCertificateAuthority } from '../sidecars/egress/certificates.js'
 
 const root = packageRoot()
 const bottle = join(root, 'bin/bottle.js')
@@ -53,15 +55,13 @@ async function curl(label: string, args: string): Promise<string> {
   return out
 }
 
-/** The address of the host on docker0: reachable from the bundle's egress network, standing in for an API. */
-function hostAddress(): string {
-  const docker0 = networkInterfaces().docker0?.find((a) => a.family === 'IPv4')
-  if (!docker0) throw new Error('no docker0 interface: is the Docker engine running on this machine?')
-  return docker0.address
-}
 
-function startOrigin(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+/** A stand-in API over https, with a certificate from a CA of its own that only the operator's --upstream-ca trusts. */
+function startOrigin(ip: string, caFile: string): Promise<{ server: Server; port: number }> {
+  const ca = mintCertificateAuthority({ commonName: 'bottle demo origin CA' })
+  writeFileSync(caFile, ca.certPem)
+  const leaves = createLeafCertificates({ ca })
+  const server = createServer({ cert: leaves.certificateFor(ip).certPem, key: leaves.keyPem }, (req, res) => {
     const auth = req.headers.authorization ?? ''
     const verdict = auth === `Bearer ${token}` ? 'the proxy injected the real token (the agent never had it)' : `no valid token (${auth ? 'wrong' : 'none'})`
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`origin ${req.headers.host}${req.url}: hello; ${verdict}\n`)
@@ -79,26 +79,28 @@ async function containerId(): Promise<string | undefined> {
 }
 
 async function main(): Promise<void> {
-  const ip = hostAddress()
-  const origin = await startOrigin()
+  const ip = await dockerHostAddress()
+  const originCa = join(work, 'origin-ca.crt')
+  const origin = await startOrigin(ip, originCa)
   cpSync(join(root, 'fixtures/demo/specs'), specs, { recursive: true })
   const bottleFile = join(specs, 'bottles/demo.yaml')
-  writeFileSync(bottleFile, readFileSync(bottleFile, 'utf8').replace('ORIGIN_ADDRESS', `${ip}:${origin.port}`).replace('ORIGIN_IP', ip))
+  writeFileSync(bottleFile, readFileSync(bottleFile, 'utf8').replaceAll('ORIGIN_ADDRESS', `${ip}:${origin.port}`).replaceAll('ORIGIN_IP', ip))
 
   say(`specs in ${specs}`)
   await run(['validate', '-f', specs])
 
   say('starting the controller (logs: ' + join(work, 'controller.log') + ')')
   const log = (await import('node:fs')).openSync(join(work, 'controller.log'), 'a')
-  const controller: ChildProcess = spawn(process.execPath, [bottle, 'controller', '--dir', specs, '--instance', instance, '--state-dir', state, '--listen', '127.0.0.1:0'], {
+  const controller: ChildProcess = spawn(process.execPath, [bottle, 'controller', '--dir', specs, '--instance', instance, '--state-dir', state, '--listen', '127.0.0.1:0', '--upstream-ca', originCa], {
     env: { ...process.env, DEMO_API_TOKEN: token },
     stdio: ['ignore', log, log],
   })
   let failed = false
   try {
     say('waiting for the agent to be Ready')
-    const agentFile = join(work, 'builder.md')
-    cpSync(join(specs, 'agents/builder.md'), agentFile)
+    // The agent is applied the way a user would, from a file outside the watched folder.
+    const agentFile = join(work, 'agents/builder.md')
+    cpSync(join(root, 'fixtures/demo/agents/builder.md'), agentFile)
     const applied = await run(['apply', '-f', agentFile, '--dir', specs, '--wait', '--timeout', '5m'])
     if (applied.code !== 0) throw new Error('the agent did not become Ready; see the controller log')
     await run(['get', 'agents', '--dir', specs])
@@ -106,10 +108,10 @@ async function main(): Promise<void> {
     say('1. the allowed route; the token is injected on the way out')
     const ok = await curl('allowed', 'https://api.demo.internal/hello')
     if (!ok.includes('the proxy injected the real token')) failed = true
-    await run(['exec', 'builder', '--instance', instance, '--', 'sh', '-c', 'env | grep -c DEMO_API_TOKEN || echo "  the agent has no DEMO_API_TOKEN in its environment"'])
+    await run(['exec', 'builder', '--instance', instance, '--', 'sh', '-c', 'if env | grep -q DEMO_API_TOKEN; then echo "  the token IS in the agent environment"; else echo "  and the agent has no DEMO_API_TOKEN in its environment"; fi'])
 
     say('2. a host that no route allows')
-    if (!(await curl('refused', 'https://example.com/')).includes('bottle-egress:')) failed = true
+    if (!(await curl('refused', 'http://example.com/')).includes('bottle-egress:')) failed = true
 
     say('3. a secret in the URL (an AWS-shaped key)')
     if (!(await curl('refused by DLP', `"https://api.demo.internal/upload?key=AKIA${'Q3XM7RZ2P6N4KW5B'}"`)).includes('bottle-egress:')) failed = true
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
 
     say('5. edit the route list in the Bottle file: add docs.demo.internal')
     const before = await containerId()
-    writeFileSync(bottleFile, readFileSync(bottleFile, 'utf8').replace('    allowPrivate:', `      - host: docs.demo.internal\n        upstream: http://${ip}:${origin.port}\n    allowPrivate:`))
+    writeFileSync(bottleFile, readFileSync(bottleFile, 'utf8').replace('    allowPrivate:', `      - host: docs.demo.internal\n        upstream: https://${ip}:${origin.port}\n    allowPrivate:`))
     const started = Date.now()
     let reachable = ''
     while (Date.now() - started < 10_000) {
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 100))
     }
-    process.stdout.write(`  docs.demo.internal answered ${((Date.now() - started) / 1000).toFixed(1)} s after the save: ${reachable.trim()}\n`)
+    process.stdout.write(`  docs.demo.internal answered ${((Date.now() - started) / 1000).toFixed(1)} s after the save (counting each bottle exec): ${reachable.trim()}\n`)
     const after = await containerId()
     process.stdout.write(`  agent container before ${before}, after ${after}: ${before === after ? 'not restarted' : 'RESTARTED'}\n`)
     if (!reachable || before !== after) failed = true

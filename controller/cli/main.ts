@@ -144,7 +144,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--listen <host:port>', 'loopback address for /healthz, /readyz and /metrics', '127.0.0.1:9464')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .option('--once', 'reconcile everything once, then exit')
-    .action(async (opts: { dir?: string; source?: string; interval: string; instance: string; stateDir?: string; concurrency: string; resync: string; listen: string; logLevel: string; once?: boolean }) => {
+    .option('--upstream-ca <file...>', 'extra CA certificates (PEM) the egress proxies trust for origins, e.g. a TLS-inspecting corporate proxy')
+    .action(async (opts: { dir?: string; source?: string; interval: string; instance: string; stateDir?: string; concurrency: string; resync: string; listen: string; logLevel: string; once?: boolean; upstreamCa?: string[] }) => {
       setExitCode(await runController(opts))
     })
 

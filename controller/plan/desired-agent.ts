@@ -49,6 +49,8 @@ export interface DesiredInputs {
   secrets: SecretValues
   /** uid:gid the bundle runs as, so it can read the 0600 files the controller writes. */
   bundleUser: string
+  /** Extra CA certificates (PEM) the egress proxy trusts for origins: the operator's choice, not the agent's. */
+  upstreamCaCerts?: readonly string[]
 }
 
 /**
@@ -58,7 +60,7 @@ export interface DesiredInputs {
  */
 export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const { agent, layout, images } = inputs
-  const egress = renderEgressConfig(agent)
+  const egress = renderEgressConfig(agent, inputs.upstreamCaCerts ? { upstreamCaCerts: inputs.upstreamCaCerts } : {})
   const secretValues: Record<string, string> = {}
   const missingSecrets: SecretRequirement[] = []
   for (const requirement of egress.secrets) {

@@ -24,7 +24,7 @@ export interface RenderedEgress {
  * The egress config for one Agent: the bottle's routes, plus the provider's
  * API host with the agent's own token when it has one. Pure.
  */
-export function renderEgressConfig(agent: ResolvedAgent): RenderedEgress {
+export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCerts?: readonly string[] } = {}): RenderedEgress {
   const egress = agent.bottle.spec.egress ?? {}
   const secrets: SecretRequirement[] = []
   const need = (ref: NonNullable<ResolvedAgent['spec']['auth']>['tokenRef'], purpose: string): string | undefined => {
@@ -75,6 +75,7 @@ export function renderEgressConfig(agent: ResolvedAgent): RenderedEgress {
     allowPrivate: egress.allowPrivate ?? [],
     ...(egress.limits ? { limits: { ...egress.limits } } : {}),
     placeholders,
+    ...(options.upstreamCaCerts?.length ? { upstreamCaCerts: [...options.upstreamCaCerts] } : {}),
   }
   return { config, secrets, routes: applied }
 }

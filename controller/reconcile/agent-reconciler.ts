@@ -37,6 +37,8 @@ export interface AgentReconcilerDeps {
   env: NodeJS.ProcessEnv
   statuses: AgentStatusSink
   log: Logger
+  /** Extra CA certificates (PEM) every bundle's egress trusts for origins (corporate TLS inspection, private CAs). */
+  upstreamCaCerts?: readonly string[]
   /** Known secret values, for redaction backstops elsewhere. */
   onSecrets?: (values: Iterable<string>) => void
   now?: () => Date
@@ -99,7 +101,7 @@ export class AgentReconciler {
       this.deps.onSecrets?.(secrets.values.values())
       const requests = this.imageRequests(agent)
       const images = { agent: await this.deps.images.resolve(requests.agent), sidecars: await this.deps.images.resolve(requests.sidecars) }
-      desired = desiredAgent({ agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser })
+      desired = desiredAgent({ agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}) })
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {

@@ -32,6 +32,8 @@ export interface ControllerOptions {
   resyncMs?: number
   baseBackoffMs?: number
   maxBackoffMs?: number
+  /** Extra CA certificates (PEM) the bundles' egress trusts for origins. */
+  upstreamCaCerts?: readonly string[]
 }
 
 /** How often agents' proposal requests are taken and their decisions rewritten. */
@@ -89,6 +91,7 @@ export class Controller {
       env: this.options.env,
       statuses: this.book,
       log,
+      ...(this.options.upstreamCaCerts ? { upstreamCaCerts: this.options.upstreamCaCerts } : {}),
       onSecrets: (values) => {
         for (const v of values) this.secretValues.add(v)
       },

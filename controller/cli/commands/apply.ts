@@ -8,6 +8,7 @@ import type { ObjectStatus } from '../../status/status-types.js'
 import { CliError, EXIT_FAILED, EXIT_OK, UsageError } from '../cli-error.js'
 import { parseDuration } from '../duration.js'
 import { formatErrorsFromCwd } from './validate.js'
+import { formatSpecError } from '../../spec/errors.js'
 
 export interface ApplyOptions {
   file: string
@@ -78,7 +79,9 @@ export async function sourceFiles(path: string): Promise<{ abs: string; rel: str
     return entries.filter((e) => !e.inProposals).map((e) => ({ abs: join(abs, e.path), rel: e.path }))
   }
   if (!specFileEntry(basename(abs))) throw new UsageError(`${path}: not a spec file (expected .yaml, .yml or .md)`)
-  return [{ abs, rel: basename(abs) }]
+  // A Markdown spec may take its kind from its folder: keep that folder in the relative path.
+  const parent = basename(dirname(abs))
+  return [{ abs, rel: parent === 'agents' || parent === 'bottles' ? `${parent}/${basename(abs)}` : basename(abs) }]
 }
 
 /**
@@ -87,8 +90,12 @@ export async function sourceFiles(path: string): Promise<{ abs: string; rel: str
  * otherwise under its own relative path.
  */
 export async function targetInFolder(source: { abs: string; rel: string }, dir: string, current: SpecTree): Promise<string> {
-  const alone = await loadSpecTree(dirname(source.abs), { overlay: [specFileEntry(source.rel.split('/').pop()!, source.abs)!], overlayOnly: true })
+  const alone = await loadSpecTree(dirname(source.abs), { overlay: [specFileEntry(source.rel, source.abs)!], overlayOnly: true })
   const names = alone.files.flatMap((f) => f.objects.map((o) => `${o.kind}/${o.name}`))
+  if (names.length === 0) {
+    const why = alone.errors[0] ? `: ${formatSpecError(alone.errors[0])}` : ' (a Markdown spec needs kind: in its frontmatter, or to sit in an agents/ or bottles/ folder)'
+    throw new CliError(`${source.rel}: defines no Bottle or Agent${why}`)
+  }
   const homes = new Set<string>()
   for (const f of current.files) if (f.objects.some((o) => names.includes(`${o.kind}/${o.name}`))) homes.add(f.path)
   if (homes.size > 1) throw new CliError(`${source.rel}: its objects are defined in several files of the folder (${[...homes].join(', ')}); apply them one file at a time`)

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Controller } from '../../reconcile/controller.js'
 import { acquireInstanceLock } from '../../reconcile/instance-lock.js'
@@ -17,6 +18,21 @@ export interface ControllerCommandOptions extends RuntimeOptions {
   resync: string
   listen: string
   once?: boolean
+  upstreamCa?: string[]
+}
+
+/** Every PEM certificate in the files (a bundle holds several), each on its own. */
+async function readCertificates(files: readonly string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`--upstream-ca ${file}: cannot be read`)
+    })
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    if (blocks.length === 0) throw new UsageError(`--upstream-ca ${file}: no PEM certificate in it`)
+    out.push(...blocks.map((b) => `${b}\n`))
+  }
+  return out
 }
 
 /** `bottle controller`: the daemon. Runs until SIGINT/SIGTERM (or, with --once, until one pass has converged). */
@@ -34,6 +50,7 @@ export async function runController(options: ControllerCommandOptions): Promise<
   const { driver, images } = dockerRuntime(options, log)
   const concurrency = Number(options.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)
+  const upstreamCaCerts = await readCertificates(options.upstreamCa ?? [])
   const controller = new Controller({
     source,
     driver,
@@ -44,6 +61,7 @@ export async function runController(options: ControllerCommandOptions): Promise<
     log,
     concurrency,
     resyncMs: parseDuration(options.resync),
+    ...(upstreamCaCerts.length ? { upstreamCaCerts } : {}),
   })
   try {
     await controller.start()

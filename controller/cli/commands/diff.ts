@@ -71,7 +71,10 @@ async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState
   let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agent.spec.provider ?? 'claude' }
   if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(root, dirname(agent.bottle.file), image.dockerfile) }
   else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
+  // The controller's --upstream-ca certificates are not known here: take what it last wrote.
+  const applied = await readFile(join(state.layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').then((t) => JSON.parse(t) as { upstreamCaCerts?: string[] }).catch(() => ({}) as { upstreamCaCerts?: string[] })
   return desiredAgent({
+    ...(applied.upstreamCaCerts?.length ? { upstreamCaCerts: applied.upstreamCaCerts } : {}),
     agent,
     layout: state.layout,
     images: { agent: await images.resolve(request), sidecars: await images.resolve({ kind: 'sidecars' }) },
