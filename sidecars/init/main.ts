@@ -8,6 +8,7 @@
  * orphans and passes signals on to us. Started as PID 1 without it, we say so.
  */
 import { mkdirSync } from 'node:fs'
+import { ensurePasswdEntry } from './passwd-entry.js'
 import type { Server } from 'node:net'
 import pino, { type Logger } from 'pino'
 import { InitConfigError, readInitConfig } from './config.js'
@@ -32,6 +33,13 @@ async function supervise(log: Logger): Promise<void> {
   }
   if (process.pid === 1) {
     log.warn({ event: 'no-reaper' }, 'running as PID 1 without an init: orphaned processes will not be reaped (run with --init)')
+  }
+  try {
+    mkdirSync(config.runDir, { recursive: true, mode: 0o700 })
+    const passwd = ensurePasswdEntry({ basePath: '/etc/passwd.base', passwdPath: `${config.runDir}/passwd`, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: '/var/lib/bottle' })
+    log.info({ event: 'passwd-entry', result: passwd }, 'passwd entry for the bundle user')
+  } catch (error) {
+    log.error({ event: 'passwd-entry-failed', error: (error as Error).message }, 'cannot write the passwd entry; ssh upstreams will fail')
   }
   const supervisor = new Supervisor(config, log)
   let server: Server | undefined
