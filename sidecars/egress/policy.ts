@@ -166,11 +166,11 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       const mode = route.config.tls
       const dial: DialTarget = route.upstream ?? { scheme: 'https', host: target.host.host, port: target.port }
       const rateKey = baseDomain(target.host.host, target.host.kind)
-      if (mode === 'passthrough') {
-        // Inside a passthrough tunnel nothing is counted per request, so the tunnel itself is one.
-        const verdict = limiter.admitRequest(rateKey, 0, limits)
-        if (!verdict.ok) return denyRate(verdict, rateKey)
-      }
+      // Every tunnel counts as a request: opening one resolves its host name,
+      // and a stream of tunnels to fresh subdomains would otherwise carry data
+      // out through DNS without a single counted request.
+      const verdict = limiter.admitRequest(rateKey, target.host.host.length, limits)
+      if (!verdict.ok) return denyRate(verdict, rateKey)
       return { action: mode, route: route.host, dial, rateKey, warnings: hostFindings }
     },
 

@@ -135,6 +135,17 @@ describe('rate limits', () => {
     expect(policy.decideRequest(request('https://d.example.com/')).action).toBe('allow')
   })
 
+  it('counts every CONNECT, so fresh subdomains cannot leak through name lookups unbounded', () => {
+    const policy = policyFor({ ...config, routes: [{ host: '*.example.com' }], limits: { requestsPerMinute: 3 } }, undefined, () => 0)
+    const outcomes = ['a', 'b', 'c', 'd'].map((sub) => {
+      const host = canonicalHost(`${sub}.example.com`)
+      if (!host.ok) throw new Error(host.reason)
+      const decision = policy.decideConnect({ host: host.value, port: 443 })
+      return decision.action === 'deny' ? decision.denial.rule : decision.action
+    })
+    expect(outcomes).toEqual(['intercept', 'intercept', 'intercept', 'rate-limit-requests'])
+  })
+
   it('refuses bytes past the per-minute budget', () => {
     const policy = policyFor({ ...config, limits: { bytesPerMinute: 4096 } }, undefined, () => 0)
     expect(policy.chargeBytes('example.com', 4000)).toBeUndefined()
