@@ -106,7 +106,7 @@ async function plainDockerode(instance: string, agent: string, images: { agent: 
   const layout = agentLayout(stateDir, agent)
   const t0 = performance.now()
   const ca = mintCertificateAuthority({ commonName: `bench ${agent}` })
-  const desired = desiredAgent({ agent: resolved, layout, images, caCertPem: ca.certPem, secrets: new Map(), bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}` })
+  const desired = desiredAgent({ agent: resolved, layout, images, caCertPem: ca.certPem, secrets: new Map(), bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, homeDir: '/nonexistent', identities: new Map() })
   for (const dir of [join(layout.sidecarsConfig, 'egress'), join(layout.sidecarsState, 'egress'), layout.agentConfig]) await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.key'), ca.keyPem, { mode: 0o600 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.crt'), ca.certPem)

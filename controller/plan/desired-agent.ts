@@ -7,6 +7,7 @@ import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
 import { renderGitconfig } from './render-agent-files.js'
+import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateConfig, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
 import type { SecretRequirement, SecretValues } from './secret-slots.js'
 
 /** Port of each bundle daemon on the agent's internal network. */
@@ -51,6 +52,10 @@ export interface DesiredInputs {
   bundleUser: string
   /** Extra CA certificates (PEM) the egress proxy trusts for origins: the operator's choice, not the agent's. */
   upstreamCaCerts?: readonly string[]
+  /** What `~/` means in identityFile paths (the controller user's home). */
+  homeDir: string
+  /** Contents of the git identity files, by their path in the gate's config folder (`keys/<remote>`). */
+  identities: ReadonlyMap<string, string>
 }
 
 /**
@@ -61,25 +66,37 @@ export interface DesiredInputs {
 export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const { agent, layout, images } = inputs
   const egress = renderEgressConfig(agent, inputs.upstreamCaCerts ? { upstreamCaCerts: inputs.upstreamCaCerts } : {})
+  const remotes = agent.bottle.spec.git?.remotes ?? []
+  const gate = remotes.length > 0 ? renderGitGateConfig(remotes, { homeDir: inputs.homeDir }) : undefined
+  const requirements = [...egress.secrets, ...(gate?.secrets ?? []).filter((g) => !egress.secrets.some((e) => e.slot === g.slot))]
   const secretValues: Record<string, string> = {}
+  const gateSecretValues: Record<string, string> = {}
   const missingSecrets: SecretRequirement[] = []
-  for (const requirement of egress.secrets) {
+  for (const requirement of requirements) {
     const value = inputs.secrets.get(requirement.slot)
-    if (value === undefined) missingSecrets.push(requirement)
-    else secretValues[requirement.slot] = value
+    if (value === undefined) {
+      missingSecrets.push(requirement)
+      continue
+    }
+    if (egress.secrets.some((e) => e.slot === requirement.slot)) secretValues[requirement.slot] = value
+    // The gate gets every secret of the bottle: a push carrying any of them is refused as a known secret.
+    gateSecretValues[requirement.slot] = value
   }
 
   const files: RenderedFile[] = [
     { path: 'sidecars/egress/config.json', content: JSON.stringify(egress.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'reload-sidecars' },
     { path: 'sidecars/egress/secrets.json', content: JSON.stringify(secretValues, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
     { path: 'agent/ca.crt', content: inputs.caCertPem, mode: 0o644, secret: false, onChange: 'none' },
-    { path: 'agent/gitconfig', content: renderGitconfig(agent.gitUser), mode: 0o644, secret: false, onChange: 'none' },
+    { path: 'agent/gitconfig', content: renderGitconfig(agent.gitUser) + (gate ? renderGitGateInsteadOf(remotes) : ''), mode: 0o644, secret: false, onChange: 'none' },
+    ...(gate ? gitGateFiles(gate, gateSecretValues, inputs.identities) : []),
     // With supervise: the daemon's config.json and the agent's mcp.json (none otherwise).
     ...superviseFiles(agent, SUPERVISE_URL),
   ]
 
   const daemons = ['egress']
+  if (gate) daemons.push('git-gate')
   if (agent.bottle.spec.supervise?.enabled) daemons.push('supervise')
+  const workspace = agent.spec.workspace
 
   const provider = agent.spec.provider ?? 'claude'
   const env: Record<string, string> = {
@@ -87,6 +104,8 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     BOTTLE_AGENT: agent.name,
     ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
     ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: SUPERVISE_URL } : {}),
+    // The entrypoint clones this through the gate into an empty workspace on first start, and never again.
+    ...(workspace ? { BOTTLE_WORKSPACE_REPO: gateRepositoryUrl(workspace.remote), ...(workspace.ref ? { BOTTLE_WORKSPACE_REF: workspace.ref } : {}) } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER } : {}),
   }
@@ -104,6 +123,8 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     ...(agent.bottle.spec.resources ? { resources: { ...agent.bottle.spec.resources } } : {}),
   }, { startFiles })
 
+  // Remotes and host keys shape the gate (a change restarts the bundle); secrets and keys reload it.
+  const gateShape = files.filter((f) => f.path.startsWith('sidecars/git-gate/') && !f.secret).map((f) => [f.path, digest(f.content)])
   const sidecarsPart = withHash({
     image: images.sidecars,
     env: { BOTTLE_DAEMONS: daemons.join(','), BOTTLE_AGENT: agent.name },
@@ -112,7 +133,7 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
       { kind: 'bind', source: layout.sidecarsConfig, target: IN_BUNDLE.config, readOnly: true },
       { kind: 'bind', source: layout.sidecarsState, target: IN_BUNDLE.state, readOnly: false },
     ],
-  }, {})
+  }, { gateShape })
 
   return {
     name: agent.name,
@@ -121,11 +142,24 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     suspended: agent.spec.suspend === true,
     parts: { agent: agentPart, sidecars: sidecarsPart },
     files,
-    secrets: egress.secrets,
+    secrets: requirements,
     missingSecrets,
     routes: egress.routes,
     daemons,
   }
+}
+
+function gitGateFiles(gate: RenderedGitGate, secrets: Record<string, string>, identities: ReadonlyMap<string, string>): RenderedFile[] {
+  const files: RenderedFile[] = [
+    { path: 'sidecars/git-gate/config.json', content: JSON.stringify(gate.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'none' },
+    { path: 'sidecars/git-gate/secrets.json', content: JSON.stringify(secrets, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
+  ]
+  if (gate.knownHosts) files.push({ path: `sidecars/git-gate/${KNOWN_HOSTS_FILE}`, content: gate.knownHosts, mode: 0o600, secret: false, onChange: 'none' })
+  for (const copy of gate.identityFiles) {
+    const content = identities.get(copy.target)
+    if (content !== undefined) files.push({ path: `sidecars/git-gate/${copy.target}`, content, mode: copy.mode, secret: true, onChange: 'reload-sidecars' })
+  }
+  return files
 }
 
 function withHash(spec: Omit<PartSpec, 'hash'>, extra: object): PartSpec {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
 import { BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
-import { renderEgressConfig } from '../plan/render-egress-config.js'
+import { agentRequirements } from '../plan/agent-requirements.js'
 import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
 import type { ImageRequest, ImageStore } from '../runtime/images.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
@@ -12,6 +13,7 @@ import { computeAgentStatus, type AgentFacts } from '../status/agent-status.js'
 import type { ObjectStatus, StatusEvent } from '../status/status-types.js'
 import { AgentState } from './agent-state.js'
 import type { ReconcileResult } from './reconcile-result.js'
+import { readIdentityFiles } from './read-identity-files.js'
 import { resolveSecrets } from './resolve-secrets.js'
 import type { SharedObservation } from './shared-observation.js'
 import { formatErrors, type SpecStore } from './spec-store.js'
@@ -96,12 +98,14 @@ export class AgentReconciler {
     let secretProblems: string[] = []
     try {
       const caCertPem = await state.ensureCertificateAuthority(agent.name)
-      const secrets = await resolveSecrets(renderEgressConfig(agent).secrets, this.deps.env)
-      secretProblems = secrets.problems.map((p) => p.message)
+      const requirements = agentRequirements(agent, this.homeDir)
+      const secrets = await resolveSecrets(requirements.secrets, this.deps.env)
+      const identities = await readIdentityFiles(requirements.identityFiles)
+      secretProblems = [...secrets.problems.map((p) => p.message), ...identities.problems]
       this.deps.onSecrets?.(secrets.values.values())
       const requests = this.imageRequests(agent)
       const images = { agent: await this.deps.images.resolve(requests.agent), sidecars: await this.deps.images.resolve(requests.sidecars) }
-      desired = desiredAgent({ agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}) })
+      desired = desiredAgent({ agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, homeDir: this.homeDir, identities: identities.values, ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}) })
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {
@@ -217,6 +221,10 @@ export class AgentReconciler {
       ...(desired ? { desiredHashes: { agent: desired.parts.agent.hash, sidecars: desired.parts.sidecars.hash }, endpoints: endpointsOf(desired) } : {}),
     })
     await this.deps.statuses.set(agent, file, status)
+  }
+
+  private get homeDir(): string {
+    return this.deps.env.HOME ?? homedir()
   }
 
   private now(): string {

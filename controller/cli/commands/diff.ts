@@ -3,7 +3,9 @@ import { dirname, join, resolve } from 'node:path'
 import { agentLayout } from '../../plan/agent-layout.js'
 import { desiredAgent, type DesiredAgent } from '../../plan/desired-agent.js'
 import { planAgent, planImpact, type PlanAction } from '../../plan/plan-agent.js'
-import { renderEgressConfig } from '../../plan/render-egress-config.js'
+import { agentRequirements } from '../../plan/agent-requirements.js'
+import { readIdentityFiles } from '../../reconcile/read-identity-files.js'
+import { homedir } from 'node:os'
 import { AgentState } from '../../reconcile/agent-state.js'
 import { resolveSecrets } from '../../reconcile/resolve-secrets.js'
 import type { ImageRequest } from '../../runtime/images.js'
@@ -64,8 +66,11 @@ export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, 
 async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ReturnType<typeof dockerRuntime>['images'], root: string): Promise<DesiredAgent> {
   const ca = await readFile(join(state.layout.sidecarsConfig, 'egress', 'ca.crt'), 'utf8').catch(() => '(a new CA is minted on first apply)\n')
   // The controller's environment is not this shell's: take values the controller already wrote, then this environment.
-  const written = await readFile(join(state.layout.sidecarsConfig, 'egress', 'secrets.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
-  const fromEnv = await resolveSecrets(renderEgressConfig(agent).secrets)
+  const writtenIn = (daemon: string) => readFile(join(state.layout.sidecarsConfig, daemon, 'secrets.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
+  const written = { ...(await writtenIn('git-gate')), ...(await writtenIn('egress')) }
+  const requirements = agentRequirements(agent, homedir())
+  const fromEnv = await resolveSecrets(requirements.secrets)
+  const identities = await readIdentityFiles(requirements.identityFiles)
   const secrets = new Map([...fromEnv.values, ...Object.entries(written)])
   const image = agent.bottle.spec.image
   let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agent.spec.provider ?? 'claude' }
@@ -81,6 +86,8 @@ async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState
     caCertPem: ca,
     secrets,
     bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+    homeDir: homedir(),
+    identities: identities.values,
   })
 }
 

@@ -83,7 +83,8 @@ export async function startContainer(run: string, spec: ContainerSpec): Promise<
     Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
     Labels: { [RUN_LABEL]: run },
     HostConfig: { NetworkMode: spec.network, Binds: spec.binds ?? [], Init: spec.init ?? true },
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } },
+    // Aliases exist only on user-defined networks; a container on the host's network has none.
+    ...(spec.network === 'host' ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } } }),
   })
   await container.start()
   return spec.name
