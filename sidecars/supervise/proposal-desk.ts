@@ -12,7 +12,7 @@
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { RefusalCode } from './event-log.js'
-import { readLiveRoutes, type LiveRoute, type LiveRoutes } from './live-routes.js'
+import { readLiveRoutes, type LiveRoutes } from './live-routes.js'
 import { canonicalProposalHost, coveringRoute, proposalProblems, type ProposedRoute } from './proposal-rules.js'
 import { COUNTER_FILE, listRequestIds, parseRouteRequest, readRequestText, writeRouteRequest, type RouteRequest } from './route-request.js'
 import {
@@ -224,5 +224,3 @@ function describePhase(phase: ProposalPhase): string {
   if (phase === 'Approved') return 'approved; the route is added to the Bottle'
   return 'rejected'
 }
-
-export type { LiveRoute }
