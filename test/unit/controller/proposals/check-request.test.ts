@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkRequest, type RequestContext } from '../../../../controller/proposals/check-request.js'
 import type { ProposalFile } from '../../../../controller/proposals/proposal-files.js'
 import type { ResolvedAgent } from '../../../../controller/spec/load-spec-tree.js'
-import { FakeRandom, githubStyleToken } from '../../sidecars/dlp/fake-credentials.js'
+import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
 import { proposal, resolvedAgent, specFolder } from './support/spec-folder.js'
 import type { TempFolder } from '../../../helpers/temp-folder.js'
 

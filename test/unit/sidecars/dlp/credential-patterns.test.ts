@@ -18,7 +18,7 @@ import {
   jwt,
   privateKeyBlock,
   pypiToken,
-} from './fake-credentials.js'
+} from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(0xb0771e)
 const s = (alphabet: string, n: number) => rng.string(alphabet, n)

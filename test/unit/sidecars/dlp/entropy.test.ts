@@ -6,7 +6,7 @@ import {
   isRandomLooking,
   shannonEntropy,
 } from '../../../../sidecars/dlp/entropy.js'
-import { ALNUM, BASE64URL, FakeRandom, LOWER_HEX } from './fake-credentials.js'
+import { ALNUM, BASE64URL, FakeRandom, LOWER_HEX } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(42)
 const BASE32_LOWER = 'abcdefghijklmnopqrstuvwxyz234567'

@@ -5,7 +5,7 @@ import { findCredentials } from '../../../../sidecars/dlp/credential-patterns.js
 import { inspectBelowSurface, MAX_DECODE_DEPTH, SCAN_LIMIT_RULE } from '../../../../sidecars/dlp/inspect-layers.js'
 import { compileKnownSecrets } from '../../../../sidecars/dlp/known-secrets.js'
 import { createScanner } from '../../../../sidecars/dlp/scanner.js'
-import { FakeRandom, githubStyleToken } from './fake-credentials.js'
+import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(99)
 const secret = rng.mixed(24)

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { compileKnownSecrets, MIN_KNOWN_SECRET_LENGTH } from '../../../../sidecars/dlp/known-secrets.js'
-import { FakeRandom } from './fake-credentials.js'
+import { FakeRandom } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(7)
 const secret = `${rng.mixed(20)}/+x`

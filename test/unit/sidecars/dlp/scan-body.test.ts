@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { createScanner } from '../../../../sidecars/dlp/scanner.js'
 import type { BodyScanInput, DlpFinding } from '../../../../sidecars/dlp/types.js'
-import { FakeRandom, githubStyleToken } from './fake-credentials.js'
+import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(2024)
 const token = githubStyleToken(rng, 'ghp_')

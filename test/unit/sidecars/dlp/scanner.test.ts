@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { domainToASCII } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createScanner } from '../../../../sidecars/dlp/index.js'
-import { FakeRandom, githubStyleToken, LOWER_HEX } from './fake-credentials.js'
+import { FakeRandom, githubStyleToken, LOWER_HEX } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(31337)
 const token = githubStyleToken(rng, 'ghp_')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FakeRandom, githubStyleToken } from '../dlp/fake-credentials.js'
+import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
 import { coveringRoute, hostProblem, isPublicSuffix, pathProblem, proposalProblems } from '../../../../sidecars/supervise/proposal-rules.js'
 
 describe('hostProblem', () => {

@@ -4,7 +4,7 @@
  * literal token that a secret scanner could mistake for one.
  */
 import { Buffer } from 'node:buffer'
-import { base62, bech32Checksum, crc32Ascii } from '../../../../sidecars/dlp/checksums.js'
+import { base62, bech32Checksum, crc32Ascii } from '../../sidecars/dlp/checksums.js'
 
 export const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 export const LOWER_HEX = '0123456789abcdef'
