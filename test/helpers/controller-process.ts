@@ -25,10 +25,11 @@ export class ControllerProcess {
     readonly state: TempFolder,
     readonly instance: string,
     private readonly env: NodeJS.ProcessEnv = {},
+    private readonly extraArgs: string[] = [],
   ) {}
 
   start(): void {
-    this.child = spawn(process.execPath, [join(packageRoot(), 'bin/bottle.js'), 'controller', '--dir', this.specs.path, '--instance', this.instance, '--state-dir', this.state.path, '--listen', '127.0.0.1:0', '--resync', '5s', '--log-level', 'debug'], {
+    this.child = spawn(process.execPath, [join(packageRoot(), 'bin/bottle.js'), 'controller', '--dir', this.specs.path, '--instance', this.instance, '--state-dir', this.state.path, '--listen', '127.0.0.1:0', '--resync', '5s', '--log-level', 'debug', ...this.extraArgs], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
