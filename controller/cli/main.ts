@@ -9,6 +9,7 @@ import { runDiff } from './commands/diff.js'
 import { runExec } from './commands/exec.js'
 import { runGet, runGetWatch } from './commands/get.js'
 import { runLogs } from './commands/logs.js'
+import { registerProposalCommands } from './commands/proposals.js'
 import { editorSchema } from './commands/schema.js'
 import { runValidate } from './commands/validate.js'
 
@@ -156,6 +157,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action((kind: string | undefined) => {
       io.stdout.write(JSON.stringify(editorSchema(kind), null, 2) + '\n')
     })
+
+  registerProposalCommands(program, io, setExitCode)
 
   return program
 }
