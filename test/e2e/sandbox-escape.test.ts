@@ -10,18 +10,16 @@
  */
 import Dockerode from 'dockerode'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerDriver } from '../../controller/runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
-import { dockerHostAddress } from '../../scripts/lib/docker-host-address.js'
-import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import { ControllerProcess, isReady, removeInstance, uniqueInstance } from '../helpers/controller-process.js'
 import { FakeRandom, githubStyleToken, privateKeyBlock } from '../helpers/fake-credentials.js'
 import { TempFolder } from '../helpers/temp-folder.js'
+import { startHttpsOrigin } from '../helpers/https-origin.js'
 import { removeRun, uniqueRun } from '../integration/sidecars/git-gate/support/containers.js'
 import { generateIdentity } from '../integration/sidecars/git-gate/support/gate-config.js'
 import { startSshUpstream, UPSTREAM_PORT, UPSTREAM_REPO, type SshUpstream } from '../integration/sidecars/git-gate/support/ssh-upstream.js'
@@ -38,9 +36,8 @@ describe('sandbox escape: every way out of a real agent container', () => {
   let specs: TempFolder
   let state: TempFolder
   let controller: ControllerProcess
-  let origin: Server
+  let origin: Awaited<ReturnType<typeof startHttpsOrigin>>
   let upstream: SshUpstream
-  const seen: { path: string; auth: string }[] = []
   let origins = { host: '', port: 0 }
   const driver = new DockerDriver({ instance, logger: pino({ level: 'silent' }) })
 
@@ -52,20 +49,11 @@ describe('sandbox escape: every way out of a real agent container', () => {
 
   beforeAll(async () => {
     const base = await new DockerImageStore({ logger: pino({ level: 'warn' }) }).ensureBase()
-    const host = await dockerHostAddress()
     const work = mkdtempSync(join(tmpdir(), 'bottle-escape-'))
 
     // The origin behind the allowed routes: https, with a CA only the operator trusts.
-    const ca = mintCertificateAuthority({ commonName: 'escape-suite origin CA' })
-    writeFileSync(join(work, 'origin-ca.crt'), ca.certPem)
-    const leaves = createLeafCertificates({ ca })
-    origin = createServer({ cert: leaves.certificateFor(host).certPem, key: leaves.keyPem }, (req, res) => {
-      seen.push({ path: req.url ?? '', auth: req.headers.authorization ?? '' })
-      req.resume()
-      req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`origin: ${req.headers.authorization === `Bearer ${TOKEN}` ? 'token-ok' : 'no-token'}\n`))
-    })
-    await new Promise<void>((r) => origin.listen(0, '0.0.0.0', () => r()))
-    const port = (origin.address() as { port: number }).port
+    origin = await startHttpsOrigin({ dir: work, token: TOKEN })
+    const { host, port } = origin
     origins = { host, port }
 
     // The git upstream for attack 5: sshd with a pinned host key.
@@ -97,7 +85,7 @@ spec:
 `)
     await specs.write('agents/agent1.yaml', 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: agent1}\nspec:\n  bottle: sealed\n  workspace: {remote: app, ref: main}\n')
     // The operator's extra CA for the origin, as `bottle controller --upstream-ca` takes it.
-    controller = new ControllerProcess(specs, state, instance, { E2E_TOKEN: TOKEN }, ['--upstream-ca', join(work, 'origin-ca.crt')])
+    controller = new ControllerProcess(specs, state, instance, { E2E_TOKEN: TOKEN }, ['--upstream-ca', origin.caFile])
     controller.start()
     await controller.waitForStatus('agents/agent1.yaml', 'agent1', isReady)
     // The entrypoint clones the workspace through the gate; wait for it.
@@ -139,10 +127,10 @@ spec:
   ]
 
   it.each(refusals)('$name: refused with the bottle-egress marker', async ({ script, rule }) => {
-    const before = seen.length
+    const before = origin.seen.length
     const r = await sh(script)
     expect(r.out).toMatch(rule)
-    expect(seen.length).toBe(before)
+    expect(origin.seen.length).toBe(before)
   })
 
   const unreachable: { name: string; script: string }[] = [
