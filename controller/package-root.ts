@@ -1,24 +1,36 @@
+/**
+ * Finds the bottle package's own folder (where crds/, images/ and dist/
+ * live), whether this code runs compiled from dist/ or from source under
+ * vitest.
+ */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-let cached: string | undefined
+function isBottleRoot(dir: string): boolean {
+  const manifest = join(dir, 'package.json')
+  if (!existsSync(manifest) || !existsSync(join(dir, 'images'))) return false
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'bottle'
+  } catch {
+    return false
+  }
+}
 
-/**
- * The folder holding bottle's package.json, whether the code runs from
- * source (vitest) or from dist/. crds/, images/ and dist/ are found from it.
- */
-export function packageRoot(): string {
-  if (cached) return cached
-  let dir = dirname(fileURLToPath(import.meta.url))
+export function findPackageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from)
   for (;;) {
-    const manifest = join(dir, 'package.json')
-    if (existsSync(manifest)) {
-      const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }
-      if (name === 'bottle') return (cached = dir)
-    }
+    if (isBottleRoot(dir)) return dir
     const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot find the bottle package root (package.json named "bottle")')
+    if (parent === dir) throw new Error(`cannot find the bottle package (a package.json named "bottle" beside images/) above ${from}`)
     dir = parent
   }
+}
+
+let cached: string | undefined
+
+/** This installation's package folder, found once. */
+export function packageRoot(): string {
+  cached ??= findPackageRoot()
+  return cached
 }

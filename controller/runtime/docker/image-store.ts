@@ -19,7 +19,7 @@ import { contextDigest, folderContext, packableContext, shortDigest, type BuildC
 import { withBuildLock } from './build-lock.js'
 import { EngineStreamError, followBuildStream, imageExists } from './engine-stream.js'
 import { ensureOfflineBase, offlineBaseRef } from './offline-base-image.js'
-import { findPackageRoot } from './package-root.js'
+import { findPackageRoot } from '../../package-root.js'
 
 export interface DockerImageStoreOptions {
   docker?: Dockerode

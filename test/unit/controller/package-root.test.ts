@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { findPackageRoot } from '../../../../../controller/runtime/docker/package-root.js'
+import { findPackageRoot } from '../../../controller/package-root.js'
 
 describe('findPackageRoot', () => {
   it('finds the repository from source and from a compiled layout under dist/', () => {
-    const repo = resolve(import.meta.dirname, '../../../../..')
-    expect(findPackageRoot(join(repo, 'controller/runtime/docker/package-root.ts'))).toBe(repo)
-    expect(findPackageRoot(join(repo, 'dist/controller/runtime/docker/package-root.js'))).toBe(repo)
+    const repo = resolve(import.meta.dirname, '../../..')
+    expect(findPackageRoot(join(repo, 'controller/package-root.ts'))).toBe(repo)
+    expect(findPackageRoot(join(repo, 'dist/controller/package-root.js'))).toBe(repo)
   })
 
   it('skips other packages on the way up and fails clearly when there is none', () => {
