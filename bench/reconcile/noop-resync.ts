@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const instance = `benchnoop${process.pid}`
   const docker = new Dockerode()
   try {
-    rows.push(...(await measure('docker', new DockerDriver({ instance, logger: log }), new DockerImageStore({ logger: log }), dockerAgents)))
+    rows.push(...(await measure('docker', new DockerDriver({ instance, logger: log }), new DockerImageStore({ logger: log, resolveMemoMs: 1000 }), dockerAgents)))
   } finally {
     const filters = { label: [`bottle.dev/instance=${instance}`] }
     for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true })

@@ -51,7 +51,7 @@ async function removeInstance(instance: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const images = new DockerImageStore({ logger: log })
+  const images = new DockerImageStore({ logger: log, resolveMemoMs: 1000 })
   const refs = { agent: await images.ensure({ kind: 'agent', provider: 'claude' }), sidecars: await images.ensure({ kind: 'sidecars' }) }
   const specs = await TempDir.create('bench-specs-')
   const state = await TempDir.create('bench-state-')

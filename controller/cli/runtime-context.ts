@@ -36,7 +36,7 @@ export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Lo
 }
 
 export function dockerRuntime(options: RuntimeOptions, log: Logger): { driver: DockerDriver; images: DockerImageStore } {
-  return { driver: new DockerDriver({ instance: options.instance, logger: log }), images: new DockerImageStore({ logger: log }) }
+  return { driver: new DockerDriver({ instance: options.instance, logger: log }), images: new DockerImageStore({ logger: log, resolveMemoMs: 1000 }) }
 }
 
 /** The bundle runs as the controller's own uid:gid so it can read the 0600 files the controller writes for it. */

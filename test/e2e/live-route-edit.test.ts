@@ -19,6 +19,7 @@ import { TempFolder } from '../helpers/temp-folder.js'
 const docker = new Dockerode()
 const instance = uniqueInstance('live')
 const driver = new DockerDriver({ instance, logger: pino({ level: 'silent' }) })
+const TOKEN = `live-${Date.now().toString(36)}-not-a-real-credential`
 
 /**
  * Runs in the agent: one TLS connection through the proxy's CONNECT tunnel
@@ -79,12 +80,13 @@ ${extra}    allowPrivate: ["${origin.host}/32"]
   }
 
   beforeAll(async () => {
-    origin = await startHttpsOrigin({ dir: mkdtempSync(join(tmpdir(), 'bottle-live-')) })
+    origin = await startHttpsOrigin({ dir: mkdtempSync(join(tmpdir(), 'bottle-live-')), token: TOKEN })
     specs = await TempFolder.create('bottle-live-specs-')
     state = await TempFolder.create('bottle-live-state-')
     await specs.write('bottles/dev.yaml', bottle(''))
     await specs.write('agents/impl.yaml', 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl}\nspec: {bottle: dev}\n')
-    controller = new ControllerProcess(specs, state, instance, {}, ['--upstream-ca', origin.caFile])
+    // LIVE_TOKEN is in the controller's environment from the start, but no route uses it until the edit.
+    controller = new ControllerProcess(specs, state, instance, { LIVE_TOKEN: TOKEN }, ['--upstream-ca', origin.caFile])
     controller.start()
     await controller.waitForStatus('agents/impl.yaml', 'impl', isReady)
     while ((await sh('test -f /run/bottle-agent-ready && echo ok')).out.trim() !== 'ok') await sleep(200)
@@ -98,7 +100,7 @@ ${extra}    allowPrivate: ["${origin.host}/32"]
     await state?.dispose()
   })
 
-  it('adds a route that answers within a second, with no restart and the keep-alive connection intact', async () => {
+  it('adds a route (with a token no route used before) that answers within a second, with no restart and the keep-alive connection intact', async () => {
     expect((await sh('curl -sS https://live.test.internal/ 2>&1; curl -sS http://live.test.internal/')).out).toContain('bottle-egress: no-route')
     const box = await started()
     await sh(`cat > /tmp/keep-alive.js <<'EOF'\n${KEEP_ALIVE}\nEOF`)
@@ -107,7 +109,7 @@ ${extra}    allowPrivate: ["${origin.host}/32"]
     const polling = sh(POLL)
     await sleep(1500)
     const saved = Date.now()
-    await specs.write('bottles/dev.yaml', bottle(`      - host: live.test.internal\n        upstream: https://${origin.host}:${origin.port}\n`))
+    await specs.write('bottles/dev.yaml', bottle(`      - host: live.test.internal\n        upstream: https://${origin.host}:${origin.port}\n        auth: {scheme: Bearer, tokenRef: {env: LIVE_TOKEN}}\n`))
     const answeredAt = Number((await polling).out.trim())
     const elapsed = answeredAt - saved
     console.info(`live route edit: reachable from the agent ${elapsed} ms after the save`)
@@ -120,6 +122,9 @@ ${extra}    allowPrivate: ["${origin.host}/32"]
     expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(1)
 
     expect(await started()).toEqual(box)
+    // The new route's new token reached the bundle without a restart: the origin received it.
+    expect((await sh('curl -sS https://live.test.internal/')).out).toBe('origin: token-ok\n')
+    expect((await sh('env')).out).not.toContain(TOKEN)
     const status = await controller.waitForStatus('agents/impl.yaml', 'impl', (s) => (s.routes?.applied ?? []).some((r) => r.host === 'live.test.internal'))
     expect(status.conditions.find((c) => c.type === 'RoutesApplied')?.status).toBe('True')
   })

@@ -32,6 +32,13 @@ export interface DockerImageStoreOptions {
   bundleDir?: string
   /** Scratch space for the base rootfs and staged contexts. Default: <packageRoot>/.cache. */
   cacheDir?: string
+  /**
+   * Reuse a resolved reference for this long (default 0: always look). The
+   * controller resolves both images on every reconcile of every Agent; a
+   * second of memory turns a resync of many Agents into one walk of each
+   * build context, at the price of noticing a rebuilt bundle a second later.
+   */
+  resolveMemoMs?: number
 }
 
 /** The classic builder's bookkeeping lines say nothing a user needs. */
@@ -45,8 +52,6 @@ interface BuildPlan {
   labels: Record<string, string>
 }
 
-const RESOLVE_MEMO_MS = 1000
-
 export class DockerImageStore implements ImageStore {
   readonly #docker: Dockerode
   readonly #log: Logger
@@ -55,6 +60,7 @@ export class DockerImageStore implements ImageStore {
   readonly #cacheDir: string
   readonly #baseImage: string | undefined
   readonly #resolved = new Map<string, { at: number; ref: string }>()
+  readonly #resolveMemoMs: number
   /** One build per reference at a time, however many reconciles ask for it. */
   readonly #inFlight = new Map<string, Promise<string>>()
 
@@ -64,17 +70,17 @@ export class DockerImageStore implements ImageStore {
     this.#packageRoot = options.packageRoot ?? findPackageRoot()
     this.#bundleDir = options.bundleDir ?? join(this.#packageRoot, 'dist/sidecars-bundle')
     this.#cacheDir = options.cacheDir ?? join(this.#packageRoot, '.cache')
+    this.#resolveMemoMs = options.resolveMemoMs ?? 0
     const fromEnv = process.env.BOTTLE_BASE_IMAGE
     this.#baseImage = options.baseImage ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined)
   }
 
   async resolve(request: ImageRequest): Promise<string> {
     if (request.kind === 'agent-ref') return request.ref
-    // Every reconcile resolves both images; a build context is walked and
-    // fingerprinted at most once a second (a rebuilt bundle shows up within it).
+    if (this.#resolveMemoMs <= 0) return (await this.#plan(request)).ref
     const key = JSON.stringify(request)
     const memo = this.#resolved.get(key)
-    if (memo && Date.now() - memo.at < RESOLVE_MEMO_MS) return memo.ref
+    if (memo && Date.now() - memo.at < this.#resolveMemoMs) return memo.ref
     const ref = (await this.#plan(request)).ref
     this.#resolved.set(key, { at: Date.now(), ref })
     return ref
