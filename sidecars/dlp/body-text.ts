@@ -4,12 +4,17 @@
  * character per byte, so any ASCII-shaped secret inside binary content stays
  * contiguous and visible to the patterns.
  */
-import { Buffer, isUtf8 } from 'node:buffer'
+import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 
 export interface BodyText {
   text: string
   /** Not valid text in any charset the engine reads: decoded byte for byte. */
   binary: boolean
+  /**
+   * The input bytes when character i of `text` is byte i (ASCII, or latin1
+   * for binary), so byte-level passes can stand in for passes over the text.
+   */
+  bytes?: Uint8Array
 }
 
 export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): BodyText {
@@ -22,6 +27,8 @@ export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): 
       // A runtime without this decoder: fall through; latin1 plus NUL removal still reads ASCII from UTF-16.
     }
   }
+  // ASCII is UTF-8 read the cheap way, and most request bodies are ASCII (JSON escapes what is not).
+  if (isAscii(buf)) return { text: buf.toString('latin1'), binary: false, bytes }
   if (isUtf8(buf)) return { text: buf.toString('utf8'), binary: false }
-  return { text: buf.toString('latin1'), binary: true }
+  return { text: buf.toString('latin1'), binary: true, bytes }
 }

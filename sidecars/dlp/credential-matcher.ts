@@ -3,15 +3,24 @@
  * (Aho-Corasick, `keyword-automaton.ts`) decides which regexes can match,
  * and only those run. Most traffic holds none of the keywords, so a 64 KiB
  * body costs one table-driven pass plus the few patterns without keywords.
+ * A pattern marked `startsWithKeyword` is tried only at the offsets where
+ * one of its keywords starts, in order and never inside its previous match,
+ * which finds exactly what a global scan would.
+ *
+ * A caller holding the text's ASCII bytes passes them along: the keyword
+ * pass then reads bytes, which is cheaper than reading the string.
  */
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
-export type CredentialFinder = (text: string) => CredentialMatch[]
+/** `ascii`, when given, is `text` as bytes, one per character (the text is ASCII). */
+export type CredentialFinder = (text: string, ascii?: Uint8Array) => CredentialMatch[]
 
 interface CompiledPattern {
   id: string
   regex: RegExp
+  /** A sticky copy, for patterns tried only where a keyword starts. */
+  sticky: RegExp | undefined
   verify: ((match: string) => boolean) | undefined
 }
 
@@ -21,7 +30,8 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     // Patterns with a capture group get `d` so the group's own offset is known.
     const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
-    return { id: p.id, regex: new RegExp(p.pattern.source, [...flags].join('')), verify: p.verify }
+    const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
+    return { id: p.id, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
   const prefilter = options.prefilter ?? true
 
@@ -39,12 +49,36 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
       owners.set(key, list)
     }
   })
-  const automaton = owners.size > 0 ? compileKeywordAutomaton(owners) : undefined
+  const anchored = new Set<number>()
+  if (prefilter) compiled.forEach((p, index) => p.sticky && anchored.add(index))
+  const automaton = owners.size > 0 ? compileKeywordAutomaton(owners, anchored) : undefined
   const marks = new Uint32Array(patterns.length)
   let call = 0
+  /** Per anchored pattern, the keyword start offsets of the current call. */
+  const starts = new Map<number, number[]>([...anchored].map((index) => [index, []]))
+  const collectStart = (owner: number, start: number) => (starts.get(owner) as number[]).push(start)
+
+  /** Records a match unless `verify` rejects it. */
+  const take = (p: CompiledPattern, m: RegExpExecArray, out: CredentialMatch[]) => {
+    let value = m[0]
+    let at = m.index
+    for (let g = 1; g < m.length; g++) {
+      const group = m[g]
+      const span = m.indices?.[g]
+      if (group !== undefined && span) {
+        at = span[0]
+        value = group
+        break
+      }
+    }
+    if (p.verify && !p.verify(value)) return
+    out.push({ rule: p.id, index: at, length: value.length })
+  }
 
   const run = (index: number, text: string, out: CredentialMatch[]) => {
     const p = compiled[index] as CompiledPattern
+    const at = starts.get(index)
+    if (at && p.sticky) return runAt(p, p.sticky, at, text, out)
     const re = p.regex
     re.lastIndex = 0
     let m: RegExpExecArray | null
@@ -53,23 +87,26 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
         re.lastIndex++
         continue
       }
-      let value = m[0]
-      let at = m.index
-      for (let g = 1; g < m.length; g++) {
-        const group = m[g]
-        const span = m.indices?.[g]
-        if (group !== undefined && span) {
-          at = span[0]
-          value = group
-          break
-        }
-      }
-      if (p.verify && !p.verify(value)) continue
-      out.push({ rule: p.id, index: at, length: value.length })
+      take(p, m, out)
     }
   }
 
-  return (text: string): CredentialMatch[] => {
+  // The global scan's semantics over candidate starts: leftmost first, resuming after each match.
+  const runAt = (p: CompiledPattern, re: RegExp, at: number[], text: string, out: CredentialMatch[]) => {
+    if (at.length > 1) at.sort((a, b) => a - b)
+    let resume = 0
+    for (const start of at) {
+      if (start < resume) continue
+      re.lastIndex = start
+      const m = re.exec(text)
+      if (m === null) continue
+      resume = m[0].length === 0 ? start + 1 : start + m[0].length
+      if (m[0].length > 0) take(p, m, out)
+    }
+    at.length = 0
+  }
+
+  return (text: string, ascii?: Uint8Array): CredentialMatch[] => {
     const out: CredentialMatch[] = []
     if (!automaton) {
       for (const index of always) run(index, text, out)
@@ -78,14 +115,21 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     call = (call + 1) >>> 0 || 1
     if (call === 1) marks.fill(0)
     const selected = [...always]
-    automaton.scan(text, (ids) => {
-      for (const id of ids) {
-        if (marks[id] !== call) {
-          marks[id] = call
-          selected.push(id)
+    // Byte offsets are character offsets only for ASCII, which is what `ascii` promises.
+    const source = ascii !== undefined && ascii.length === text.length ? ascii : text
+    for (const list of starts.values()) list.length = 0
+    automaton.scan(
+      source,
+      (ids) => {
+        for (const id of ids) {
+          if (marks[id] !== call) {
+            marks[id] = call
+            selected.push(id)
+          }
         }
-      }
-    })
+      },
+      anchored.size > 0 ? collectStart : undefined,
+    )
     if (selected.length > always.length) selected.sort((a, b) => a - b)
     for (const index of selected) run(index, text, out)
     return out

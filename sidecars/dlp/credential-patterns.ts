@@ -525,12 +525,16 @@ export const CREDENTIAL_PATTERNS: readonly CredentialPattern[] = [
     description: 'High-entropy value assigned to a password, secret, key or token name',
     pattern: new RegExp(String.raw`(?:pass(?:word|wd|phrase)?|secret|credentials?|${ASSIGNED_NAME_FORMS.join('|')})[A-Za-z0-9_.-]{0,24}${ASSIGN}([^\s"'\x60,;&<>{}()[\]\\]{8,256})`, 'gi'),
     keywords: ['pass', 'secret', 'credential', ...ASSIGNED_NAME_KEYWORDS],
+    // The regex opens with exactly the keyword alternation; prose says "pass" often, so try it only there.
+    startsWithKeyword: true,
     verify: looksLikeAssignedSecret,
   },
   {
     id: 'url-basic-auth',
     description: 'Credentials in a URL (scheme://user:password@host)',
     pattern: /:\/\/(?:[^\s/?#@:"'<>\\]{1,128}):([^\s/?#@"'<>\\]{1,256})@(?=[A-Za-z0-9[])/g,
+    keywords: ['://'],
+    startsWithKeyword: true,
     verify: (password) => !isTemplateOrMask(password),
   },
 ]

@@ -10,7 +10,7 @@
  * Work is charged to a budget (characters decoded) shared by one scan, so
  * adversarial input cannot make a scan superlinear.
  */
-import { Buffer, isUtf8 } from 'node:buffer'
+import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 
 export type DecodeKind = 'base64' | 'hex' | 'escaped'
 
@@ -48,7 +48,8 @@ const B64 = 1
 const HEX = 2
 /** Characters normalization or escape decoding acts on: `%`, backslash, `&` (of `&#`), controls but tab, CR and LF. */
 const ACTED_ON = 4
-const CLASS = new Uint8Array(128)
+/** By character code below 256; codes 128-255 only matter for byte input (latin1), where normalization acts on them. */
+const CLASS = new Uint8Array(256).fill(ACTED_ON, 128)
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c)
   if (/[A-Za-z0-9+/_-]/.test(ch)) CLASS[c] = (CLASS[c] as number) | B64
@@ -122,7 +123,8 @@ export type CharRange = [start: number, end: number]
  * `%`, backslash, `&#`, controls), so a caller deciding where the deeper layers
  * are needed pays for one pass, not two.
  */
-export function findEncodedRuns(text: string, actedOn?: CharRange[]): EncodedRun[] {
+export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uint8Array): EncodedRun[] {
+  if (ascii !== undefined && ascii.length === text.length) return findEncodedRunsInBytes(text, ascii, actedOn)
   const runs: EncodedRun[] = []
   const n = text.length
   let i = 0
@@ -157,6 +159,103 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[]): EncodedRun
       }
     }
     pushBase64Runs(text, start, i, runs)
+  }
+  return runs
+}
+
+/** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
+const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c !== 38 && ((CLASS[c] as number) & ACTED_ON) !== 0)
+
+/**
+ * `findEncodedRuns` for text given with its bytes (character i is byte i),
+ * with the same result. It is one of the two whole-body passes of every
+ * scan, so it avoids reading every character:
+ * - runs of 12+ base64-alphabet characters are found by probing every 12th
+ *   byte: a probe outside the alphabet rules out every run through it, and
+ *   prose seldom has words of 12 letters;
+ * - in ASCII, the few byte values normalization acts on are found with
+ *   `indexOf` (memchr), one search per value; other bytes take the full loop.
+ */
+function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn?: CharRange[]): EncodedRun[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (actedOn && !isAscii(buf)) return findEncodedRunsInLatin1(text, buf, actedOn)
+  const runs: EncodedRun[] = []
+  const n = bytes.length
+  const L = MIN_BASE64_RUN
+  let probe = L - 1
+  while (probe < n) {
+    if (((CLASS[bytes[probe] as number] as number) & B64) === 0) {
+      probe += L
+      continue
+    }
+    let start = probe
+    while (start > 0 && ((CLASS[bytes[start - 1] as number] as number) & B64) !== 0) start--
+    let end = probe + 1
+    while (end < n && ((CLASS[bytes[end] as number] as number) & B64) !== 0) end++
+    if (end - start >= L) pushRun(text, bytes, start, end, runs)
+    probe = end + L
+  }
+  if (actedOn) actedOn.push(...actedOnAscii(buf))
+  return runs
+}
+
+/** Hex runs inside a base64-alphabet run, then the run itself as base64 (in the order the character loop finds them). */
+function pushRun(text: string, bytes: Uint8Array, start: number, end: number, runs: EncodedRun[]): void {
+  if (end - start >= MIN_HEX_RUN) {
+    let hexStart = -1
+    for (let k = start; k <= end; k++) {
+      const isHex = k < end && ((CLASS[bytes[k] as number] as number) & HEX) !== 0
+      if (isHex) {
+        if (hexStart < 0) hexStart = k
+      } else if (hexStart >= 0) {
+        if (k - hexStart >= MIN_HEX_RUN) runs.push({ kind: 'hex', start: hexStart, end: k })
+        hexStart = -1
+      }
+    }
+  }
+  pushBase64Runs(text, start, end, runs)
+}
+
+/** Ranges of consecutive acted-on bytes in ASCII, sorted, from one memchr pass per byte value. */
+function actedOnAscii(buf: Buffer): CharRange[] {
+  const at: number[] = []
+  for (const value of ACTED_ON_ASCII) {
+    for (let i = buf.indexOf(value); i >= 0; i = buf.indexOf(value, i + 1)) at.push(i)
+  }
+  for (let i = buf.indexOf('&#', 0, 'latin1'); i >= 0; i = buf.indexOf('&#', i + 1, 'latin1')) at.push(i)
+  if (at.length === 0) return []
+  at.sort((a, b) => a - b)
+  const ranges: CharRange[] = []
+  for (const i of at) {
+    const last = ranges[ranges.length - 1]
+    if (last && last[1] === i) last[1] = i + 1
+    else ranges.push([i, i + 1])
+  }
+  return ranges
+}
+
+/** Latin1 (binary) input: acted-on bytes are everywhere, so one loop over every byte, as for characters. */
+function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharRange[]): EncodedRun[] {
+  const runs: EncodedRun[] = []
+  const n = bytes.length
+  let i = 0
+  while (i < n) {
+    let c = bytes[i] as number
+    if (((CLASS[c] as number) & B64) === 0) {
+      if (((CLASS[c] as number) & ACTED_ON) !== 0 && (c !== 38 || bytes[i + 1] === 35)) {
+        const last = actedOn[actedOn.length - 1]
+        if (last && last[1] === i) last[1] = i + 1
+        else actedOn.push([i, i + 1])
+      }
+      i++
+      continue
+    }
+    const start = i
+    while (++i < n) {
+      c = bytes[i] as number
+      if (((CLASS[c] as number) & B64) === 0) break
+    }
+    if (i - start >= MIN_BASE64_RUN) pushRun(text, bytes, start, i, runs)
   }
   return runs
 }

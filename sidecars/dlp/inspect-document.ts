@@ -25,6 +25,8 @@ export type RawRange = readonly [start: number, end: number]
 
 export interface TextDocument {
   raw: string
+  /** `raw` as bytes when character i is byte i (ASCII or latin1): the whole-text passes then read bytes. */
+  rawBytes?: Uint8Array
   /**
    * The parts that need a look beyond the raw text: those overlapping one of
    * `ranges` (sorted by start), and every part whose text differs from its
@@ -49,15 +51,16 @@ export function selectSegments(all: readonly DocumentSegment[], ranges: readonly
 }
 
 /** Raw ranges that hold something the deeper layers would act on, sorted by start. */
-function deepRanges(raw: string): RawRange[] {
+function deepRanges(raw: string, rawBytes: Uint8Array | undefined): RawRange[] {
   const actedOn: [number, number][] = []
-  const ranges: RawRange[] = findEncodedRuns(raw, actedOn).map((r) => [r.start, r.end])
+  const ranges: RawRange[] = findEncodedRuns(raw, actedOn, rawBytes).map((r) => [r.start, r.end])
+  if (actedOn.length === 0 && ranges.length === 0) return ranges
   return [...ranges, ...actedOn].sort((a, b) => a[0] - b[0])
 }
 
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {
-  for (const hit of detectLayer(doc.raw, detectors)) collector.add(hit.rule, hit.index, hit.encoding)
-  for (const seg of doc.segmentsFor(deepRanges(doc.raw))) {
+  for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
+  for (const seg of doc.segmentsFor(deepRanges(doc.raw, doc.rawBytes))) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
     if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors)) report(hit.rule, hit.encoding)
     inspectBelowSurface(seg.text, [], 0, detectors, budget, report)

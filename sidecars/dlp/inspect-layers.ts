@@ -17,7 +17,8 @@ export const SCAN_LIMIT_RULE = 'scan-limit-exceeded'
 export const MAX_DECODE_DEPTH = 4
 
 export interface Detectors {
-  findCredentials(text: string): CredentialMatch[]
+  /** `ascii`, when given, is `text` as bytes, one per character: a cheaper input for the keyword pass. */
+  findCredentials(text: string, ascii?: Uint8Array): CredentialMatch[]
   knownSecrets: KnownSecrets
 }
 
@@ -28,9 +29,9 @@ export interface LayerHit {
   encoding: string | undefined
 }
 
-/** One layer: credential patterns and known secrets in `text` exactly as given. */
-export function detectLayer(text: string, detectors: Detectors): LayerHit[] {
-  const hits: LayerHit[] = detectors.findCredentials(text).map((m) => ({ rule: m.rule, index: m.index, encoding: undefined }))
+/** One layer: credential patterns and known secrets in `text` exactly as given (`ascii`: its bytes, when it is ASCII). */
+export function detectLayer(text: string, detectors: Detectors, ascii?: Uint8Array): LayerHit[] {
+  const hits: LayerHit[] = detectors.findCredentials(text, ascii).map((m) => ({ rule: m.rule, index: m.index, encoding: undefined }))
   for (const hit of detectors.knownSecrets.find(text)) hits.push({ rule: KNOWN_SECRET_RULE, index: hit.index, encoding: hit.encoding })
   return hits
 }

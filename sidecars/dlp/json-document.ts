@@ -138,3 +138,24 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
     locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
   }
 }
+
+/**
+ * A body declared as JSON, before anyone knows whether it is: JSON.parse
+ * (the validity check) runs only when a part or a location is needed. When
+ * the raw text has no escapes and nothing for the deeper layers, both
+ * readings select no part, so the parse, and the copy of the body it makes,
+ * are skipped: that is most clean bodies. Malformed JSON reads as `asText`.
+ */
+export function lazyJsonDocument(raw: string, location: string, isSafeName: NameCheck, asText: () => TextDocument): TextDocument {
+  let resolved: TextDocument | undefined
+  const doc = () => (resolved ??= jsonDocument(raw, location, isSafeName) ?? asText())
+  return {
+    raw,
+    segmentsFor(ranges) {
+      // Valid JSON selects only escaped tokens without ranges; text selects nothing without ranges.
+      if (ranges.length === 0 && !raw.includes('\\')) return []
+      return doc().segmentsFor(ranges)
+    },
+    locate: (offsets) => doc().locate(offsets),
+  }
+}

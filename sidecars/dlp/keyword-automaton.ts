@@ -8,17 +8,31 @@
  * Matching is case-insensitive for every keyword. For a case-sensitive
  * pattern that only means its regex also runs when the keyword appears in
  * another case, which the regex then rejects.
+ *
+ * The text may also be given as bytes (ASCII, or UTF-8, where every byte of
+ * a multi-byte character is >= 128): no keyword holds such a byte, and a run
+ * of them leads back to the root exactly as one non-ASCII character does, so
+ * the keywords found are the same. Reading a Uint8Array costs about half of
+ * `charCodeAt` per character, which is most of a pass over a large body.
  */
 
 export interface KeywordAutomaton {
-  /** Calls `hit` with the owner ids of every keyword found in `text`, at most once per automaton state per call. */
-  scan(text: string, hit: (owners: readonly number[]) => void): void
+  /**
+   * Calls `hit` with the owner ids of every keyword found in `text`, at most
+   * once per automaton state per call. When `starts` is given, it also
+   * receives the start offset of every occurrence of a keyword of each
+   * tracked owner (see `compileKeywordAutomaton`), in order of the
+   * occurrence's end; offsets are the same for a string and its bytes only
+   * when the text is ASCII.
+   */
+  scan(text: string | Uint8Array, hit: (owners: readonly number[]) => void, starts?: (owner: number, start: number) => void): void
 }
 
 /**
  * @param keywords keyword -> ids of its owners (pattern indexes)
+ * @param tracked owners whose every keyword occurrence `scan` reports to `starts`
  */
-export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly number[]>): KeywordAutomaton {
+export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly number[]>, tracked: ReadonlySet<number> = new Set()): KeywordAutomaton {
   // Symbol 0 is "any character no keyword uses"; it always leads back to the root.
   const symbolOf = new Uint8Array(128)
   let symbols = 1
@@ -30,10 +44,15 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
     }
   }
   for (let c = 65; c <= 90; c++) symbolOf[c] = symbolOf[c + 32] as number
+  // For bytes: every code has an entry (128-255 are symbol 0), so the byte loop needs no range check.
+  const symbolOfByte = new Uint8Array(256)
+  symbolOfByte.set(symbolOf)
 
   // Trie.
   const children: Map<number, number>[] = [new Map()]
   const owners: Set<number>[] = [new Set()]
+  /** Per node: [owner, keyword length] of the tracked keywords ending there. */
+  const ends: [number, number][][] = [[]]
   for (const [keyword, ids] of keywords) {
     let node = 0
     for (const ch of keyword.toLowerCase()) {
@@ -43,11 +62,15 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
         next = children.length
         children.push(new Map())
         owners.push(new Set())
+        ends.push([])
         ;(children[node] as Map<number, number>).set(sym, next)
       }
       node = next
     }
-    for (const id of ids) (owners[node] as Set<number>).add(id)
+    for (const id of ids) {
+      ;(owners[node] as Set<number>).add(id)
+      if (tracked.has(id)) (ends[node] as [number, number][]).push([id, keyword.length])
+    }
   }
 
   // Failure links by BFS, folded into a full transition table (a DFA).
@@ -65,6 +88,7 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
   for (let q = 0; q < queue.length; q++) {
     const node = queue[q] as number
     for (const id of owners[fail[node] as number] as Set<number>) (owners[node] as Set<number>).add(id)
+    ;(ends[node] as [number, number][]).push(...(ends[fail[node] as number] as [number, number][]))
     for (let sym = 1; sym < symbols; sym++) {
       const next = (children[node] as Map<number, number>).get(sym)
       if (next !== undefined) {
@@ -81,18 +105,26 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
   const output: (readonly number[] | undefined)[] = owners.map((set) => (set.size > 0 ? [...set] : undefined))
   const hasOutput = new Uint8Array(states * symbols)
   output.forEach((o, state) => (hasOutput[state * symbols] = o ? 1 : 0))
+  const trackedEnds: (readonly (readonly [number, number])[] | undefined)[] = ends.map((list) => (list.length > 0 ? list : undefined))
 
   // Per-call "already reported" marks without clearing: a state counts as seen when its mark equals the call number.
   const seen = new Uint32Array(states)
   let call = 0
 
+  // At a state with tracked keywords, report the start of each (only when the caller asks).
+  const report = (state: number, i: number, starts: (owner: number, start: number) => void) => {
+    const list = trackedEnds[state]
+    if (list) for (const [owner, length] of list) starts(owner, i - length + 1)
+  }
+
   return {
-    scan(text, hit) {
+    scan(text, hit, starts) {
       call = (call + 1) >>> 0
       if (call === 0) {
         seen.fill(0)
         call = 1
       }
+      if (typeof text !== 'string') return scanBytes(text, hit, starts)
       let row = 0
       const n = text.length
       for (let i = 0; i < n; i++) {
@@ -100,6 +132,7 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
         row = delta[row + (c < 128 ? (symbolOf[c] as number) : 0)] as number
         if (hasOutput[row] === 1) {
           const state = row / symbols
+          if (starts) report(state, i, starts)
           if (seen[state] !== call) {
             seen[state] = call
             hit(output[state] as readonly number[])
@@ -107,5 +140,22 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
         }
       }
     },
+  }
+
+  // The same loop over bytes, in its own function so that each loop sees one input type.
+  function scanBytes(bytes: Uint8Array, hit: (owners: readonly number[]) => void, starts?: (owner: number, start: number) => void): void {
+    let row = 0
+    const n = bytes.length
+    for (let i = 0; i < n; i++) {
+      row = delta[row + (symbolOfByte[bytes[i] as number] as number)] as number
+      if (hasOutput[row] === 1) {
+        const state = row / symbols
+        if (starts) report(state, i, starts)
+        if (seen[state] !== call) {
+          seen[state] = call
+          hit(output[state] as readonly number[])
+        }
+      }
+    }
   }
 }

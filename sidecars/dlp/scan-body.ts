@@ -19,7 +19,7 @@ import type { FindingCollector } from './findings.js'
 import { formDocument } from './form-document.js'
 import { inspectDocument, selectSegments, type TextDocument } from './inspect-document.js'
 import type { Detectors } from './inspect-layers.js'
-import { jsonDocument, type NameCheck } from './json-document.js'
+import { lazyJsonDocument, type NameCheck } from './json-document.js'
 import { isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
 import { multipartDocument } from './multipart-document.js'
 import type { BodyScanInput } from './types.js'
@@ -40,11 +40,20 @@ export function bodyDocument(input: BodyScanInput, location: string, isSafeName:
   if (unreadable) return { ok: false, reason: unreadable }
   const type = parseMediaType(input.contentType)
   if (type.essence.startsWith('multipart/')) return multipartDocument(input.body, type.params.get('boundary'), location, isSafeName)
-  const { text, binary } = decodeBodyText(input.body, type.params.get('charset'))
-  if (binary) return { ok: true, doc: wholeText(text, `${location}.binary`) }
-  if (isJsonType(type.essence)) return { ok: true, doc: jsonDocument(text, location, isSafeName) ?? wholeText(text, `${location}.text`) }
-  if (type.essence === 'application/x-www-form-urlencoded') return { ok: true, doc: formDocument(text, location, isSafeName) }
-  return { ok: true, doc: wholeText(text, `${location}.text`) }
+  const { text, binary, bytes } = decodeBodyText(input.body, type.params.get('charset'))
+  return { ok: true, doc: withBytes(textDocument(text, binary, type.essence, location, isSafeName), bytes) }
+}
+
+function textDocument(text: string, binary: boolean, essence: string, location: string, isSafeName: NameCheck): TextDocument {
+  if (binary) return wholeText(text, `${location}.binary`)
+  if (isJsonType(essence)) return lazyJsonDocument(text, location, isSafeName, () => wholeText(text, `${location}.text`))
+  if (essence === 'application/x-www-form-urlencoded') return formDocument(text, location, isSafeName)
+  return wholeText(text, `${location}.text`)
+}
+
+function withBytes(doc: TextDocument, bytes: Uint8Array | undefined): TextDocument {
+  if (bytes) doc.rawBytes = bytes
+  return doc
 }
 
 export function inspectBody(

@@ -36,6 +36,14 @@ export interface CredentialPattern {
    * case-insensitively when `pattern` has the `i` flag. Absent: always run.
    */
   keywords?: readonly string[]
+  /**
+   * Every match begins with one of `keywords` (case-insensitively), so the
+   * regex need only be tried where a keyword starts rather than across the
+   * whole text. Only for patterns whose regex opens with exactly that
+   * alternation: a pattern with a common keyword (`pass`) then costs its
+   * occurrences, not a pass over every body that mentions it once.
+   */
+  startsWithKeyword?: boolean
 }
 
 export interface CredentialMatch {

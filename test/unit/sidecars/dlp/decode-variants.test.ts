@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from '../../../../sidecars/dlp/decode-variants.js'
 
 const plenty = (): DecodeBudget => ({ remaining: 1_000_000, exceeded: false })
@@ -105,5 +106,37 @@ describe('findEncodedRuns reports what normalization acts on', () => {
     const actedOn: [number, number][] = []
     findEncodedRuns(text, actedOn)
     expect(actedOn).toEqual(want)
+  })
+})
+
+describe('findEncodedRuns over the text bytes', () => {
+  // The byte path probes every 12th byte and finds acted-on bytes with memchr; it must find what the character loop finds.
+  const pieces = ['a', 'Z', '0', '9', '+', '/', '_', '-', ' ', '.', '%', '\\', '&', '#', '&#', '\x01', '\x7f', '\t', '\n', 'QUJDREVGR0hJSktM', 'deadbeefcafe0123', 'createScannerWithOptions', 'src/app/items/12']
+  const same = (text: string, bytes: Uint8Array) => {
+    const viaChars: [number, number][] = []
+    const viaBytes: [number, number][] = []
+    expect(findEncodedRuns(text, viaBytes, bytes)).toEqual(findEncodedRuns(text, viaChars))
+    expect(viaBytes).toEqual(viaChars)
+    expect(findEncodedRuns(text, undefined, bytes)).toEqual(findEncodedRuns(text))
+  }
+
+  it('finds the same runs and acted-on ranges in ASCII', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
+        const text = parts.join('')
+        same(text, new Uint8Array(Buffer.from(text, 'latin1')))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('finds the same runs and acted-on ranges in latin1 (binary) text', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.constantFrom(...pieces), { maxLength: 10 }), (noise, parts) => {
+        const bytes = new Uint8Array(Buffer.concat([Buffer.from(parts.join(''), 'latin1'), Buffer.from(noise)]))
+        same(Buffer.from(bytes).toString('latin1'), bytes)
+      }),
+      { numRuns: 300 },
+    )
   })
 })

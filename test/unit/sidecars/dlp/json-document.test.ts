@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { jsonDocument } from '../../../../sidecars/dlp/json-document.js'
+import { describe, expect, it, vi } from 'vitest'
+import type { TextDocument } from '../../../../sidecars/dlp/inspect-document.js'
+import { jsonDocument, lazyJsonDocument } from '../../../../sidecars/dlp/json-document.js'
 
 const allSafe = () => true
 const locateText = (raw: string, needle: string, isSafe: (n: string) => boolean = allSafe) => {
@@ -53,5 +54,31 @@ describe('jsonDocument', () => {
       ['k', true],
       ['ghp', false],
     ])
+  })
+})
+
+describe('lazyJsonDocument', () => {
+  const asText = (raw: string): TextDocument => ({ raw, segmentsFor: () => [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }], locate: (o) => o.map(() => 'body.text') })
+
+  it('selects nothing and never parses a body without escapes or ranges', () => {
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      expect(lazyJsonDocument('{"a": "b"', 'body', allSafe, () => asText('{"a": "b"')).segmentsFor([])).toEqual([])
+      expect(parse).not.toHaveBeenCalled()
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
+  it.each([
+    { name: 'valid JSON locates by path', raw: '{"a": "NEEDLE"}', want: 'body.json:$.a' },
+    { name: 'malformed JSON reads as text', raw: '{"a": "NEEDLE",', want: 'body.text' },
+  ])('$name', ({ raw, want }) => {
+    expect(lazyJsonDocument(raw, 'body', allSafe, () => asText(raw)).locate([raw.indexOf('NEEDLE')])).toEqual([want])
+  })
+
+  it('gives the escaped parts of valid JSON', () => {
+    const raw = '{"k": "\\u0067hp"}'
+    expect(lazyJsonDocument(raw, 'body', allSafe, () => asText(raw)).segmentsFor([]).map((s) => s.text)).toEqual(['ghp'])
   })
 })

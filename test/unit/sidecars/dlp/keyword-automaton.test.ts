@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compileKeywordAutomaton } from '../../../../sidecars/dlp/keyword-automaton.js'
@@ -54,5 +55,43 @@ describe('keyword automaton', () => {
 
   it('refuses keywords it cannot index', () => {
     expect(() => compileKeywordAutomaton(new Map([['clé', [0]]]))).toThrow(/not ASCII/)
+  })
+})
+
+describe('keyword automaton over bytes and keyword starts', () => {
+  const tracked = compileKeywordAutomaton(KEYWORDS, new Set([5, 6]))
+  const pieces = ['api', '-', 'key', 'ghp', '_', 'sk', 'ant', 'pass', 'word', 'PASS', 'x', ' ']
+
+  it('finds the same keywords in a text and in its bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces, 'é', '\u200b'), { maxLength: 12 }), (parts) => {
+        const text = parts.join('')
+        const viaBytes = new Set<number>()
+        automaton.scan(new Uint8Array(Buffer.from(text, 'utf8')), (ids) => ids.forEach((id) => viaBytes.add(id)))
+        expect([...viaBytes].sort((a, b) => a - b)).toEqual(owners(text))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reports where every occurrence of a tracked keyword starts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), (parts) => {
+        const text = parts.join('')
+        const lower = text.toLowerCase()
+        const naive: string[] = []
+        for (const [keyword, ids] of KEYWORDS) {
+          for (const id of ids.filter((i) => i === 5 || i === 6)) {
+            for (let at = lower.indexOf(keyword); at >= 0; at = lower.indexOf(keyword, at + 1)) naive.push(`${id}@${at}`)
+          }
+        }
+        for (const input of [text, new Uint8Array(Buffer.from(text, 'latin1'))]) {
+          const found: string[] = []
+          tracked.scan(input, () => {}, (owner, start) => found.push(`${owner}@${start}`))
+          expect(found.sort()).toEqual([...naive].sort())
+        }
+      }),
+      { numRuns: 500 },
+    )
   })
 })
