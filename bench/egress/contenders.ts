@@ -78,6 +78,8 @@ export function rssOf(pid: number): number {
 
 export interface BottleSetup {
   bundlePath: string
+  /** Extra node arguments before the bundle (BENCH_BOTTLE_NODE_ARGS), e.g. `--cpu-prof` to profile under load. */
+  nodeArgs?: string[]
   workDir: string
   originPorts: number[]
   originCaPem: string
@@ -99,7 +101,7 @@ export async function startBottle(setup: BottleSetup): Promise<Contender> {
   await writeFile(join(configDir, 'ca.crt'), setup.agentCa.certPem)
   await writeFile(join(configDir, 'ca.key'), setup.agentCa.keyPem, { mode: 0o600 })
   const port = await freePort()
-  const child = spawn(process.execPath, [setup.bundlePath], {
+  const child = spawn(process.execPath, [...(setup.nodeArgs ?? []), setup.bundlePath], {
     env: { ...process.env, BOTTLE_EGRESS_CONFIG_DIR: configDir, BOTTLE_EGRESS_STATE_DIR: stateDir, BOTTLE_EGRESS_LISTEN: `127.0.0.1:${port}` },
     stdio: ['ignore', 'ignore', 'inherit'],
   })

@@ -128,7 +128,7 @@ const SENTENCES = [
 ]
 
 /** A JSON body of exactly `size` bytes that reads like agent traffic (a chat payload), not one long run of a single character. */
-function requestBody(size: number): Buffer {
+export function requestBody(size: number): Buffer {
   let text = ''
   for (let i = 0; text.length < size; i++) text += `${SENTENCES[i % SENTENCES.length]} `
   const frame = '{"role":"user","content":""}'

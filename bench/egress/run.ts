@@ -7,8 +7,19 @@
  * contenders are interleaved so they share the machine's conditions.
  * Prints medians over BENCH_RUNS runs and the ratios the targets name.
  *
+ * Load comes from wrk when it is installed (BENCH_LOAD=node forces the Node
+ * generator): on a 2-core machine a Node client costs about as much CPU per
+ * request as the proxy it measures, so req/s would mostly measure the
+ * client. Every contender gets the same origin process and port. Proxy CPU
+ * per request is read from /proc over the measured run alone (wrk) and is
+ * the steadier number on a shared machine: req/s moves with whatever else
+ * runs, CPU per request much less.
+ *
  *   npx tsc -p tsconfig.json && node dist/bench/egress/run.js
  *   BENCH_RUNS=5 BENCH_DURATION_MS=5000 node dist/bench/egress/run.js
+ *   BENCH_BOTTLE_BUNDLE=/path/egress.mjs   an already built bundle (e.g. an older commit's)
+ *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid and mitmdump)
+ *   BENCH_BOTTLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile bottle under load
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -20,12 +31,15 @@ import { build } from 'esbuild'
 import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import { cpuTicksOf, rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
+import { haveWrk, runWrkLoad } from './wrk-load.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000)
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 700)
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000)
+const ONLY = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : undefined
+const BOTTLE_NODE_ARGS = process.env.BENCH_BOTTLE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 const SIZES = [64, 64 * 1024]
 const CONNECTIONS = [1, 16]
 
@@ -76,7 +90,7 @@ async function startOrigin(certPath: string, keyPath: string): Promise<{ httpPor
   return { ...ports, pid: child.pid ?? 0, stop: () => child.kill('SIGTERM') }
 }
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
+function runNodeLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'load-generator.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
@@ -101,16 +115,17 @@ async function main(): Promise<void> {
   await writeFile(originCaPath, originCa.certPem)
   const agentCa = mintCertificateAuthority({ commonName: 'bench agent CA' })
 
+  const useWrk = process.env.BENCH_LOAD !== 'node' && (await haveWrk())
   const origin = await startOrigin(certPath, keyPath)
   const bundlePath = process.env.BENCH_BOTTLE_BUNDLE ?? (await buildBottleBundle(workDir))
   // Fresh proxies for every scenario, so each one's memory reflects that scenario alone.
   let contenders: Contender[] = []
   const startContenders = async (): Promise<Map<string, Contender>> => {
-    contenders = [
-      await startBottle({ bundlePath, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }),
-      await startSquid(workDir),
-      await startMitmdump(workDir, originCaPath, agentCa),
-    ]
+    const want = (name: string) => !ONLY || ONLY.has(name)
+    contenders = []
+    if (want('bottle')) contenders.push(await startBottle({ bundlePath, nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }))
+    if (want('squid')) contenders.push(await startSquid(workDir))
+    if (want('mitmdump')) contenders.push(await startMitmdump(workDir, originCaPath, agentCa))
     await new Promise((resolve) => setTimeout(resolve, 500))
     return new Map(contenders.map((c) => [c.name, c]))
   }
@@ -120,9 +135,11 @@ async function main(): Promise<void> {
   }
   try {
     const cells: Cell[] = []
-    process.stderr.write(`egress bench: ${RUNS} runs x ${DURATION_MS} ms, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`)
+    process.stderr.write(
+      `egress bench: ${RUNS} runs x ${DURATION_MS} ms, load from ${useWrk ? 'wrk' : 'node'}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
+    )
     for (const scheme of ['http', 'https'] as const) {
-      const names = scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']
+      const names = (scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']).filter((n) => !ONLY || ONLY.has(n))
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
           const byName = await startContenders()
@@ -147,11 +164,13 @@ async function main(): Promise<void> {
               const sampler = setInterval(() => {
                 if (proxy) cell.peakRss = Math.max(cell.peakRss, rssOf(proxy.pid))
               }, 100)
-              const ticksBefore = proxy ? cpuTicksOf(proxy.pid) : 0
+              let ticksBefore = proxy ? cpuTicksOf(proxy.pid) : 0
               try {
-                const result = await runLoad(spec)
+                // wrk: CPU over the measured run alone; the Node generator: over warm-up and run.
+                const result = useWrk ? await runWrkLoad(spec, { onMeasureStart: () => (ticksBefore = proxy ? cpuTicksOf(proxy.pid) : 0) }) : await runNodeLoad(spec)
                 cell.results.push(result)
-                if (proxy) cell.cpuUsPerRequest.push(((cpuTicksOf(proxy.pid) - ticksBefore) * 10_000) / Math.max(1, result.totalRequests))
+                const counted = useWrk ? result.requests : result.totalRequests
+                if (proxy) cell.cpuUsPerRequest.push(((cpuTicksOf(proxy.pid) - ticksBefore) * 10_000) / Math.max(1, counted))
               } finally {
                 clearInterval(sampler)
               }
