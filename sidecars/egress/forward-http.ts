@@ -130,7 +130,8 @@ function collectBody(req: IncomingMessage, max: number): Promise<Buffer | undefi
     }
     const onEnd = () => {
       cleanup()
-      resolve(Buffer.concat(chunks, size))
+      // A body that arrived in one read is used as is: no copy.
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size))
     }
     const onAbort = () => {
       cleanup()
