@@ -18,6 +18,8 @@ export type CredentialFinder = (text: string, ascii?: Uint8Array) => CredentialM
 
 interface CompiledPattern {
   id: string
+  /** `requiresRun` compiled: class membership by character code, and the run length. */
+  run: { member: Uint8Array; length: number } | undefined
   regex: RegExp
   /** A sticky copy, for patterns tried only where a keyword starts. */
   sticky: RegExp | undefined
@@ -31,7 +33,8 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
     const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
-    return { id: p.id, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
+    const run = p.requiresRun ? { member: classTable(p.requiresRun.chars), length: p.requiresRun.length } : undefined
+    return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
   const prefilter = options.prefilter ?? true
 
@@ -77,6 +80,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
 
   const run = (index: number, text: string, out: CredentialMatch[]) => {
     const p = compiled[index] as CompiledPattern
+    if (prefilter && p.run && !hasRun(text, p.run.member, p.run.length)) return
     const at = starts.get(index)
     if (at && p.sticky) return runAt(p, p.sticky, at, text, out)
     const re = p.regex
@@ -134,4 +138,37 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     for (const index of selected) run(index, text, out)
     return out
   }
+}
+
+function classTable(chars: RegExp): Uint8Array {
+  const member = new Uint8Array(128)
+  for (let c = 0; c < 128; c++) if (chars.test(String.fromCharCode(c))) member[c] = 1
+  return member
+}
+
+/**
+ * Does `text` hold `length` consecutive members? Probes every `length`-th
+ * character: a probe outside the class rules out every run through it, so
+ * text without long runs costs n / length probes.
+ */
+export function hasRun(text: string, member: Uint8Array, length: number): boolean {
+  const n = text.length
+  const isMember = (i: number) => {
+    const c = text.charCodeAt(i)
+    return c < 128 && member[c] === 1
+  }
+  let probe = length - 1
+  while (probe < n) {
+    if (!isMember(probe)) {
+      probe += length
+      continue
+    }
+    let start = probe
+    while (start > 0 && isMember(start - 1)) start--
+    let end = probe + 1
+    while (end < n && isMember(end)) end++
+    if (end - start >= length) return true
+    probe = end + length
+  }
+  return false
 }

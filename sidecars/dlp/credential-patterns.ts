@@ -357,6 +357,8 @@ export const CREDENTIAL_PATTERNS: readonly CredentialPattern[] = [
     id: 'discord-bot-token',
     description: 'Discord bot token',
     pattern: /(?<![A-Za-z0-9_-])[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])/g,
+    // No literal to key on; its first part is a run of 24+ token characters, which prose and most code lack.
+    requiresRun: { chars: /[A-Za-z0-9_-]/, length: 24 },
     verify: discordSnowflake,
   },
   {

@@ -44,6 +44,13 @@ export interface CredentialPattern {
    * occurrences, not a pass over every body that mentions it once.
    */
   startsWithKeyword?: boolean
+  /**
+   * For patterns without keywords: a run of at least `length` characters of
+   * the class `chars` (one ASCII character class) that every match contains.
+   * Text without such a run skips the regex; finding one costs a probe every
+   * `length` characters, not a pass.
+   */
+  requiresRun?: { chars: RegExp; length: number }
 }
 
 export interface CredentialMatch {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compileCredentialMatcher } from '../../../../sidecars/dlp/credential-matcher.js'
+import { compileCredentialMatcher, hasRun } from '../../../../sidecars/dlp/credential-matcher.js'
 import { CREDENTIAL_PATTERNS, findCredentials } from '../../../../sidecars/dlp/credential-patterns.js'
 import {
   ALNUM,
@@ -199,5 +199,32 @@ describe('keyword prefilter', () => {
     // `api-key` and `key-` overlap: a left-to-right keyword scan consumes `api-key` first.
     const text = `api-key-${s(LOWER_HEX, 32)}`
     expect(rulesOf(text)).toContain('mailgun-api-key')
+  })
+})
+
+describe('hasRun', () => {
+  const token = new Uint8Array(128)
+  for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-') token[c.charCodeAt(0)] = 1
+  it.each([
+    { name: 'an empty text', text: '', want: false },
+    { name: 'words shorter than the run', text: 'please refactor the request handler so that errors', want: false },
+    { name: 'exactly the run length', text: `x ${'a'.repeat(24)} y`, want: true },
+    { name: 'one short of it', text: `x ${'a'.repeat(23)} y`, want: false },
+    { name: 'a run at the very start', text: `${'Z'.repeat(24)}.`, want: true },
+    { name: 'a run at the very end', text: `..${'0'.repeat(24)}`, want: true },
+    { name: 'a run broken by a non-member', text: `${'a'.repeat(12)}.${'a'.repeat(12)}`, want: false },
+    { name: 'non-ASCII inside a run', text: `${'a'.repeat(12)}é${'a'.repeat(12)}`, want: false },
+  ])('$name', ({ text, want }) => {
+    expect(hasRun(text, token, 24)).toBe(want)
+  })
+
+  it('agrees with a regex on any text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'Z', '9', '_', '-', '.', ' ', 'é', 'aaaaaaaa'), { maxLength: 40 }), (parts) => {
+        const text = parts.join('')
+        expect(hasRun(text, token, 24)).toBe(/[A-Za-z0-9_-]{24}/.test(text))
+      }),
+      { numRuns: 500 },
+    )
   })
 })
