@@ -27,3 +27,10 @@ describe('logEvent', () => {
     expect(JSON.stringify(lines[0])).not.toMatch(/real|a=b|"s"|"v"/)
   })
 })
+
+describe('createEgressLogger on stdout', () => {
+  // A 16 KiB minLength once made sonic-boom throw at start (it must stay below maxWrite): the daemon exited at once.
+  it('builds its buffered stdout destination', () => {
+    expect(() => createEgressLogger(undefined, 'silent')).not.toThrow()
+  })
+})
