@@ -162,4 +162,25 @@ spec:
     expect(r.out).toContain('exit=1')
     expect(await upstream.revParse('main')).toBe(before)
   })
+
+  it('the token appears nowhere it must not: controller logs, bundle logs, status files, docker inspect, any process argv', async () => {
+    expect(controller.output).not.toContain(TOKEN)
+    let logs = ''
+    for await (const line of driver.logs('agent1', 'sidecars')) logs += line
+    for await (const line of driver.logs('agent1', 'agent')) logs += line
+    expect(logs.length).toBeGreaterThan(0)
+    expect(logs).not.toContain(TOKEN)
+    for (const file of ['agents/agent1.status.yaml', 'bottles/sealed.status.yaml']) expect(await specs.read(file)).not.toContain(TOKEN)
+    for (const part of ['agent', 'sidecars']) {
+      const inspect = await docker.getContainer(`bottle-${instance}-agent1-${part}`).inspect()
+      expect(JSON.stringify(inspect)).not.toContain(TOKEN)
+    }
+    // Every process of both boxes, by its argv and environment as the kernel shows them.
+    const scan = 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; tr "\\0" "\\n" < $p/environ 2>/dev/null; done'
+    const agentProcs = await driver.exec('agent1', 'agent', ['sh', '-c', scan])
+    const bundleProcs = await driver.exec('agent1', 'sidecars', ['sh', '-c', scan])
+    expect(agentProcs.stdout).toContain('bottle-agent-idle')
+    expect(bundleProcs.stdout).toContain('/opt/bottle/egress.mjs')
+    expect(agentProcs.stdout + bundleProcs.stdout).not.toContain(TOKEN)
+  })
 })
