@@ -47,6 +47,29 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
   // For bytes: every code has an entry (128-255 are symbol 0), so the byte loop needs no range check.
   const symbolOfByte = new Uint8Array(256)
   symbolOfByte.set(symbolOf)
+  // At the root, a byte that starts no keyword occurrence leads back to the root, so the byte loop can
+  // skip it with table loads instead of a step through the transition table. A byte is skipped when the
+  // pair it starts begins no keyword, or begins one only as a proper prefix and the next byte does not
+  // continue any (no keyword is one character long; checked below). In prose that is most bytes.
+  // pairId: case-folded byte pair -> 1-based id of the pairs that begin a keyword (0: none).
+  const lower = [...keywords.keys()].map((k) => k.toLowerCase())
+  const skipAtRoot = lower.every((k) => k.length >= 2)
+  const pairId = new Uint16Array(65536)
+  const pairs: string[] = []
+  const variants = (c: number) => (c >= 97 && c <= 122 ? [c, c - 32] : [c])
+  for (const k of lower) {
+    const pair = k.slice(0, 2)
+    if (pairs.includes(pair)) continue
+    pairs.push(pair)
+    for (const x of variants(pair.charCodeAt(0))) for (const y of variants(pair.charCodeAt(1))) pairId[(x << 8) | y] = pairs.length
+  }
+  const pairIsKeyword = new Uint8Array(pairs.length + 1)
+  const continues = new Uint8Array((pairs.length + 1) * 256)
+  for (const k of lower) {
+    const id = pairs.indexOf(k.slice(0, 2)) + 1
+    if (k.length === 2) pairIsKeyword[id] = 1
+    else for (const z of variants(k.charCodeAt(2))) continues[id * 256 + z] = 1
+  }
 
   // Trie.
   const children: Map<number, number>[] = [new Map()]
@@ -147,6 +170,14 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
     let row = 0
     const n = bytes.length
     for (let i = 0; i < n; i++) {
+      if (row === 0 && skipAtRoot) {
+        while (i + 1 < n) {
+          const id = pairId[((bytes[i] as number) << 8) | (bytes[i + 1] as number)] as number
+          if (id !== 0 && (pairIsKeyword[id] === 1 || (i + 2 < n && continues[id * 256 + (bytes[i + 2] as number)] === 1))) break
+          i++
+        }
+        if (i + 1 >= n) return // one byte left at the root: no keyword fits
+      }
       row = delta[row + (symbolOfByte[bytes[i] as number] as number)] as number
       if (hasOutput[row] === 1) {
         const state = row / symbols

@@ -95,3 +95,31 @@ describe('keyword automaton over bytes and keyword starts', () => {
     )
   })
 })
+
+describe('keyword automaton skipping bytes at the root', () => {
+  // Two-letter keywords, keywords sharing their first pair, and a pair that begins keywords only as a prefix.
+  const keywords = new Map<string, number[]>([
+    ['sk', [0]],
+    ['q~', [1]],
+    ['ska', [2]],
+    ['pass', [3]],
+    ['pat', [4]],
+    ['-us', [5]],
+  ])
+  const skipping = compileKeywordAutomaton(keywords)
+  const pieces = ['s', 'k', 'a', 'p', 'S', 'K', 'A', 'P', 't', 'q', '~', '-', 'u', 'us', 'pa', 'ss', ' ', 'x', 'é']
+
+  it('finds in bytes exactly the keywords a substring search finds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 16 }), (parts) => {
+        const text = parts.join('')
+        const lower = text.toLowerCase()
+        const naive = [...keywords].filter(([k]) => lower.includes(k)).flatMap(([, ids]) => ids)
+        const found = new Set<number>()
+        skipping.scan(new Uint8Array(Buffer.from(text, 'utf8')), (ids) => ids.forEach((id) => found.add(id)))
+        expect([...found].sort((a, b) => a - b)).toEqual(naive.sort((a, b) => a - b))
+      }),
+      { numRuns: 1000 },
+    )
+  })
+})
