@@ -4,8 +4,8 @@
  * reloads its config folder on SIGHUP and on change. Logs are pino JSON
  * lines on stdout.
  */
-// First: sets a V8 flag that must be in place before the heap grows (see the file).
-import './young-generation.js'
+// First: caps the young generation before the heap grows (see young-generation.ts).
+import './cap-young-generation.js'
 import { createScanner } from '../dlp/index.js'
 import { youngGenerationCollector } from './buffer-reclaim.js'
 import { logEvent, createEgressLogger } from './event-log.js'
