@@ -6,12 +6,35 @@
  * interception, for bottle and mitmdump). The copy is plain TCP and costs
  * far less than the TLS client it replaces.
  *
- *   node connect-shim.js <proxyPort> <host:port>   (prints the listening port)
+ * With `direct` for the proxy port it relays to the target itself, so the
+ * direct-to-origin baseline of intercepted HTTPS pays for the same relay
+ * hop as the proxies (otherwise "p99 over direct" would count the shim
+ * against the proxy).
+ *
+ *   node connect-shim.js <proxyPort|direct> <host:port>   (prints the listening port)
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 
+const direct = process.argv[2] === 'direct'
 const proxyPort = Number(process.argv[2])
 const target = process.argv[3] ?? ''
+
+function relay(client: Socket): void {
+  client.setNoDelay(true)
+  const colon = target.lastIndexOf(':')
+  const origin = connect(Number(target.slice(colon + 1)), target.slice(0, colon))
+  origin.setNoDelay(true)
+  const close = () => {
+    client.destroy()
+    origin.destroy()
+  }
+  client.on('error', close)
+  origin.on('error', close)
+  client.on('close', close)
+  origin.on('close', close)
+  origin.pipe(client)
+  client.pipe(origin)
+}
 
 function tunnel(client: Socket): void {
   client.setNoDelay(true)
@@ -43,6 +66,6 @@ function tunnel(client: Socket): void {
   proxy.on('close', close)
 }
 
-const server = createServer(tunnel)
+const server = createServer(direct ? relay : tunnel)
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`))
 process.once('SIGTERM', () => process.exit(0))

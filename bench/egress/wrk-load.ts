@@ -5,7 +5,8 @@
  * JSON body as `load-generator.ts`: absolute URI to a forward proxy for plain
  * HTTP; for intercepted HTTPS, wrk speaks TLS to a CONNECT shim
  * (`connect-shim.ts`) that opens one CONNECT tunnel through the proxy per
- * connection, so the TLS the proxy terminates is wrk's. Results are read from
+ * connection, so the TLS the proxy terminates is wrk's (direct HTTPS goes
+ * through a plain relay, the same extra hop). Results are read from
  * a Lua `done` hook: requests, errors and latency percentiles.
  */
 import { spawn } from 'node:child_process'
@@ -67,7 +68,8 @@ interface Shim {
   stop(): void
 }
 
-async function startShim(proxyPort: number, host: string, port: number): Promise<Shim> {
+/** A CONNECT shim through the proxy, or (`direct`) a plain relay to the origin. */
+async function startShim(proxyPort: number | 'direct', host: string, port: number): Promise<Shim> {
   const child = spawn(process.execPath, [join(here, 'connect-shim.js'), String(proxyPort), `${host}:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve)
@@ -102,9 +104,9 @@ export async function runWrkLoad(spec: LoadSpec, hooks: { onMeasureStart?: () =>
     await writeFile(scriptPath, script(spec, bodyPath, !https && spec.proxyPort !== undefined))
     let url: string
     if (!https) url = `http://127.0.0.1:${spec.proxyPort ?? spec.originPort}/`
-    else if (spec.proxyPort === undefined) url = `https://${spec.originHost}:${spec.originPort}/`
     else {
-      shim = await startShim(spec.proxyPort, spec.originHost, spec.originPort)
+      // Direct HTTPS goes through a plain relay, so every HTTPS contender pays for the same extra hop.
+      shim = await startShim(spec.proxyPort ?? 'direct', spec.originHost, spec.originPort)
       // wrk sends the URL's host as SNI; the proxy checks it against the CONNECT host.
       url = `https://${spec.originHost}:${shim.port}/`
     }
