@@ -121,10 +121,12 @@ export type CharRange = [start: number, end: number]
  * secret, in one pass. When `actedOn` is given, it also receives the ranges
  * of characters normalization or escape decoding would act on (non-ASCII,
  * `%`, backslash, `&#`, controls), so a caller deciding where the deeper layers
- * are needed pays for one pass, not two.
+ * are needed pays for one pass, not two. Acted-on characters at most `gap`
+ * apart share one range: a caller that only asks which parts a range
+ * overlaps needs no finer ranges, and escaped JSON has thousands of them.
  */
-export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uint8Array): EncodedRun[] {
-  if (ascii !== undefined && ascii.length === text.length) return findEncodedRunsInBytes(text, ascii, actedOn)
+export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uint8Array, gap = 0): EncodedRun[] {
+  if (ascii !== undefined && ascii.length === text.length) return findEncodedRunsInBytes(text, ascii, actedOn, gap)
   const runs: EncodedRun[] = []
   const n = text.length
   let i = 0
@@ -133,7 +135,7 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uin
     if (c >= 128 || ((CLASS[c] as number) & B64) === 0) {
       if (actedOn && (c >= 128 || ((CLASS[c] as number) & ACTED_ON) !== 0) && (c !== 38 || text.charCodeAt(i + 1) === 35)) {
         const last = actedOn[actedOn.length - 1]
-        if (last && last[1] === i) last[1] = i + 1
+        if (last && last[1] + gap >= i) last[1] = i + 1
         else actedOn.push([i, i + 1])
       }
       i++
@@ -163,6 +165,16 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uin
   return runs
 }
 
+/**
+ * The bytes of `text` when it is ASCII (one byte per character), else
+ * undefined. For texts long enough that the byte-level passes pay for the
+ * copy; a UTF-8 length equal to the length means no character is above 0x7f.
+ */
+export function asciiBytesOf(text: string, minLength = 1024): Uint8Array | undefined {
+  if (text.length < minLength || Buffer.byteLength(text, 'utf8') !== text.length) return undefined
+  return Buffer.from(text, 'latin1')
+}
+
 /** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
 const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c !== 38 && ((CLASS[c] as number) & ACTED_ON) !== 0)
 
@@ -176,9 +188,9 @@ const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c
  * - in ASCII, the few byte values normalization acts on are found with
  *   `indexOf` (memchr), one search per value; other bytes take the full loop.
  */
-function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn?: CharRange[]): EncodedRun[] {
+function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn: CharRange[] | undefined, gap: number): EncodedRun[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (actedOn && !isAscii(buf)) return findEncodedRunsInLatin1(text, buf, actedOn)
+  if (actedOn && !isAscii(buf)) return findEncodedRunsInLatin1(text, buf, actedOn, gap)
   const runs: EncodedRun[] = []
   const n = bytes.length
   const L = MIN_BASE64_RUN
@@ -195,7 +207,7 @@ function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn?: CharR
     if (end - start >= L) pushRun(text, bytes, start, end, runs)
     probe = end + L
   }
-  if (actedOn) actedOn.push(...actedOnAscii(buf))
+  if (actedOn) actedOn.push(...actedOnAscii(buf, gap))
   return runs
 }
 
@@ -217,25 +229,44 @@ function pushRun(text: string, bytes: Uint8Array, start: number, end: number, ru
 }
 
 /** Ranges of consecutive acted-on bytes in ASCII, sorted, from one memchr pass per byte value. */
-function actedOnAscii(buf: Buffer): CharRange[] {
+function actedOnAscii(buf: Buffer, gap: number): CharRange[] {
   const at: number[] = []
+  // Past one hit per 256 bytes (escaped JSON: a backslash per line), a call per hit costs more than reading every byte.
+  const dense = Math.max(64, buf.length >> 8)
   for (const value of ACTED_ON_ASCII) {
-    for (let i = buf.indexOf(value); i >= 0; i = buf.indexOf(value, i + 1)) at.push(i)
+    for (let i = buf.indexOf(value); i >= 0; i = buf.indexOf(value, i + 1)) {
+      if (at.push(i) > dense) return actedOnByLoop(buf, gap)
+    }
   }
   for (let i = buf.indexOf('&#', 0, 'latin1'); i >= 0; i = buf.indexOf('&#', i + 1, 'latin1')) at.push(i)
   if (at.length === 0) return []
-  at.sort((a, b) => a - b)
+  // A typed array sorts numerically without a comparator call per comparison (escaped JSON has thousands).
+  const sorted = Int32Array.from(at).sort()
   const ranges: CharRange[] = []
-  for (const i of at) {
+  for (const i of sorted) {
     const last = ranges[ranges.length - 1]
-    if (last && last[1] === i) last[1] = i + 1
+    if (last && last[1] + gap >= i) last[1] = i + 1
+    else ranges.push([i, i + 1])
+  }
+  return ranges
+}
+
+/** Acted-on ranges by reading every byte, for text dense with them. */
+function actedOnByLoop(bytes: Uint8Array, gap: number): CharRange[] {
+  const ranges: CharRange[] = []
+  const n = bytes.length
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i] as number
+    if (((CLASS[c] as number) & ACTED_ON) === 0 || (c === 38 && bytes[i + 1] !== 35)) continue
+    const last = ranges[ranges.length - 1]
+    if (last && last[1] + gap >= i) last[1] = i + 1
     else ranges.push([i, i + 1])
   }
   return ranges
 }
 
 /** Latin1 (binary) input: acted-on bytes are everywhere, so one loop over every byte, as for characters. */
-function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharRange[]): EncodedRun[] {
+function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharRange[], gap: number): EncodedRun[] {
   const runs: EncodedRun[] = []
   const n = bytes.length
   let i = 0
@@ -244,7 +275,7 @@ function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharR
     if (((CLASS[c] as number) & B64) === 0) {
       if (((CLASS[c] as number) & ACTED_ON) !== 0 && (c !== 38 || bytes[i + 1] === 35)) {
         const last = actedOn[actedOn.length - 1]
-        if (last && last[1] === i) last[1] = i + 1
+        if (last && last[1] + gap >= i) last[1] = i + 1
         else actedOn.push([i, i + 1])
       }
       i++
@@ -321,14 +352,18 @@ export function decodeEscapes(text: string): string | undefined {
   return out === text ? undefined : out
 }
 
-/** Every decoding of every encoded run in `text` that could hold a secret, lazily, while the budget lasts. */
-export function* decodeVariants(text: string, budget: DecodeBudget): Generator<DecodedVariant> {
+/**
+ * Every decoding of every encoded run in `text` that could hold a secret,
+ * lazily, while the budget lasts. `ascii`: the text's bytes when it is
+ * ASCII, for a cheaper search for runs.
+ */
+export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint8Array): Generator<DecodedVariant> {
   const escaped = decodeEscapes(text)
   if (escaped !== undefined) {
     if (!charge(budget, escaped.length)) return
     yield { kind: 'escaped', text: escaped, printable: true }
   }
-  for (const run of findEncodedRuns(text)) {
+  for (const run of findEncodedRuns(text, undefined, ascii)) {
     const body = text.slice(run.start, run.end)
     if (run.kind === 'hex') {
       for (let offset = 0; offset < 2; offset++) {

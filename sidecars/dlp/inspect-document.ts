@@ -7,7 +7,7 @@
  * their raw form (JSON escapes, quoted-printable).
  */
 import type { DecodeBudget } from './decode-variants.js'
-import { findEncodedRuns } from './decode-variants.js'
+import { asciiBytesOf, findEncodedRuns } from './decode-variants.js'
 import type { FindingCollector } from './findings.js'
 import { detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
 
@@ -50,19 +50,40 @@ export function selectSegments(all: readonly DocumentSegment[], ranges: readonly
   return out
 }
 
+/**
+ * Acted-on characters this close share one range. A wider range can only
+ * select more parts, and a part selected that way holds no encoded run and
+ * nothing normalization acts on (those would have ranges of their own), so
+ * its deeper layers find nothing: the findings are the same, at one range
+ * per stretch of escaped text instead of one per escape.
+ */
+const ACTED_ON_GAP = 256
+
 /** Raw ranges that hold something the deeper layers would act on, sorted by start. */
 function deepRanges(raw: string, rawBytes: Uint8Array | undefined): RawRange[] {
   const actedOn: [number, number][] = []
-  const ranges: RawRange[] = findEncodedRuns(raw, actedOn, rawBytes).map((r) => [r.start, r.end])
-  if (actedOn.length === 0 && ranges.length === 0) return ranges
-  return [...ranges, ...actedOn].sort((a, b) => a[0] - b[0])
+  const ranges: RawRange[] = findEncodedRuns(raw, actedOn, rawBytes, ACTED_ON_GAP).map((r) => [r.start, r.end])
+  if (actedOn.length === 0) return ranges.sort((a, b) => a[0] - b[0])
+  if (ranges.length === 0) return actedOn
+  // actedOn comes sorted and never starts where a run does (they hold different characters): merge.
+  ranges.sort((a, b) => a[0] - b[0])
+  const out: RawRange[] = []
+  let r = 0
+  for (const range of actedOn) {
+    while (r < ranges.length && (ranges[r] as RawRange)[0] < range[0]) out.push(ranges[r++] as RawRange)
+    out.push(range)
+  }
+  while (r < ranges.length) out.push(ranges[r++] as RawRange)
+  return out
 }
 
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {
   for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
   for (const seg of doc.segmentsFor(deepRanges(doc.raw, doc.rawBytes))) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
-    if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors)) report(hit.rule, hit.encoding)
-    inspectBelowSurface(seg.text, [], 0, detectors, budget, report)
+    // A long escaped JSON string (code, with \n and \" everywhere) is mostly ASCII: read its bytes.
+    const ascii = asciiBytesOf(seg.text)
+    if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors, ascii)) report(hit.rule, hit.encoding)
+    inspectBelowSurface(seg.text, [], 0, detectors, budget, report, ascii)
   }
 }

@@ -97,8 +97,9 @@ function decodeAndInspect(
   detectors: Detectors,
   budget: DecodeBudget,
   report: ReportHit,
+  ascii?: Uint8Array,
 ): void {
-  for (const variant of decodeVariants(text, budget)) {
+  for (const variant of decodeVariants(text, budget, ascii)) {
     const variantChain = [...chain, variant.kind]
     for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, chainOf(variantChain, hit.encoding))
     if (variant.printable) {
@@ -119,7 +120,8 @@ function decodeAndInspect(
 /**
  * Everything below the surface of `text`: its normalization and its decoded
  * runs. The surface itself is the caller's job (`detectLayer`), because
- * documents run it once over their whole raw text.
+ * documents run it once over their whole raw text. `ascii`: the text's
+ * bytes when it is ASCII, for the search for encoded runs.
  */
 export function inspectBelowSurface(
   text: string,
@@ -128,6 +130,7 @@ export function inspectBelowSurface(
   detectors: Detectors,
   budget: DecodeBudget,
   report: ReportHit,
+  ascii?: Uint8Array,
 ): void {
   const parts = normalizedParts(text)
   for (const part of parts) {
@@ -138,6 +141,6 @@ export function inspectBelowSurface(
   }
   // Unless one normalized part stands for the whole text, the runs outside the windows are decoded as they are.
   if (depth < MAX_DECODE_DEPTH && !(parts.length === 1 && (parts[0] as NormalizedPart).whole)) {
-    decodeAndInspect(text, chain, depth, detectors, budget, report)
+    decodeAndInspect(text, chain, depth, detectors, budget, report, ascii)
   }
 }

@@ -113,10 +113,12 @@ describe('findEncodedRuns over the text bytes', () => {
   // The byte path probes every 12th byte and finds acted-on bytes with memchr; it must find what the character loop finds.
   const pieces = ['a', 'Z', '0', '9', '+', '/', '_', '-', ' ', '.', '%', '\\', '&', '#', '&#', '\x01', '\x7f', '\t', '\n', 'QUJDREVGR0hJSktM', 'deadbeefcafe0123', 'createScannerWithOptions', 'src/app/items/12']
   const same = (text: string, bytes: Uint8Array) => {
-    const viaChars: [number, number][] = []
-    const viaBytes: [number, number][] = []
-    expect(findEncodedRuns(text, viaBytes, bytes)).toEqual(findEncodedRuns(text, viaChars))
-    expect(viaBytes).toEqual(viaChars)
+    for (const gap of [0, 3]) {
+      const viaChars: [number, number][] = []
+      const viaBytes: [number, number][] = []
+      expect(findEncodedRuns(text, viaBytes, bytes, gap)).toEqual(findEncodedRuns(text, viaChars, undefined, gap))
+      expect(viaBytes).toEqual(viaChars)
+    }
     expect(findEncodedRuns(text, undefined, bytes)).toEqual(findEncodedRuns(text))
   }
 
@@ -138,5 +140,22 @@ describe('findEncodedRuns over the text bytes', () => {
       }),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('findEncodedRuns merges acted-on characters within a gap', () => {
+  const escaped = `${'\\n'.repeat(300)}x`
+  it.each([
+    { name: 'apart by more than the gap', text: 'a%bcdef%g', gap: 3, want: [[1, 2], [7, 8]] },
+    { name: 'apart by the gap', text: 'a%bcd%g', gap: 3, want: [[1, 6]] },
+    { name: 'no gap: only neighbours merge', text: '%%a%', gap: 0, want: [[0, 2], [3, 4]] },
+    // Dense escapes take the byte loop rather than one memchr call per hit.
+    { name: 'hundreds of escapes', text: escaped, gap: 4, want: [[0, escaped.length - 2]] },
+  ])('$name', ({ text, gap, want }) => {
+    for (const bytes of [undefined, new Uint8Array(Buffer.from(text, 'latin1'))]) {
+      const actedOn: [number, number][] = []
+      findEncodedRuns(text, actedOn, bytes, gap)
+      expect(actedOn).toEqual(want)
+    }
   })
 })
