@@ -77,6 +77,8 @@ export function rssOf(pid: number): number {
 }
 
 export interface BottleSetup {
+  /** Contender name, and the prefix of its config and state folders (default `bottle`). */
+  name?: string
   bundlePath: string
   /** Extra node arguments before the bundle (BENCH_BOTTLE_NODE_ARGS), e.g. `--cpu-prof` to profile under load. */
   nodeArgs?: string[]
@@ -87,8 +89,9 @@ export interface BottleSetup {
 }
 
 export async function startBottle(setup: BottleSetup): Promise<Contender> {
-  const configDir = join(setup.workDir, 'bottle-config')
-  const stateDir = join(setup.workDir, 'bottle-state')
+  const name = setup.name ?? 'bottle'
+  const configDir = join(setup.workDir, `${name}-config`)
+  const stateDir = join(setup.workDir, `${name}-state`)
   await mkdir(configDir, { recursive: true })
   const config = {
     allowPrivate: ['127.0.0.1/32'],
@@ -106,7 +109,7 @@ export async function startBottle(setup: BottleSetup): Promise<Contender> {
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   await waitForPort(port, child, 'bottle egress')
-  return { name: 'bottle', port, pid: child.pid ?? 0, interceptCaPem: setup.agentCa.certPem, stop: stopper(child) }
+  return { name, port, pid: child.pid ?? 0, interceptCaPem: setup.agentCa.certPem, stop: stopper(child) }
 }
 
 export async function startSquid(workDir: string): Promise<Contender> {

@@ -18,6 +18,8 @@
  *   npx tsc -p tsconfig.json && node dist/bench/egress/run.js
  *   BENCH_RUNS=5 BENCH_DURATION_MS=5000 node dist/bench/egress/run.js
  *   BENCH_BOTTLE_BUNDLE=/path/egress.mjs   an already built bundle (e.g. an older commit's)
+ *   BENCH_BEFORE_BUNDLE=/path/egress.mjs   also run this bundle as `bottle-before`, interleaved with
+ *                                          the others, so before and after share the machine's conditions
  *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid and mitmdump)
  *   BENCH_BOTTLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile bottle under load
  */
@@ -40,6 +42,7 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000)
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000)
 const ONLY = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : undefined
 const BOTTLE_NODE_ARGS = process.env.BENCH_BOTTLE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+const BEFORE_BUNDLE = process.env.BENCH_BEFORE_BUNDLE
 const SIZES = [64, 64 * 1024]
 const CONNECTIONS = [1, 16]
 
@@ -123,7 +126,9 @@ async function main(): Promise<void> {
   const startContenders = async (): Promise<Map<string, Contender>> => {
     const want = (name: string) => !ONLY || ONLY.has(name)
     contenders = []
-    if (want('bottle')) contenders.push(await startBottle({ bundlePath, nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }))
+    const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }
+    if (want('bottle')) contenders.push(await startBottle({ ...bottleSetup, bundlePath }))
+    if (BEFORE_BUNDLE && want('bottle-before')) contenders.push(await startBottle({ ...bottleSetup, name: 'bottle-before', bundlePath: BEFORE_BUNDLE }))
     if (want('squid')) contenders.push(await startSquid(workDir))
     if (want('mitmdump')) contenders.push(await startMitmdump(workDir, originCaPath, agentCa))
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -139,7 +144,8 @@ async function main(): Promise<void> {
       `egress bench: ${RUNS} runs x ${DURATION_MS} ms, load from ${useWrk ? 'wrk' : 'node'}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
     )
     for (const scheme of ['http', 'https'] as const) {
-      const names = (scheme === 'http' ? ['direct', 'bottle', 'squid', 'mitmdump'] : ['direct', 'bottle', 'mitmdump']).filter((n) => !ONLY || ONLY.has(n))
+      const bottles = BEFORE_BUNDLE ? ['bottle', 'bottle-before'] : ['bottle']
+      const names = (scheme === 'http' ? ['direct', ...bottles, 'squid', 'mitmdump'] : ['direct', ...bottles, 'mitmdump']).filter((n) => !ONLY || ONLY.has(n))
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
           const byName = await startContenders()
@@ -206,8 +212,8 @@ function report(cells: Cell[]): void {
   const find = (scheme: string, bodyBytes: number, connections: number, contender: string) =>
     cells.find((c) => c.scheme === scheme && c.bodyBytes === bodyBytes && c.connections === connections && c.contender === contender)
   lines.push('')
-  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) |')
-  lines.push('|---|---|---|---|---|---|---|---|')
+  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) | before/after CPU per req |')
+  lines.push('|---|---|---|---|---|---|---|---|---|')
   for (const scheme of ['http', 'https']) {
     for (const bodyBytes of SIZES) {
       for (const connections of CONNECTIONS) {
@@ -217,7 +223,7 @@ function report(cells: Cell[]): void {
         const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
         const squidCpu = scheme === 'http' ? format(cpu('squid') / cpu('bottle'), 2) : '-'
         lines.push(
-          `| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${squidCpu} | ${format(cpu('mitmdump') / cpu('bottle'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} |`,
+          `| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${squidCpu} | ${format(cpu('mitmdump') / cpu('bottle'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} | ${format(cpu('bottle-before') / cpu('bottle'), 2)} |`,
         )
       }
     }
