@@ -7,8 +7,9 @@
  * status.json. Requests already running finish with the config they started
  * with; a push's hook reads the folder itself when it runs.
  */
-import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
+import { coalescingRunner } from '../shared/coalescing-runner.js'
+import { watchConfigFolder } from '../shared/watch-config-folder.js'
 import { logEvent } from './event-log.js'
 import { loadGateFolder, type LoadedGateConfig } from './load-config.js'
 import type { StatusFile } from './status-file.js'
@@ -35,10 +36,7 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
   const debounceMs = options.debounceMs ?? 250
   let loaded: LoadedGateConfig | undefined
   let lastError: string | undefined
-  let running: Promise<void> | undefined
-  let again = false
-  let timer: NodeJS.Timeout | undefined
-  let watcher: FSWatcher | undefined
+  let watcher: { close(): Promise<void> } | undefined
 
   const remotesOf = (config: LoadedGateConfig | undefined) => new Map([...(config?.remotes.values() ?? [])].map((r) => [r.name, r.upstream.url]))
 
@@ -62,47 +60,24 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
     }
     await options.status.setConfig(loaded?.configHash ?? null, lastError, remotesOf(loaded))
   }
-
-  let nextReason = 'start'
-  const reload = (reason: string): Promise<void> => {
-    nextReason = reason
-    if (running) {
-      again = true
-      return running
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false
-          await attempt(nextReason)
-        } while (again)
-      } finally {
-        running = undefined
-      }
-    })()
-    return running
-  }
+  const loads = coalescingRunner(attempt)
 
   return {
     current: () => loaded,
     error: () => lastError,
-    reload,
+    reload: (reason) => loads.run(reason),
     async watch() {
-      watcher = watch(options.configDir, { ignoreInitial: true, depth: 2, followSymlinks: true })
-      watcher.on('all', () => {
-        if (timer) clearTimeout(timer)
-        timer = setTimeout(() => {
-          timer = undefined
-          void reload('change')
-        }, debounceMs)
+      watcher = await watchConfigFolder({
+        dir: options.configDir,
+        depth: 2,
+        debounceMs,
+        onChange: () => void loads.run('change'),
+        onError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
       })
-      watcher.on('error', (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }))
-      await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()))
     },
     async close() {
-      if (timer) clearTimeout(timer)
       await watcher?.close()
-      await running
+      await loads.idle()
     },
   }
 }
