@@ -11,13 +11,12 @@
  * fields and slots, never secret values.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CONFIG_FILE, oneLine, readConfigAndSecrets, readOptional, SECRETS_FILE } from '../shared/read-config-folder.js'
 import type { CertificateAuthority } from './certificates.js'
 import { parseEgressConfig, parseEgressSecrets, type EgressConfig } from './config.js'
 
-export const CONFIG_FILE = 'config.json'
-export const SECRETS_FILE = 'secrets.json'
+export { CONFIG_FILE, SECRETS_FILE }
 export const CA_CERT_FILE = 'ca.crt'
 export const CA_KEY_FILE = 'ca.key'
 
@@ -33,25 +32,11 @@ export interface LoadedEgressFiles {
 
 export type LoadResult = { ok: true; files: LoadedEgressFiles } | { ok: false; error: string; configHash: string | null }
 
-const MAX_ERROR_LENGTH = 1000
-
 export async function loadEgressFolder(dir: string): Promise<LoadResult> {
-  const configText = await readOptional(join(dir, CONFIG_FILE))
-  if (configText === undefined) return { ok: false, error: `${CONFIG_FILE}: missing in ${dir}`, configHash: null }
-  const configHash = `sha256:${createHash('sha256').update(configText).digest('hex')}`
+  const read = await readConfigAndSecrets(dir, { config: parseEgressConfig, secrets: parseEgressSecrets })
+  if (!read.ok) return read
+  const { configText, configHash, config, secretsText, secrets } = read.value
   const fail = (errors: string[]): LoadResult => ({ ok: false, error: oneLine(errors), configHash })
-
-  const parsed = parseEgressConfig(configText)
-  if (!parsed.ok) return fail(parsed.errors)
-  const config = parsed.value
-
-  const secretsText = await readOptional(join(dir, SECRETS_FILE))
-  let secrets: ReadonlyMap<string, string> = new Map()
-  if (secretsText !== undefined) {
-    const parsedSecrets = parseEgressSecrets(secretsText)
-    if (!parsedSecrets.ok) return fail(parsedSecrets.errors)
-    secrets = parsedSecrets.value
-  }
   const missing = config.routes.flatMap((route, i) =>
     route.auth && !secrets.has(route.auth.slot) ? [`routes[${i}].auth.slot: ${route.auth.slot} is not in ${SECRETS_FILE}`] : [],
   )
@@ -76,18 +61,4 @@ export async function loadEgressFolder(dir: string): Promise<LoadResult> {
     .update(keyPem ?? '')
     .digest('hex')
   return { ok: true, files: { config, secrets, ca, configHash, fingerprint } }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
-
-function oneLine(errors: readonly string[]): string {
-  const text = errors.join('; ').replace(/\s+/g, ' ')
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text
 }

@@ -8,9 +8,10 @@
  * is one assignment: requests already in flight finish under the runtime
  * they started with, the next request on the same connection sees the new one.
  */
-import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
 import { appliedRoutes, writeAppliedState, type AppliedEgressState } from './applied-state.js'
+import { coalescingRunner } from '../shared/coalescing-runner.js'
+import { watchConfigFolder } from '../shared/watch-config-folder.js'
 import { logEvent } from './event-log.js'
 import { loadEgressFolder, type LoadedEgressFiles } from './load-config.js'
 import type { EgressRuntime } from './proxy-context.js'
@@ -41,10 +42,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   let runtime: EgressRuntime | undefined
   let applied: { files: LoadedEgressFiles; at: string } | undefined
   let generation = 0
-  let running: Promise<void> | undefined
-  let again = false
-  let timer: NodeJS.Timeout | undefined
-  let watcher: FSWatcher | undefined
+  let watcher: { close(): Promise<void> } | undefined
 
   const attempt = async (reason: string): Promise<void> => {
     const attemptedAt = now().toISOString()
@@ -88,43 +86,23 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
     }
   }
 
-  const reload = (reason: string): Promise<void> => {
-    if (running) {
-      again = true
-      return running
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false
-          await attempt(reason)
-        } while (again)
-      } finally {
-        running = undefined
-      }
-    })()
-    return running
-  }
+  const loads = coalescingRunner(attempt)
 
   return {
     current: () => runtime,
-    reload,
+    reload: (reason) => loads.run(reason),
     async watch() {
-      watcher = watch(options.configDir, { ignoreInitial: true, depth: 0, followSymlinks: true })
-      watcher.on('all', () => {
-        if (timer) clearTimeout(timer)
-        timer = setTimeout(() => {
-          timer = undefined
-          void reload('change')
-        }, debounceMs)
+      watcher = await watchConfigFolder({
+        dir: options.configDir,
+        depth: 0,
+        debounceMs,
+        onChange: () => void loads.run('change'),
+        onError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
       })
-      watcher.on('error', (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }))
-      await new Promise<void>((resolve) => watcher?.once('ready', () => resolve()))
     },
     async close() {
-      if (timer) clearTimeout(timer)
       await watcher?.close()
-      await running
+      await loads.idle()
     },
   }
 }

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CONFIG_FILE, oneLine, readConfigAndSecrets, readOptional, SECRETS_FILE } from '../shared/read-config-folder.js'
 import { parseGitGateConfig, parseGitGateSecrets, type GitGateConfig, type GitGateRemoteConfig } from './config.js'
 import { parseUpstream, type Upstream } from './upstream-url.js'
 
-export const CONFIG_FILE = 'config.json'
-export const SECRETS_FILE = 'secrets.json'
+export { CONFIG_FILE, SECRETS_FILE }
 
 export interface GateRemote {
   name: string
@@ -37,25 +37,11 @@ export interface LoadedGateConfig {
 
 export type LoadResult = { ok: true; loaded: LoadedGateConfig } | { ok: false; error: string; configHash: string | null }
 
-const MAX_ERROR_LENGTH = 1000
-
 export async function loadGateFolder(configDir: string): Promise<LoadResult> {
-  const configText = await readOptional(join(configDir, CONFIG_FILE))
-  if (configText === undefined) return { ok: false, error: `${CONFIG_FILE}: missing in ${configDir}`, configHash: null }
-  const configHash = `sha256:${createHash('sha256').update(configText).digest('hex')}`
+  const read = await readConfigAndSecrets(configDir, { config: parseGitGateConfig, secrets: parseGitGateSecrets })
+  if (!read.ok) return read
+  const { configText, configHash, config, secretsText, secrets } = read.value
   const fail = (errors: string[]): LoadResult => ({ ok: false, error: oneLine(errors), configHash })
-
-  const parsed = parseGitGateConfig(configText)
-  if (!parsed.ok) return fail(parsed.errors)
-  const config = parsed.value
-
-  const secretsText = await readOptional(join(configDir, SECRETS_FILE))
-  let secrets: ReadonlyMap<string, string> = new Map()
-  if (secretsText !== undefined) {
-    const parsedSecrets = parseGitGateSecrets(secretsText)
-    if (!parsedSecrets.ok) return fail(parsedSecrets.errors)
-    secrets = parsedSecrets.value
-  }
 
   const fingerprint = createHash('sha256').update(configText).update('\0').update(secretsText ?? '')
   const errors: string[] = []
@@ -112,18 +98,4 @@ export function pinsHost(text: string, name: string): boolean {
     if (hosts.split(',').some((h) => h.toLowerCase() === name.toLowerCase())) return true
   }
   return false
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
-
-function oneLine(errors: readonly string[]): string {
-  const text = errors.join('; ').replace(/\s+/g, ' ')
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text
 }
