@@ -1,11 +1,13 @@
 /**
  * Builds every image bottle ships (the base, the sidecar bundle and the agent
- * images) on the local engine, printing progress. Run after `npm run build`
- * (the sidecars image packs dist/sidecars-bundle):
+ * images, one per provider CLI) on the local engine, printing progress. Run
+ * after `npm run build` (the sidecars image packs dist/sidecars-bundle):
  *
  *   node dist/scripts/build-images.js [--provider claude|codex ...] [--quiet]
  *
- * Unchanged images are not rebuilt, so running it twice is cheap.
+ * Unchanged images are not rebuilt, so running it twice is cheap. Building a
+ * provider image downloads its pinned CLI package from the npm registry once
+ * (images/provider-clis.json; kept in .cache/provider-clis).
  */
 import { Command } from 'commander'
 import pino from 'pino'
@@ -15,7 +17,7 @@ import type { ImageRequest } from '../controller/runtime/images.js'
 const program = new Command()
   .name('build-images')
   .description('build the bottle base, sidecars and agent images on the local Docker engine')
-  .option('--provider <name...>', 'agent images to build (claude, codex)', ['claude'])
+  .option('--provider <name...>', 'agent images to build (claude, codex)', ['claude', 'codex'])
   .option('--quiet', 'print only the resulting image references')
   .parse()
 

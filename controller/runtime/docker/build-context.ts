@@ -6,10 +6,13 @@
  * The digest covers each file's path, content and executable bit (COPY keeps
  * modes), the Dockerfile's path and every build argument (which include the
  * base image reference, so a new base flows through to every image above it).
+ * A file may come with its digest given instead (a pinned download, checked
+ * against that digest before any build): naming the image then neither reads
+ * the file nor needs it to exist yet.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises'
+import { copyFile, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import dockerIgnoreModule from '@balena/dockerignore'
 
@@ -22,6 +25,12 @@ export interface ContextFile {
   path: string
   /** Absolute path of the file on this machine. */
   source: string
+  /**
+   * What stands for the file's content in the context digest, when the
+   * caller vouches for it (e.g. `npm:<name>@<version>:<integrity>` of a
+   * tarball verified before the build); otherwise the file is hashed.
+   */
+  digest?: string
 }
 
 export interface BuildContext {
@@ -68,7 +77,8 @@ export async function contextDigest(context: BuildContext): Promise<string> {
     hash.update(`arg\0${name}\0${context.buildArgs[name]}\0`)
   }
   for (const file of context.files) {
-    hash.update(`path\0${file.path}\0${await fileDigest(file.source)}\0`)
+    const digest = file.digest === undefined ? await fileDigest(file.source) : `given:${file.digest}`
+    hash.update(`path\0${file.path}\0${digest}\0`)
   }
   return hash.digest('hex')
 }
@@ -112,6 +122,15 @@ export async function folderContext(root: string, dockerfile: string, buildArgs:
   return { root, dockerfile, buildArgs, files: paths.map((path) => ({ path, source: join(root, path) })) }
 }
 
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await link(source, target)
+  } catch {
+    // Another filesystem (EXDEV) or one without hard links.
+    await copyFile(source, target)
+  }
+}
+
 export interface PackableContext {
   /** Folder to pack. */
   dir: string
@@ -123,7 +142,9 @@ export interface PackableContext {
 
 /**
  * A folder dockerode can pack: the context's own root when it has one,
- * otherwise a staging copy under `stagingParent`.
+ * otherwise a staging copy under `stagingParent`. Files are hard-linked into
+ * the staging folder when they share its filesystem: a context may hold a
+ * CLI tarball of a few hundred MB.
  */
 export async function packableContext(context: BuildContext, stagingParent: string): Promise<PackableContext> {
   const src = context.files.map((file) => file.path)
@@ -136,7 +157,7 @@ export async function packableContext(context: BuildContext, stagingParent: stri
       await mkdir(dirname(target), { recursive: true })
       const info = await lstat(file.source)
       if (info.isSymbolicLink()) await symlink(await readlink(file.source), target)
-      else await copyFile(file.source, target)
+      else await linkOrCopy(file.source, target)
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true })

@@ -3,11 +3,20 @@
  *
  * Built images are tagged `<repository>:<12 hex of the build inputs>`
  * (bottle-sidecars, bottle-agent-claude, bottle-agent-codex,
- * bottle-agent-custom), so resolve() can name the image without asking the
- * engine and ensure() builds only what is missing. Every build sits on one
+ * bottle-agent-custom), so resolve() names the image from files alone (and,
+ * once per store, the engine's architecture) and ensure() builds only what is
+ * missing. Every build sits on one
  * base: $BOTTLE_BASE_IMAGE (or the `baseImage` option) when set, e.g.
  * node:22-slim for machines that can pull; otherwise the offline base built
  * with debootstrap (see offline-base-image.ts).
+ *
+ * A provider image (bottle-agent-claude, bottle-agent-codex) is built from
+ * images/agent-<provider>, the files of images/agent under agent-box/ (the
+ * shared setup) and cli.tgz, the CLI package pinned in
+ * images/provider-clis.json for the engine's architecture. Its inputs digest
+ * stands in the pin (package, version, sha512) for the tarball, so resolve()
+ * hashes no 175 MB file and needs no download; ensure() fetches and checks
+ * the tarball only when the image is missing (provider-cli-packages.ts).
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
@@ -15,10 +24,22 @@ import Dockerode from 'dockerode'
 import type { Logger } from 'pino'
 import { DriverError } from '../driver.js'
 import type { ImageRequest, ImageStore, ProgressListener } from '../images.js'
-import { contextDigest, folderContext, packableContext, shortDigest, type BuildContext } from './build-context.js'
+import { contextDigest, folderContext, listContextFiles, packableContext, shortDigest, type BuildContext, type ContextFile } from './build-context.js'
 import { withBuildLock } from './build-lock.js'
 import { EngineStreamError, followBuildStream, imageExists } from './engine-stream.js'
 import { ensureOfflineBase, offlineBaseRef } from './offline-base-image.js'
+import {
+  cliArch,
+  ensurePinnedTarball,
+  packageSpec,
+  pinDigest,
+  readProviderCliPin,
+  tarballPath,
+  type CliArch,
+  type CliProvider,
+  type PackageFetcher,
+  type PackagePin,
+} from './provider-cli-packages.js'
 import { findPackageRoot } from '../../package-root.js'
 
 export interface DockerImageStoreOptions {
@@ -39,6 +60,8 @@ export interface DockerImageStoreOptions {
    * build context, at the price of noticing a rebuilt bundle a second later.
    */
   resolveMemoMs?: number
+  /** How a missing CLI tarball is downloaded. Default: `npm pack`. */
+  fetchPackage?: PackageFetcher
 }
 
 /** The classic builder's bookkeeping lines say nothing a user needs. */
@@ -50,7 +73,13 @@ interface BuildPlan {
   ref: string
   context: BuildContext
   labels: Record<string, string>
+  /** The CLI package whose tarball the context holds as cli.tgz; fetched before the build. */
+  cli?: PackagePin
 }
+
+/** Where a provider image's context holds the shared files of images/agent, and its CLI tarball. */
+const AGENT_BOX_DIR = 'agent-box'
+const CLI_TARBALL = 'cli.tgz'
 
 export class DockerImageStore implements ImageStore {
   readonly #docker: Dockerode
@@ -63,6 +92,9 @@ export class DockerImageStore implements ImageStore {
   readonly #resolveMemoMs: number
   /** One build per reference at a time, however many reconciles ask for it. */
   readonly #inFlight = new Map<string, Promise<string>>()
+  readonly #fetchPackage: PackageFetcher | undefined
+  /** The engine's architecture, asked once: it picks the CLI package. */
+  #arch: Promise<CliArch> | undefined
 
   constructor(options: DockerImageStoreOptions) {
     this.#docker = options.docker ?? new Dockerode()
@@ -71,6 +103,7 @@ export class DockerImageStore implements ImageStore {
     this.#bundleDir = options.bundleDir ?? join(this.#packageRoot, 'dist/sidecars-bundle')
     this.#cacheDir = options.cacheDir ?? join(this.#packageRoot, '.cache')
     this.#resolveMemoMs = options.resolveMemoMs ?? 0
+    this.#fetchPackage = options.fetchPackage
     const fromEnv = process.env.BOTTLE_BASE_IMAGE
     this.#baseImage = options.baseImage ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined)
   }
@@ -148,6 +181,7 @@ export class DockerImageStore implements ImageStore {
     const base = await this.#baseRef()
     let repository: string
     let context: BuildContext
+    let cli: PackagePin | undefined
     switch (request.kind) {
       case 'sidecars': {
         repository = 'bottle-sidecars'
@@ -156,10 +190,9 @@ export class DockerImageStore implements ImageStore {
       }
       case 'agent': {
         repository = `bottle-agent-${request.provider}`
-        context = await folderContext(join(this.#packageRoot, 'images/agent'), 'Dockerfile', {
-          BASE_IMAGE: base,
-          PROVIDER: request.provider,
-        })
+        const provider = await this.#providerContext(request.provider, repository, base)
+        context = provider.context
+        cli = provider.cli
         break
       }
       case 'agent-dockerfile': {
@@ -176,8 +209,58 @@ export class DockerImageStore implements ImageStore {
     return {
       ref: `${repository}:${shortDigest(digest)}`,
       context,
-      labels: { 'bottle.dev/image': repository, 'bottle.dev/inputs': digest },
+      labels: {
+        'bottle.dev/image': repository,
+        'bottle.dev/inputs': digest,
+        ...(cli === undefined ? {} : { 'bottle.dev/cli-package': packageSpec(cli) }),
+      },
+      ...(cli === undefined ? {} : { cli }),
     }
+  }
+
+  /**
+   * images/agent-<provider> at the root, images/agent (all but its
+   * Dockerfile) under agent-box/, and the pinned CLI tarball as cli.tgz with
+   * the pin as its digest: the file may not be downloaded yet.
+   */
+  async #providerContext(provider: CliProvider, repository: string, base: string): Promise<{ context: BuildContext; cli: PackagePin }> {
+    let version: string
+    let cli: PackagePin
+    try {
+      const pin = await readProviderCliPin(this.#packageRoot, provider)
+      version = pin.version
+      cli = pin.packages[await this.#engineArch()]
+    } catch (error) {
+      throw new DriverError('docker', 'resolve-image', repository, (error as Error).message, { cause: error })
+    }
+    const ownDir = join(this.#packageRoot, `images/agent-${provider}`)
+    const boxDir = join(this.#packageRoot, 'images/agent')
+    const own = await listContextFiles(ownDir)
+    const clash = own.find((path) => path === CLI_TARBALL || path.startsWith(`${AGENT_BOX_DIR}/`))
+    if (clash !== undefined) {
+      throw new DriverError('docker', 'resolve-image', repository, `${join(ownDir, clash)}: the image store puts its own file there`)
+    }
+    const box = (await listContextFiles(boxDir)).filter((path) => path !== 'Dockerfile')
+    const files: ContextFile[] = [
+      ...own.map((path) => ({ path, source: join(ownDir, path) })),
+      ...box.map((path) => ({ path: `${AGENT_BOX_DIR}/${path}`, source: join(boxDir, path) })),
+      { path: CLI_TARBALL, source: tarballPath(this.#cacheDir, cli), digest: pinDigest(cli) },
+    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    return { context: { files, dockerfile: 'Dockerfile', buildArgs: { BASE_IMAGE: base, CLI_VERSION: version } }, cli }
+  }
+
+  #engineArch(): Promise<CliArch> {
+    this.#arch ??= this.#docker.version().then(
+      (version) => cliArch(version.Arch),
+      (error: unknown) => {
+        throw new Error(`cannot ask the engine its architecture: ${(error as Error).message}`)
+      },
+    )
+    // A failure is not remembered: the engine may answer next time.
+    this.#arch.catch(() => {
+      this.#arch = undefined
+    })
+    return this.#arch
   }
 
   #sidecarsContext(base: string): BuildContext {
@@ -200,8 +283,24 @@ export class DockerImageStore implements ImageStore {
     return { files, dockerfile: 'Dockerfile', buildArgs: { BASE_IMAGE: base } }
   }
 
+  /** Puts the pinned, verified CLI tarball where the plan's context expects it. */
+  async #fetchCli(ref: string, cli: PackagePin, onProgress: ProgressListener): Promise<void> {
+    try {
+      await ensurePinnedTarball(cli, {
+        cacheDir: this.#cacheDir,
+        onProgress: (line) => onProgress(`${ref}: ${line}`),
+        ...(this.#fetchPackage === undefined ? {} : { fetch: this.#fetchPackage }),
+      })
+    } catch (error) {
+      const reason = (error as Error).message
+      this.#log.error({ event: 'cli-fetch-failed', image: ref, package: packageSpec(cli), reason }, 'agent CLI fetch failed')
+      throw new DriverError('docker', 'fetch-cli', ref, reason.split('\n')[0] ?? reason, { cause: error })
+    }
+  }
+
   async #build(plan: BuildPlan, onProgress: ProgressListener): Promise<string> {
     const started = Date.now()
+    if (plan.cli !== undefined) await this.#fetchCli(plan.ref, plan.cli, onProgress)
     const base = await this.ensureBase(onProgress)
     this.#log.info({ event: 'image-build-started', image: plan.ref, base }, 'image build started')
     onProgress(`${plan.ref}: building on ${base}`)

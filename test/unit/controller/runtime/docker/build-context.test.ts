@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -74,6 +74,20 @@ describe('contextDigest', () => {
     }
     expect(await contextDigest(staged)).toBe(await digestOf())
   })
+
+  it('takes a given digest for a file without reading it, so the file may not exist yet', async () => {
+    const withPinned = (digest: string): BuildContext => ({
+      files: [
+        { path: 'Dockerfile', source: join(dir, 'Dockerfile') },
+        { path: 'cli.tgz', source: join(dir, 'not-downloaded.tgz'), digest },
+      ],
+      dockerfile: 'Dockerfile',
+      buildArgs: {},
+    })
+    const first = await contextDigest(withPinned('npm:cli@1.0.0:sha512-a'))
+    expect(await contextDigest(withPinned('npm:cli@1.0.0:sha512-a'))).toBe(first)
+    expect(await contextDigest(withPinned('npm:cli@1.0.1:sha512-b'))).not.toBe(first)
+  })
 })
 
 describe('packableContext', () => {
@@ -88,7 +102,10 @@ describe('packableContext', () => {
     )
     expect(composed.src).toEqual(['bundle/init.mjs'])
     expect(readFileSync(join(composed.dir, 'bundle/init.mjs'), 'utf8')).toBe('echo hi\n')
+    // On the same filesystem the stage links rather than copies (a CLI tarball is a few hundred MB).
+    expect(statSync(join(composed.dir, 'bundle/init.mjs')).ino).toBe(statSync(join(dir, 'src', 'main.sh')).ino)
     await composed.cleanup()
+    expect(readFileSync(join(dir, 'src', 'main.sh'), 'utf8')).toBe('echo hi\n')
     expect(() => readFileSync(join(composed.dir, 'bundle/init.mjs'))).toThrow(/ENOENT/)
   })
 })
