@@ -18,6 +18,8 @@
  * this controller instance are ever reported or touched.
  */
 
+import type { InteractiveSession, SessionOptions } from './interactive-session.js'
+
 export type PartName = 'agent' | 'sidecars'
 
 export const PART_NAMES: readonly PartName[] = ['agent', 'sidecars']
@@ -150,6 +152,9 @@ export interface RuntimeDriver extends MutationCounter {
   removeAgent(agent: string, options: RemoveOptions): Promise<void>
 
   exec(agent: string, part: PartName, argv: string[], options?: ExecOptions): Promise<ExecResult>
+
+  /** Runs `argv` on a terminal in the part, for a person at a keyboard (`bottle attach`). */
+  openSession(agent: string, part: PartName, argv: string[], options: SessionOptions): Promise<InteractiveSession>
 
   logs(agent: string, part: PartName, options?: LogOptions): AsyncIterable<string>
 

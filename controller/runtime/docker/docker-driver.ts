@@ -25,7 +25,10 @@ import {
   type RuntimeDriver,
   type RuntimeEvent,
 } from '../driver.js'
+import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { containerCreateOptions } from './container-options.js'
+import { sessionExecOptions, startDockerSession } from './docker-session.js'
+import { exitCodeOf } from './exec-exit-code.js'
 import { engineError, statusCodeOf } from './engine-errors.js'
 import { egressNetworkOptions, internalNetworkIsIsolated, internalNetworkOptions } from './network-options.js'
 import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, type DockerNames } from './names.js'
@@ -286,6 +289,16 @@ export class DockerDriver implements RuntimeDriver {
     } catch (error) {
       throw engineError('exec', name, error)
     }
+  }
+
+  async openSession(agent: string, part: PartName, argv: string[], options: SessionOptions): Promise<InteractiveSession> {
+    const name = this.#partName(agent, part, 'open-session')
+    if (argv.length === 0) throw new DriverError('docker', 'open-session', name, 'empty command')
+    const existing = await this.#ownedContainer(name, agent, 'open-session')
+    if (existing === undefined) throw new DriverError('docker', 'open-session', name, 'no such part')
+    if (!existing.State.Running) throw new DriverError('docker', 'open-session', name, `part is not running (${existing.State.Status})`)
+    const instance = await this.#mutate('open-session', name, () => this.#docker.getContainer(existing.Id).exec(sessionExecOptions(argv, options)))
+    return startDockerSession(instance, name, options)
   }
 
   async *logs(agent: string, part: PartName, options: LogOptions = {}): AsyncIterable<string> {
@@ -560,14 +573,4 @@ function collect(into: Buffer[]): Writable {
       callback()
     },
   })
-}
-
-/** The exit code, once the engine has recorded it (it can trail the stream's end). */
-async function exitCodeOf(instance: Dockerode.Exec): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const info = await instance.inspect()
-    if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error('the engine never reported the exit code')
 }

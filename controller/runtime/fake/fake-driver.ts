@@ -13,6 +13,8 @@ import {
   type RuntimeDriver,
   type RuntimeEvent,
 } from '../driver.js'
+import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
+import { FakeSession } from './fake-session.js'
 
 interface FakePart {
   id: string
@@ -126,6 +128,17 @@ export class FakeDriver implements RuntimeDriver {
     const p = this.partOf(agent, part, 'exec')
     if (p.state !== 'running') throw new DriverError(this.kind, 'exec', `${agent}/${part}`, 'is not running')
     return this.execHandler(agent, part, argv, options)
+  }
+
+  /** Every session opened, in order: each echoes what is typed and ends on a line `exit N`. */
+  readonly sessions: FakeSession[] = []
+
+  async openSession(agent: string, part: PartName, argv: string[], options: SessionOptions): Promise<InteractiveSession> {
+    const p = this.partOf(agent, part, 'openSession')
+    if (p.state !== 'running') throw new DriverError(this.kind, 'openSession', `${agent}/${part}`, 'is not running')
+    const session = new FakeSession(argv, options)
+    this.sessions.push(session)
+    return session
   }
 
   async *logs(agent: string, part: PartName, _options?: LogOptions): AsyncIterable<string> {
