@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js'
 import { parseOutputFormat } from './output.js'
 import { runApply } from './commands/apply.js'
+import { runAttach } from './commands/attach.js'
 import { runController } from './commands/controller.js'
 import { runDelete } from './commands/delete.js'
 import { runDescribe } from './commands/describe.js'
@@ -130,6 +131,18 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addOption(instanceOption())
     .action(async (agent: string, command: string[], opts: { sidecars?: boolean; user?: string; workdir?: string; stdin?: boolean; instance: string }) => {
       setExitCode(await runExec(agent, command, opts, io.stdout, io.stderr))
+    })
+
+  program
+    .command('attach')
+    .description("an interactive terminal in an agent's box: its CLI, continuing the last conversation (ctrl-p ctrl-q detaches)")
+    .argument('<agent>')
+    .argument('[command...]', 'after --: run this instead, e.g. bash')
+    .option('--new', 'start a new conversation even when there is one to continue')
+    .option('--dir <dir>', "the spec folder (where the Agent's provider is read)", DEFAULT_DIR)
+    .addOption(instanceOption())
+    .action(async (agent: string, command: string[], opts: { new?: boolean; dir: string; instance: string }) => {
+      setExitCode(await runAttach(agent, command, opts, io.stderr))
     })
 
   program

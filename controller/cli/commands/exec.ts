@@ -1,6 +1,7 @@
 import { AGENT_IMAGE_LAYOUT } from '../../plan/agent-image-layout.js'
 import { UsageError } from '../cli-error.js'
 import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { waitForEntrypoint } from '../wait-for-entrypoint.js'
 
 export interface ExecOptions extends RuntimeOptions {
   sidecars?: boolean
@@ -16,7 +17,6 @@ export async function runExec(agent: string, argv: string[], options: ExecOption
   const stdin = options.stdin ? await readStdin() : undefined
   // In the agent's box, commands run as the agent does: its user, its home, its workspace.
   const inAgent = !options.sidecars
-  // A box that just started may still be installing its CA and cloning its workspace: wait for its entrypoint.
   if (inAgent) await waitForEntrypoint(driver, agent)
   const user = options.user ?? (inAgent ? AGENT_IMAGE_LAYOUT.user : undefined)
   const workdir = options.workdir ?? (inAgent ? AGENT_IMAGE_LAYOUT.workspace : undefined)
@@ -35,13 +35,4 @@ async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
-}
-
-async function waitForEntrypoint(driver: ReturnType<typeof dockerRuntime>['driver'], agent: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const probe = await driver.exec(agent, 'agent', ['test', '-f', AGENT_IMAGE_LAYOUT.readyFile])
-    if (probe.exitCode === 0 || Date.now() > deadline) return
-    await new Promise((r) => setTimeout(r, 250))
-  }
 }

@@ -33,6 +33,6 @@ describe('the bottle executable', () => {
   it('lists every command in --help', async () => {
     const { exitCode, stdout } = await bottle('--help')
     expect(exitCode).toBe(0)
-    for (const command of ['validate', 'get', 'describe', 'apply', 'diff', 'delete', 'logs', 'exec', 'controller', 'schema']) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
+    for (const command of ['validate', 'get', 'describe', 'apply', 'diff', 'delete', 'logs', 'exec', 'attach', 'controller', 'schema']) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
   })
 })

@@ -1,0 +1,61 @@
+import { constants } from 'node:os'
+import type { RuntimeDriver } from '../../runtime/driver.js'
+import { agentProvider } from '../agent-provider.js'
+import { UsageError } from '../cli-error.js'
+import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { chooseSessionCommand, type SessionCommand, type SessionRequest } from '../session-command.js'
+import { processTerminal, runTerminalSession, terminalSize, type Terminal } from '../terminal-session.js'
+import { waitForEntrypoint } from '../wait-for-entrypoint.js'
+
+export interface AttachOptions extends RuntimeOptions {
+  /** The spec folder, where the Agent's provider is read. */
+  dir: string
+  /** Start a new conversation even when there is one to continue. */
+  new?: boolean
+}
+
+/** Stand-ins for the user's terminal and the engine, for tests. */
+export interface AttachDependencies {
+  terminal?: Terminal
+  driver?: RuntimeDriver
+}
+
+/**
+ * `bottle attach AGENT [--new] [-- CMD...]`: a person at the keyboard of the
+ * agent's box. Exits with the session's exit code; 0 after a detach; 128+n
+ * after signal n to this process.
+ */
+export async function runAttach(agent: string, command: string[], options: AttachOptions, err: NodeJS.WritableStream, dependencies: AttachDependencies = {}): Promise<number> {
+  const terminal = dependencies.terminal ?? processTerminal()
+  if (terminal.input.isTTY !== true) throw new UsageError('attach needs a terminal; use bottle exec for scripts')
+  if (options.new && command.length > 0) throw new UsageError('--new starts a new agent conversation; it does not apply to a command after --')
+  const request: SessionRequest = command.length > 0 ? { command } : { provider: await agentProvider(options.dir, agent), fresh: options.new === true }
+  const driver = dependencies.driver ?? dockerRuntime(options, createLogger(options.logLevel ?? 'warn')).driver
+  await waitForEntrypoint(driver, agent)
+  const chosen = await chooseSessionCommand(driver, agent, request)
+  const session = await driver.openSession(agent, 'agent', chosen.argv, {
+    user: chosen.user,
+    workdir: chosen.workdir,
+    // The session draws for the user's terminal, so it is told which kind that is, as ssh does.
+    env: { TERM: process.env.TERM || 'xterm-256color', ...chosen.env },
+    ...terminalSize(terminal.output),
+  })
+  err.write(`${startNote(agent, chosen)}\n`)
+  const end = await runTerminalSession(session, terminal)
+  switch (end.reason) {
+    case 'exited':
+      return end.exitCode
+    case 'detached':
+      // Docker keeps an exec running after its client leaves; a later attach starts another one.
+      err.write(`\r\ndetached from ${agent}; the session keeps running in its box\n`)
+      return 0
+    case 'signalled':
+      err.write(`\r\ndisconnected from ${agent} (${end.signal})\n`)
+      return 128 + (constants.signals[end.signal] ?? 0)
+  }
+}
+
+function startNote(agent: string, chosen: SessionCommand): string {
+  const what = chosen.mode === 'continue' ? 'continuing the last conversation (--new starts another)' : chosen.mode === 'new' ? 'a new conversation' : chosen.argv.join(' ')
+  return `attached to ${agent}: ${what}; ctrl-p ctrl-q detaches`
+}
