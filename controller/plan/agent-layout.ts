@@ -15,6 +15,12 @@ export interface AgentLayout {
   sidecarsState: string
   /** Mounted read-only at /etc/bottle/agent in the agent: the CA certificate, gitconfig. Nothing secret. */
   agentConfig: string
+  /**
+   * Mounted read-write at SESSIONS_DIR in the agent: the CLI's config,
+   * transcripts and session state. Outlives recreates; archived, never
+   * deleted, when the Agent goes.
+   */
+  sessions: string
   /** What the controller last applied, for `bottle diff` and for pruning decisions. */
   appliedRecord: string
 }
@@ -32,6 +38,7 @@ export function agentLayout(stateDir: string, agent: string): AgentLayout {
     sidecarsConfig: join(root, 'sidecars'),
     sidecarsState: join(root, 'sidecars-state'),
     agentConfig: join(root, 'agent'),
+    sessions: join(root, 'sessions'),
     appliedRecord: join(root, 'applied.json'),
   }
 }

@@ -5,7 +5,10 @@ import { superviseFiles } from '../proposals/render-supervise-files.js'
 import type { AppliedRoute } from '../status/status-types.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
+import { parseDuration } from '../spec/duration.js'
+import { PROMPT_FILE, providerRuntime, SESSIONS_DIR, type ProviderName } from './provider-runtime.js'
 import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
+import { renderProviderFiles } from './render-provider-files.js'
 import { renderGitconfig } from './render-agent-files.js'
 import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateConfig, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
 import type { SecretRequirement, SecretValues } from './secret-slots.js'
@@ -39,6 +42,8 @@ export interface DesiredAgent {
   missingSecrets: SecretRequirement[]
   routes: AppliedRoute[]
   daemons: string[]
+  /** Set for an Agent that runs its task to completion instead of waiting for a person. */
+  task?: { retries: number; timeout?: string }
 }
 
 export interface DesiredInputs {
@@ -56,7 +61,19 @@ export interface DesiredInputs {
   homeDir: string
   /** Contents of the git identity files, by their path in the gate's config folder (`keys/<remote>`). */
   identities: ReadonlyMap<string, string>
+  /** Files of each skill the Agent names (read from the spec repo's skills/<name>/). */
+  skills?: ReadonlyMap<string, ReadonlyMap<string, string>>
+  /** Codex's placeholder auth.json when the Agent forwards the host's login. */
+  codexPlaceholderAuth?: string
 }
+
+/** The CLI an Agent runs: its own choice, else its Bottle's image, else Claude Code. */
+export function agentProvider(agent: ResolvedAgent): ProviderName {
+  return agent.spec.provider ?? agent.bottle.spec.image?.provider ?? 'claude'
+}
+
+/** Seconds after SIGTERM before a timed-out task is killed. */
+const TASK_KILL_AFTER_S = 10
 
 /**
  * What one Agent should look like: both parts and every generated file.
@@ -92,23 +109,37 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     // With supervise: the daemon's config.json and the agent's mcp.json (none otherwise).
     ...superviseFiles(agent, SUPERVISE_URL),
   ]
+  const provider = agentProvider(agent)
+  const runtime = providerRuntime(provider)
+  files.push(...renderProviderFiles({
+    agent,
+    provider,
+    mcpServers: agent.bottle.spec.supervise?.enabled ? [{ name: 'supervise', url: SUPERVISE_URL }] : [],
+    skills: inputs.skills ?? new Map(),
+    ...(inputs.codexPlaceholderAuth !== undefined ? { codexPlaceholderAuth: inputs.codexPlaceholderAuth } : {}),
+  }))
 
   const daemons = ['egress']
   if (gate) daemons.push('git-gate')
   if (agent.bottle.spec.supervise?.enabled) daemons.push('supervise')
   const workspace = agent.spec.workspace
 
-  const provider = agent.spec.provider ?? 'claude'
   const env: Record<string, string> = {
+    ...runtime.env,
     ...agent.env,
     BOTTLE_AGENT: agent.name,
+    BOTTLE_PROVIDER: provider,
+    BOTTLE_SESSIONS_DIR: SESSIONS_DIR,
     ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
     ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: SUPERVISE_URL } : {}),
     // The entrypoint clones this through the gate into an empty workspace on first start, and never again.
     ...(workspace ? { BOTTLE_WORKSPACE_REPO: gateRepositoryUrl(workspace.remote), ...(workspace.ref ? { BOTTLE_WORKSPACE_REF: workspace.ref } : {}) } : {}),
     ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
-    ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER } : {}),
+    ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER, CODEX_API_KEY: PROVIDER_PLACEHOLDER } : {}),
   }
+  const task = agent.spec.task
+  if (task) env.BOTTLE_TASK = '1'
+  const taskCommand = task ? taskArgv(runtime.headless(task.prompt, files.some((f) => f.path === 'agent/prompt.md') ? { promptFile: PROMPT_FILE } : {}), task.timeout) : undefined
 
   // Files read only at start are part of the agent's identity: changing them recreates it.
   const startFiles = files.filter((f) => f.path.startsWith('agent/')).map((f) => [f.path, digest(f.content)])
@@ -119,7 +150,9 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     mounts: [
       { kind: 'workspace', target: AGENT_IMAGE_LAYOUT.workspace },
       { kind: 'bind', source: layout.agentConfig, target: AGENT_IMAGE_LAYOUT.configDir, readOnly: true },
+      { kind: 'bind', source: layout.sessions, target: SESSIONS_DIR, readOnly: false },
     ],
+    ...(taskCommand ? { command: taskCommand, restart: { onFailure: task?.retries ?? 0 } } : {}),
     ...(agent.bottle.spec.resources ? { resources: { ...agent.bottle.spec.resources } } : {}),
   }, { startFiles })
 
@@ -140,6 +173,7 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     specFile: agent.file,
     specHash: agent.hash,
     suspended: agent.spec.suspend === true,
+    ...(task ? { task: { retries: task.retries ?? 0, ...(task.timeout ? { timeout: task.timeout } : {}) } } : {}),
     parts: { agent: agentPart, sidecars: sidecarsPart },
     files,
     secrets: requirements,
@@ -160,6 +194,13 @@ function gitGateFiles(gate: RenderedGitGate, secrets: Record<string, string>, id
     if (content !== undefined) files.push({ path: `sidecars/git-gate/${copy.target}`, content, mode: copy.mode, secret: true, onChange: 'reload-sidecars' })
   }
   return files
+}
+
+/** The task's CLI run, under coreutils' timeout when the spec sets one (exit 124 means it ran out). */
+function taskArgv(argv: string[], timeout: string | undefined): string[] {
+  if (!timeout) return argv
+  const seconds = Math.max(1, Math.ceil(parseDuration(timeout) / 1000))
+  return ['timeout', `--kill-after=${TASK_KILL_AFTER_S}`, String(seconds), ...argv]
 }
 
 function withHash(spec: Omit<PartSpec, 'hash'>, extra: object): PartSpec {

@@ -64,6 +64,8 @@ export function planAgent(desired: DesiredAgent | undefined, observed: ObservedA
       recreated.add(part)
       return [{ kind: 'create-part', class: changeClass, part, spec: want, reason: 'dead' }]
     }
+    // A task that ran is done (or the engine is between its retries): it is not started again.
+    if (want.restart && (have.state === 'stopped' || have.state === 'restarting')) return []
     if (have.state !== 'running') return [{ kind: 'start-part', class: 'lifecycle', part }]
     return []
   }

@@ -2,12 +2,23 @@ import type { EgressConfigInput } from '../../sidecars/egress/config.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import type { AppliedRoute } from '../status/status-types.js'
 import { canonicalHost } from '../spec/network-syntax.js'
-import { describeRef, slotFor, type SecretRequirement } from './secret-slots.js'
+import { describeRef, slotFor, type SecretRequirement, type SecretSource } from './secret-slots.js'
 
-/** Hosts each provider's CLI talks to; egress injects the provider token there. */
-export const PROVIDER_API_HOSTS: Record<'claude' | 'codex', string> = {
-  claude: 'api.anthropic.com',
-  codex: 'chatgpt.com',
+/** Hosts each provider's CLI talks to with an API token (auth.tokenRef); egress injects the token there. */
+export const PROVIDER_API_HOSTS: Record<'claude' | 'codex', readonly string[]> = {
+  claude: ['api.anthropic.com'],
+  codex: ['api.openai.com'],
+}
+
+/** Hosts Codex talks to when logged in with ChatGPT (auth.forwardHostCredentials). */
+export const CODEX_LOGIN_HOSTS: readonly string[] = ['api.openai.com', 'chatgpt.com']
+
+/** The credential egress injects for the Agent's own CLI, and where; none when the Agent has no auth. */
+export function providerCredential(agent: ResolvedAgent): { source: SecretSource; hosts: readonly string[] } | undefined {
+  const provider = agent.spec.provider ?? 'claude'
+  if (agent.spec.auth?.tokenRef) return { source: agent.spec.auth.tokenRef, hosts: PROVIDER_API_HOSTS[provider] }
+  if (agent.spec.auth?.forwardHostCredentials && provider === 'codex') return { source: { hostLogin: 'codex' }, hosts: CODEX_LOGIN_HOSTS }
+  return undefined
 }
 
 /** What the agent holds instead of a provider token. Egress strips any header carrying it. */
@@ -27,7 +38,7 @@ export interface RenderedEgress {
 export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCerts?: readonly string[] } = {}): RenderedEgress {
   const egress = agent.bottle.spec.egress ?? {}
   const secrets: SecretRequirement[] = []
-  const need = (ref: NonNullable<ResolvedAgent['spec']['auth']>['tokenRef'], purpose: string): string | undefined => {
+  const need = (ref: SecretSource | undefined, purpose: string): string | undefined => {
     if (!ref) return undefined
     const slot = slotFor(ref)
     if (!secrets.some((s) => s.slot === slot)) secrets.push({ slot, ref, purpose })
@@ -52,19 +63,20 @@ export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCe
 
   const placeholders: string[] = []
   const provider = agent.spec.provider ?? 'claude'
-  const providerRef = agent.spec.auth?.tokenRef
-  if (providerRef) {
-    const host = PROVIDER_API_HOSTS[provider]
-    const slot = need(providerRef, `provider ${provider}`)!
+  const providerAuth = providerCredential(agent)
+  if (providerAuth) {
+    const slot = need(providerAuth.source, `provider ${provider}`)!
     placeholders.push(PROVIDER_PLACEHOLDER)
-    const existing = routes.findIndex((r) => canonicalHost(r.host) === host)
-    // The bottle's own route for the provider host wins when it already injects a credential.
-    if (existing < 0) {
-      routes.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', slot } })
-      applied.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', tokenRef: describeRef(providerRef) } })
-    } else if (!routes[existing]!.auth && routes[existing]!.tls !== 'passthrough') {
-      routes[existing] = { ...routes[existing]!, auth: { scheme: 'Bearer', slot } }
-      applied[existing] = { ...applied[existing]!, auth: { scheme: 'Bearer', tokenRef: describeRef(providerRef) } }
+    for (const host of providerAuth.hosts) {
+      const existing = routes.findIndex((r) => canonicalHost(r.host) === host)
+      // The bottle's own route for the provider host wins when it already injects a credential.
+      if (existing < 0) {
+        routes.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', slot } })
+        applied.push({ host, tls: 'intercept', auth: { scheme: 'Bearer', tokenRef: describeRef(providerAuth.source) } })
+      } else if (!routes[existing]!.auth && routes[existing]!.tls !== 'passthrough') {
+        routes[existing] = { ...routes[existing]!, auth: { scheme: 'Bearer', slot } }
+        applied[existing] = { ...applied[existing]!, auth: { scheme: 'Bearer', tokenRef: describeRef(providerAuth.source) } }
+      }
     }
   }
 

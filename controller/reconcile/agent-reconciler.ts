@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
-import { BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
+import { agentProvider, BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
+import { readCodexHostCredentials } from './codex-host-credentials.js'
+import { readSkills } from './read-skills.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
 import { agentRequirements } from '../plan/agent-requirements.js'
 import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
@@ -87,7 +89,8 @@ export class AgentReconciler {
       log.info({ event: 'action', action: 'remove-agent', class: 'prune' }, 'spec gone; pruning the agent (its workspace volume is kept)')
       await this.deps.driver.removeAgent(name, { purgeWorkspace: false })
     }
-    await state.remove()
+    const archived = await state.remove(join(this.deps.stateDir, 'archive', name, this.now().replace(/[:.]/g, '-')))
+    if (archived) log.info({ event: 'sessions-archived', path: archived }, 'kept the agent\'s sessions and transcripts')
     await this.deps.statuses.forget(name)
     return { outcome: 'converged' }
   }
@@ -105,7 +108,13 @@ export class AgentReconciler {
       this.deps.onSecrets?.(secrets.values.values())
       const requests = this.imageRequests(agent)
       const images = { agent: await this.deps.images.resolve(requests.agent), sidecars: await this.deps.images.resolve(requests.sidecars) }
-      desired = desiredAgent({ agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, homeDir: this.homeDir, identities: identities.values, ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}) })
+      const skills = readSkills(this.deps.specs.tree.root, agent.spec.skills ?? [])
+      const codexPlaceholderAuth = this.codexPlaceholderAuth(agent)
+      desired = desiredAgent({
+        agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, homeDir: this.homeDir, identities: identities.values, skills,
+        ...(codexPlaceholderAuth !== undefined ? { codexPlaceholderAuth } : {}),
+        ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}),
+      })
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {
@@ -143,10 +152,19 @@ export class AgentReconciler {
     return { outcome: 'converged' }
   }
 
+  /** Codex's placeholder login, when the Agent forwards the host's; a problem reading it is reported with the secrets. */
+  private codexPlaceholderAuth(agent: ResolvedAgent): string | undefined {
+    if (!agent.spec.auth?.forwardHostCredentials || agentProvider(agent) !== 'codex') return undefined
+    try {
+      return readCodexHostCredentials(this.deps.env).placeholderAuthJson
+    } catch {
+      return undefined
+    }
+  }
+
   private imageRequests(agent: ResolvedAgent): { agent: ImageRequest; sidecars: ImageRequest } {
     const image = agent.bottle.spec.image
-    const provider = image?.provider ?? agent.spec.provider ?? 'claude'
-    let request: ImageRequest = { kind: 'agent', provider }
+    let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agentProvider(agent) }
     if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(this.deps.specs.tree.root, dirname(agent.bottle.file), image.dockerfile) }
     else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
     return { agent: request, sidecars: { kind: 'sidecars' } }
@@ -219,6 +237,7 @@ export class AgentReconciler {
       ...(revision ? { revision } : {}),
       ...(this.deps.statuses.previous(agent) ? { previous: this.deps.statuses.previous(agent)! } : {}),
       ...(desired ? { desiredHashes: { agent: desired.parts.agent.hash, sidecars: desired.parts.sidecars.hash }, endpoints: endpointsOf(desired) } : {}),
+      ...(desired?.task ? { task: desired.task } : {}),
     })
     await this.deps.statuses.set(agent, file, status)
   }

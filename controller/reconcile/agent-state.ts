@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chown, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { AGENT_IMAGE_LAYOUT } from '../plan/agent-image-layout.js'
 import { APPLIED_FILE, type AppliedEgressState } from '../../sidecars/egress/applied-state.js'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import type { AgentLayout } from '../plan/agent-layout.js'
@@ -23,6 +24,14 @@ export class AgentState {
     }
     // Nothing secret lives here, and the agent's entrypoint may not be the controller's uid.
     await mkdir(this.layout.agentConfig, { recursive: true, mode: 0o755 })
+    await this.#ensureSessionsDir()
+  }
+
+  /** The agent user owns its sessions folder; a controller that is not root leaves that to the box's entrypoint. */
+  async #ensureSessionsDir(): Promise<void> {
+    if (existsSync(this.layout.sessions)) return
+    await mkdir(this.layout.sessions, { recursive: true, mode: 0o700 })
+    if (process.getuid?.() === 0) await chown(this.layout.sessions, AGENT_IMAGE_LAYOUT.uid, AGENT_IMAGE_LAYOUT.gid)
   }
 
   /** The Agent's CA certificate, minting the CA on first use. The key stays in the bundle's config folder. */
@@ -85,8 +94,20 @@ export class AgentState {
     }
   }
 
-  async remove(): Promise<void> {
+  /**
+   * Removes the Agent's files. Its transcripts and session state are moved
+   * to `archiveDir` first (when there are any): deleting an Agent must not
+   * silently lose its conversations. Returns where they went.
+   */
+  async remove(archiveDir: string): Promise<string | undefined> {
+    let archived: string | undefined
+    if (existsSync(this.layout.sessions) && !(await isEmptyDir(this.layout.sessions))) {
+      await mkdir(dirname(archiveDir), { recursive: true, mode: 0o700 })
+      await rename(this.layout.sessions, archiveDir)
+      archived = archiveDir
+    }
     await rm(this.layout.root, { recursive: true, force: true })
+    return archived
   }
 }
 
@@ -97,4 +118,13 @@ export interface AppliedRecord {
   specHash: string
   appliedAt: string
   parts: Record<string, { hash: string; image: string; env: Record<string, string> }>
+}
+
+async function isEmptyDir(path: string): Promise<boolean> {
+  try {
+    return (await readdir(path)).length === 0
+  } catch {
+    // Unreadable (owned by the agent's uid): assume there is something to keep.
+    return false
+  }
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { expandHome } from '../spec/check-rules.js'
-import { describeRef, type SecretRequirement } from '../plan/secret-slots.js'
+import { describeRef, isHostLogin, type SecretRequirement } from '../plan/secret-slots.js'
+import { readCodexHostCredentials } from './codex-host-credentials.js'
 
 export interface SecretProblem {
   slot: string
@@ -24,6 +25,14 @@ export async function resolveSecrets(requirements: readonly SecretRequirement[],
   for (const { slot, ref, purpose } of requirements) {
     if (values.has(slot)) continue
     const name = describeRef(ref)
+    if (isHostLogin(ref)) {
+      try {
+        values.set(slot, readCodexHostCredentials(env).accessToken)
+      } catch (err) {
+        problems.push({ slot, message: `${(err as Error).message} (for ${purpose})` })
+      }
+      continue
+    }
     if (ref.env !== undefined) {
       const value = env[ref.env]
       if (value === undefined || value === '') problems.push({ slot, message: `${name} (for ${purpose}) is not set in the controller's environment` })

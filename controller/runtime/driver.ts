@@ -58,6 +58,13 @@ export interface PartSpec {
   resources?: Resources
   /** Extra names the part answers to on the agent's internal network (sidecars only). */
   aliases?: string[]
+  /**
+   * Set for a part that runs to completion (an Agent's task): the engine
+   * restarts it after a non-zero exit, with backoff, at most `onFailure`
+   * times, and never after it succeeds. Absent: the controller keeps the
+   * part running.
+   */
+  restart?: { onFailure: number }
   /** Digest of every field above, computed by the plan. A mismatch with the observed part means recreate. */
   hash: string
 }
@@ -72,7 +79,13 @@ export interface ObservedPart {
   hash: string | undefined
   image: string
   startedAt?: string
+  /** When it last stopped, for a part that is not running. */
+  finishedAt?: string
   exitCode?: number
+  /** Restarts the engine made under the part's restart policy. */
+  restartCount?: number
+  /** Created with a `restart` policy: it runs to completion and is not kept running. */
+  runsToCompletion?: boolean
   /** The part's address on the agent's internal network, when it has one. */
   internalAddress?: string
 }

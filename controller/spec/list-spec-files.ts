@@ -17,6 +17,9 @@ export interface SpecFileEntry {
 
 const SKIPPED_DIRS = new Set(['node_modules'])
 
+/** The folder of the spec repo whose subfolders an Agent's spec.skills names. */
+export const SKILLS_DIR = 'skills'
+
 /** A status file is the controller's output, never a spec, whatever its content. */
 export function isStatusFile(name: string): boolean {
   return name.endsWith('.status.yaml') || name.endsWith('.status.yml')
@@ -64,6 +67,8 @@ async function walk(root: string, rel: string, out: SpecFileEntry[]): Promise<vo
 /** How a file at `path` (relative to the root) is read, or undefined when it is not a spec file. */
 export function specFileEntry(path: string, source?: string): SpecFileEntry | undefined {
   const parts = path.split('/')
+  // skills/<name>/ holds the agents' skills (SKILL.md has frontmatter of its own), never specs.
+  if (parts[0] === SKILLS_DIR && parts.length > 1) return undefined
   const format = specFormatOf(parts[parts.length - 1]!)
   if (!format) return undefined
   const parent = parts.length > 1 ? parts[parts.length - 2] : undefined

@@ -1,6 +1,6 @@
 import type { ObservedAgent, ObservedPart } from '../runtime/driver.js'
 import { conditionOf, setCondition } from './conditions.js'
-import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent } from './status-types.js'
+import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
 
 /** Everything known about one Agent after a reconcile; computeAgentStatus turns it into its status. */
 export interface AgentFacts {
@@ -23,7 +23,49 @@ export interface AgentFacts {
   routes?: { wanted: AppliedRoute[]; applied: boolean; appliedAt?: string; error?: string }
   secretProblems: string[]
   endpoints?: Record<string, string>
+  /** Set when the Agent runs a task (spec.task). */
+  task?: { retries: number; timeout?: string }
   events: StatusEvent[]
+}
+
+/** coreutils' timeout exits with 124 when the time ran out. */
+const TIMED_OUT_EXIT = 124
+
+/** How a task part's run went, from what the engine reports; undefined before it exists or while outdated. */
+export function taskStatusOf(part: ObservedPart | undefined, task: { retries: number }): TaskStatus | undefined {
+  if (!part) return undefined
+  const attempts = 1 + (part.restartCount ?? 0)
+  const maxAttempts = 1 + task.retries
+  let state: TaskStatus['state']
+  if (part.state === 'running' || part.state === 'created') state = 'Running'
+  else if (part.state === 'restarting') state = 'Retrying'
+  else if (part.state === 'stopped' && part.exitCode === 0) state = 'Succeeded'
+  else state = 'Failed'
+  const out: TaskStatus = { state, attempts: Math.min(attempts, maxAttempts), maxAttempts }
+  if (part.exitCode !== undefined && state !== 'Running') out.exitCode = part.exitCode
+  if (part.startedAt) out.startedAt = part.startedAt
+  if (part.finishedAt && state !== 'Running') {
+    out.finishedAt = part.finishedAt
+    if (part.startedAt) out.durationSeconds = Math.max(0, Math.round((Date.parse(part.finishedAt) - Date.parse(part.startedAt)) / 1000))
+  }
+  return out
+}
+
+function taskMessage(task: TaskStatus, timeout: string | undefined): string {
+  const runs = `${task.attempts} attempt${task.attempts === 1 ? '' : 's'}`
+  const took = task.durationSeconds !== undefined ? ` in ${task.durationSeconds}s` : ''
+  switch (task.state) {
+    case 'Running':
+      return `the task is running (attempt ${task.attempts} of ${task.maxAttempts})`
+    case 'Retrying':
+      return `attempt ${task.attempts} of ${task.maxAttempts} failed${task.exitCode !== undefined ? ` with exit code ${task.exitCode}` : ''}; retrying after a backoff`
+    case 'Succeeded':
+      return `the task succeeded after ${runs}${took}`
+    case 'Failed':
+      return task.exitCode === TIMED_OUT_EXIT && timeout
+        ? `the task timed out after ${timeout} (${runs})`
+        : `the task failed with exit code ${task.exitCode ?? 'unknown'} after ${runs}${took}; see bottle logs`
+  }
 }
 
 const MAX_EVENTS = 10
@@ -43,6 +85,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   const agent = f.observed?.parts.agent
   const sidecars = f.observed?.parts.sidecars
   const agentCurrent = agent?.state === 'running' && (!f.desiredHashes || agent.hash === f.desiredHashes.agent)
+  const task = f.task && (!f.desiredHashes || agent?.hash === f.desiredHashes.agent) ? taskStatusOf(agent, f.task) : undefined
   const sidecarsCurrent = sidecars?.state === 'running' && (!f.desiredHashes || sidecars.hash === f.desiredHashes.sidecars)
   const valid = f.specErrors.length === 0
 
@@ -68,9 +111,22 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   if (f.suspended && valid) {
     phase = 'Suspended'
     ready = { status: 'False', reason: 'Suspended', message: agent?.state === 'running' ? 'stopping' : 'suspended: stopped, workspace kept' }
+  } else if (task && task.state !== 'Running' && valid) {
+    // A finished task is judged by its exit, not by whether its box still runs.
+    const message = taskMessage(task, f.task?.timeout)
+    if (task.state === 'Succeeded') {
+      phase = 'Succeeded'
+      ready = { status: 'True', reason: 'TaskSucceeded', message }
+    } else if (task.state === 'Failed') {
+      phase = 'Failed'
+      ready = { status: 'False', reason: task.exitCode === TIMED_OUT_EXIT && f.task?.timeout ? 'TaskTimedOut' : 'TaskFailed', message }
+    } else {
+      phase = 'Running'
+      ready = { status: 'False', reason: 'TaskRetrying', message }
+    }
   } else if (agentCurrent && sidecarsCurrent && routesOk) {
     phase = 'Running'
-    ready = { status: 'True', reason: 'Running', message: valid ? 'the agent is running' : 'the agent is running its last valid spec' }
+    ready = { status: 'True', reason: 'Running', message: task ? taskMessage(task, f.task?.timeout) : valid ? 'the agent is running' : 'the agent is running its last valid spec' }
   } else if (f.error) {
     phase = agent?.state === 'running' ? 'Degraded' : 'Failed'
     ready = { status: 'False', reason: 'ReconcileFailed', message: f.error }
@@ -108,6 +164,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   }
   if (f.routes) status.routes = { applied: f.routes.wanted, ...(f.routes.appliedAt ? { appliedAt: f.routes.appliedAt } : {}), ...(f.routes.error ? { error: f.routes.error } : {}) }
   if (f.endpoints) status.endpoints = f.endpoints
+  if (task) status.task = task
   const lastError = f.error ?? (valid ? undefined : f.specErrors[0])
   if (lastError) status.lastError = lastError
   if (events.length) status.events = events

@@ -4,7 +4,7 @@
  * is true right now and never holds a secret value.
  */
 
-export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Failed' | 'Suspended' | 'Terminating'
+export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Succeeded' | 'Failed' | 'Suspended' | 'Terminating'
 
 export type ConditionType = 'Valid' | 'Ready' | 'SidecarsReady' | 'RoutesApplied' | 'ImageReady' | 'WorkspaceReady'
 
@@ -43,6 +43,18 @@ export interface AppliedRoute {
   auth?: { scheme: string; tokenRef: string }
 }
 
+export interface TaskStatus {
+  state: 'Running' | 'Retrying' | 'Succeeded' | 'Failed'
+  /** Runs so far, the current one included. */
+  attempts: number
+  /** 1 + spec.task.retries. */
+  maxAttempts: number
+  exitCode?: number
+  startedAt?: string
+  finishedAt?: string
+  durationSeconds?: number
+}
+
 export interface ObjectStatus {
   phase?: Phase
   conditions: Condition[]
@@ -61,6 +73,8 @@ export interface ObjectStatus {
   routes?: { applied: AppliedRoute[]; appliedAt?: string; error?: string }
   endpoints?: Record<string, string>
   lastError?: string
+  /** Agents with spec.task: how the run went. */
+  task?: TaskStatus
   events?: StatusEvent[]
   /** Bottles: the Agents that run in it. */
   agents?: string[]

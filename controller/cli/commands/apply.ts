@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../reconcile/atomic-write.js'
 import { readStatusFile } from '../../status/read-status-file.js'
 import type { ObjectStatus } from '../../status/status-types.js'
 import { CliError, EXIT_FAILED, EXIT_OK, UsageError } from '../cli-error.js'
-import { parseDuration } from '../duration.js'
+import { parseDuration } from '../../spec/duration.js'
 import { formatErrorsFromCwd } from './validate.js'
 import { formatSpecError } from '../../spec/errors.js'
 

@@ -6,7 +6,7 @@ import { GitRemoteSource, parseGitSource } from '../../spec/sources/git-remote-s
 import { LocalFolderSource } from '../../spec/sources/local-folder-source.js'
 import type { SpecSource } from '../../spec/sources/spec-source.js'
 import { UsageError } from '../cli-error.js'
-import { parseDuration } from '../duration.js'
+import { parseDuration } from '../../spec/duration.js'
 import { startHealthServer } from '../health-server.js'
 import { bundleUser, createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
 

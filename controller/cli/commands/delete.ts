@@ -5,7 +5,7 @@ import { statusFilePath } from '../../status/status-file-path.js'
 import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js'
-import { parseDuration } from '../duration.js'
+import { parseDuration } from '../../spec/duration.js'
 import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
 import { parseKind, type ListedKind } from './get.js'
 

@@ -85,7 +85,8 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
     CapAdd: isAgent ? [...AGENT_CAPABILITIES] : [],
     SecurityOpt: ['no-new-privileges:true'],
     PidsLimit: PIDS_LIMIT[part],
-    RestartPolicy: { Name: 'no' },
+    // A task is retried by the engine, which backs off between attempts (and survives a controller restart).
+    RestartPolicy: spec.restart && spec.restart.onFailure > 0 ? { Name: 'on-failure', MaximumRetryCount: spec.restart.onFailure } : { Name: 'no' },
     ...resourceLimits(spec),
   }
   if (isAgent) {
@@ -102,7 +103,7 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
     name: partContainerName(names, part),
     Image: spec.image,
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...ownershipLabels(instance, agent, part), [LABEL.specHash]: spec.hash },
+    Labels: { ...ownershipLabels(instance, agent, part), [LABEL.specHash]: spec.hash, ...(spec.restart ? { [LABEL.runsToCompletion]: 'true' } : {}) },
     HostConfig: hostConfig,
     NetworkingConfig: {
       EndpointsConfig: {

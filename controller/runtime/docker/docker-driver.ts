@@ -103,10 +103,32 @@ export class DockerDriver implements RuntimeDriver {
         this.#docker.listNetworks({ filters: { label } }),
         this.#docker.listVolumes({ filters: { label } }),
       ])
-      return groupObserved(this.#instance, containers, networks, volumes.Volumes ?? [])
+      const observed = groupObserved(this.#instance, containers, networks, volumes.Volumes ?? [])
+      await this.#addTaskFacts(observed)
+      return observed
     } catch (error) {
       throw engineError('observe', `instance ${this.#instance}`, error)
     }
+  }
+
+  /**
+   * How a finished task went: the list answer has no timings or restart
+   * count, so a task part that is not running is inspected (one call per
+   * such part; a resync of long-running agents makes none).
+   */
+  async #addTaskFacts(observed: ObservedAgent[]): Promise<void> {
+    const parts = observed.flatMap((o) => Object.values(o.parts)).filter((p) => p?.runsToCompletion && p.state !== 'running')
+    await Promise.all(parts.map(async (part) => {
+      try {
+        const info = await this.#docker.getContainer(part!.id).inspect()
+        part!.restartCount = info.RestartCount
+        part!.exitCode = info.State.ExitCode
+        if (info.State.StartedAt && !info.State.StartedAt.startsWith('0001')) part!.startedAt = info.State.StartedAt
+        if (info.State.FinishedAt && !info.State.FinishedAt.startsWith('0001')) part!.finishedAt = info.State.FinishedAt
+      } catch {
+        // Removed between the list and the inspect: the next observe says so.
+      }
+    }))
   }
 
   async ensureInfrastructure(agent: string): Promise<void> {

@@ -17,6 +17,8 @@ export const LABEL = {
   agent: 'bottle.dev/agent',
   role: 'bottle.dev/role',
   specHash: 'bottle.dev/spec-hash',
+  /** On a part that runs to completion (an Agent's task) rather than until stopped. */
+  runsToCompletion: 'bottle.dev/runs-to-completion',
   /** Version of the isolation recipe an internal network was created with. */
   isolation: 'bottle.dev/isolation',
 } as const

@@ -47,6 +47,7 @@ function toPart(container: ContainerFacts, names: DockerNames): ObservedPart {
     hash: container.Labels[LABEL.specHash],
     image: container.Image,
   }
+  if (container.Labels[LABEL.runsToCompletion] === 'true') part.runsToCompletion = true
   const exitCode = exitCodeFromStatus(container.Status)
   if (part.state === 'stopped' && exitCode !== undefined) part.exitCode = exitCode
   const address = container.NetworkSettings?.Networks?.[names.internalNetwork]?.IPAddress

@@ -21,6 +21,9 @@ interface FakePart {
   spec: PartSpec
   state: ObservedPart['state']
   startedAt?: string
+  finishedAt?: string
+  exitCode?: number
+  restartCount?: number
   signals: NodeJS.Signals[]
   logs: string[]
 }
@@ -66,7 +69,18 @@ export class FakeDriver implements RuntimeDriver {
           PART_NAMES.flatMap((name) => {
             const p = a.parts[name]
             if (!p) return []
-            const observed: ObservedPart = { id: p.id, name: `fake-${agent}-${name}`, state: p.state, hash: p.spec.hash, image: p.spec.image, ...(p.startedAt ? { startedAt: p.startedAt } : {}) }
+            const observed: ObservedPart = {
+              id: p.id,
+              name: `fake-${agent}-${name}`,
+              state: p.state,
+              hash: p.spec.hash,
+              image: p.spec.image,
+              ...(p.startedAt ? { startedAt: p.startedAt } : {}),
+              ...(p.spec.restart ? { runsToCompletion: true } : {}),
+              ...(p.state !== 'running' && p.finishedAt ? { finishedAt: p.finishedAt } : {}),
+              ...(p.state !== 'running' && p.exitCode !== undefined ? { exitCode: p.exitCode } : {}),
+              ...(p.restartCount !== undefined ? { restartCount: p.restartCount } : {}),
+            }
             return [[name, observed]]
           }),
         ),
@@ -175,6 +189,16 @@ export class FakeDriver implements RuntimeDriver {
   /** Like a crash: the part stops and a die event is emitted. */
   crashFromOutside(agent: string, part: PartName): void {
     this.partOf(agent, part, 'crash').state = 'stopped'
+    this.emit({ agent, part, kind: 'die', time: this.now() })
+  }
+
+  /**
+   * Like a task's command exiting: the part stops with `exitCode` after
+   * `restarts` restarts by the engine's policy, and a die event is emitted.
+   */
+  exitFromInside(agent: string, part: PartName, exitCode: number, restarts = 0): void {
+    const p = this.partOf(agent, part, 'exit')
+    Object.assign(p, { state: 'stopped', exitCode, restartCount: restarts, finishedAt: this.now() })
     this.emit({ agent, part, kind: 'die', time: this.now() })
   }
 

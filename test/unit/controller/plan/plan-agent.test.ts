@@ -96,4 +96,16 @@ describe('planAgent', () => {
       }),
     )
   })
+
+  it('leaves a finished task alone: neither restarted nor recreated, whatever its exit', () => {
+    const task = desired({ parts: { agent: { ...part('a1'), restart: { onFailure: 1 } }, sidecars: part('s1') } })
+    const { observed, files } = applied(task)
+    for (const state of ['stopped', 'restarting'] as const) {
+      const finished = { ...observed, parts: { ...observed.parts, agent: observedPart('a1', state) } }
+      expect(planAgent(task, finished, files)).toEqual([])
+    }
+    const longRunning = desired()
+    const stopped = { ...applied(longRunning).observed, parts: { ...applied(longRunning).observed.parts, agent: observedPart('a1', 'stopped') } }
+    expect(planAgent(longRunning, stopped, applied(longRunning).files)).toEqual([{ kind: 'start-part', class: 'lifecycle', part: 'agent' }])
+  })
 })
