@@ -5,8 +5,9 @@
  *
  *   agent/prompt.md           spec.prompt (or the .md body), copied to PROMPT_FILE.
  *   agent/claude.json         keys merged into Claude Code's .claude.json:
- *                             onboarding done, bypass-permissions accepted,
- *                             the workspace trusted, the MCP servers.
+ *                             onboarding done, the workspace trusted.
+ *   agent/claude-settings.json  merged into its settings.json: the
+ *                             bypass-permissions warning accepted.
  *   agent/codex-config.toml   Codex's config.toml: the workspace trusted, the MCP servers.
  *   agent/codex-auth.json     a placeholder auth.json (never a real token).
  *   agent/skills/<name>/...   the spec repo's skills/<name>/, copied into the CLI's skills folder.
@@ -28,6 +29,7 @@ export interface McpServer {
 export interface ProviderFileInputs {
   agent: ResolvedAgent
   provider: ProviderName
+  /** Codex lists them in config.toml; Claude's come from agent/mcp.json (render-supervise-files.ts). */
   mcpServers: readonly McpServer[]
   /** The placeholder auth.json Codex gets when it forwards the host's login (codex-host-credentials.ts). */
   codexPlaceholderAuth?: string
@@ -42,7 +44,10 @@ export function renderProviderFiles(inputs: ProviderFileInputs): RenderedFile[] 
   const files: RenderedFile[] = []
   const prompt = agent.spec.prompt?.trim()
   if (prompt) files.push(startFile('agent/prompt.md', prompt + '\n'))
-  if (provider === 'claude') files.push(startFile('agent/claude.json', JSON.stringify(claudeSettings(inputs.mcpServers), null, 2) + '\n'))
+  if (provider === 'claude') {
+    files.push(startFile('agent/claude.json', JSON.stringify(claudeState(), null, 2) + '\n'))
+    files.push(startFile('agent/claude-settings.json', JSON.stringify(CLAUDE_USER_SETTINGS, null, 2) + '\n'))
+  }
   if (provider === 'codex') {
     files.push(startFile('agent/codex-config.toml', codexConfig(inputs.mcpServers)))
     const auth = inputs.codexPlaceholderAuth ?? (agent.spec.auth?.tokenRef ? codexApiKeyAuth() : undefined)
@@ -54,16 +59,21 @@ export function renderProviderFiles(inputs: ProviderFileInputs): RenderedFile[] 
   return files
 }
 
-/** Merged into .claude.json key by key; `projects` entry by entry, so Claude's own notes about them stay. */
-function claudeSettings(mcpServers: readonly McpServer[]): Record<string, unknown> {
-  const trusted = { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true }
+/**
+ * Merged into .claude.json key by key; `projects` entry by entry, so Claude's
+ * own notes about them stay. Only keys Claude Code 2.x keeps: it migrates
+ * older ones away at start, which would make every start a change.
+ */
+function claudeState(): Record<string, unknown> {
+  const trusted = { hasTrustDialogAccepted: true }
   return {
     hasCompletedOnboarding: true,
-    bypassPermissionsModeAccepted: true,
     projects: { [AGENT_IMAGE_LAYOUT.workspace]: trusted, [AGENT_IMAGE_LAYOUT.home]: trusted },
-    mcpServers: Object.fromEntries(mcpServers.map((s) => [s.name, { type: 'http', url: s.url }])),
   }
 }
+
+/** Merged into the user settings.json: the bypass-permissions warning was accepted (the bottle is the sandbox). */
+const CLAUDE_USER_SETTINGS = { skipDangerousModePermissionPrompt: true }
 
 function tomlString(value: string): string {
   return JSON.stringify(value) // a JSON string is a valid TOML basic string
@@ -74,6 +84,13 @@ function codexConfig(mcpServers: readonly McpServer[]): string {
     '# Written by bottle at every start of the agent; edits here do not last.',
     `[projects.${tomlString(AGENT_IMAGE_LAYOUT.workspace)}]`,
     'trust_level = "trusted"',
+    // Neither plugin sync (github.com) nor analytics (ab.chatgpt.com) is a route: asking only costs retries.
+    '',
+    '[features]',
+    'plugins = false',
+    '',
+    '[analytics]',
+    'enabled = false',
   ]
   for (const server of mcpServers) lines.push('', `[mcp_servers.${tomlString(server.name)}]`, `url = ${tomlString(server.url)}`)
   return lines.join('\n') + '\n'

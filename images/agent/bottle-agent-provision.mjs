@@ -4,7 +4,8 @@
 // agent user, in a fixed order:
 //
 //   prompt    config/prompt.md -> ~/.bottle/prompt.md
-//   provider  Claude: config/claude.json merged into $CLAUDE_CONFIG_DIR/.claude.json
+//   provider  Claude: config/claude.json merged into $CLAUDE_CONFIG_DIR/.claude.json,
+//                     config/claude-settings.json into $CLAUDE_CONFIG_DIR/settings.json
 //             Codex:  config/codex-config.toml -> $CODEX_HOME/config.toml,
 //                     config/codex-auth.json -> $CODEX_HOME/auth.json (a placeholder)
 //   skills    config/skills/<name>/ -> the CLI's skills/<name>/
@@ -81,6 +82,20 @@ function writeManaged(record) {
 
 const claudeJson = () => join(claudeDir, '.claude.json')
 
+/** Sets each key of `wanted` in the JSON object at `path`; `projects` entry by entry, keeping what the CLI noted there. */
+function mergeInto(path, wanted) {
+  const config = readJsonObject(path)
+  for (const [key, value] of Object.entries(wanted)) {
+    if (key === 'projects') {
+      config.projects = { ...config.projects }
+      for (const [project, flags] of Object.entries(value)) config.projects[project] = { ...config.projects[project], ...flags }
+    } else {
+      config[key] = value
+    }
+  }
+  return writeJson(path, config)
+}
+
 const steps = {
   prompt() {
     const prompt = readOptional(join(configDir, 'prompt.md'))
@@ -93,19 +108,12 @@ const steps = {
 
   provider() {
     if (provider === 'claude') {
-      const wanted = readOptional(join(configDir, 'claude.json'))
-      if (wanted === undefined) return 'no Claude settings'
-      const settings = JSON.parse(wanted)
-      const config = readJsonObject(claudeJson())
-      for (const [key, value] of Object.entries(settings)) {
-        if (key === 'projects') {
-          config.projects = { ...config.projects }
-          for (const [project, flags] of Object.entries(value)) config.projects[project] = { ...config.projects[project], ...flags }
-        } else {
-          config[key] = value
-        }
-      }
-      return writeJson(claudeJson(), config) ? 'Claude settings merged' : 'Claude settings unchanged'
+      const results = []
+      const state = readOptional(join(configDir, 'claude.json'))
+      if (state !== undefined) results.push(mergeInto(claudeJson(), JSON.parse(state)) ? '.claude.json merged' : '.claude.json unchanged')
+      const settings = readOptional(join(configDir, 'claude-settings.json'))
+      if (settings !== undefined) results.push(mergeInto(join(claudeDir, 'settings.json'), JSON.parse(settings)) ? 'settings.json merged' : 'settings.json unchanged')
+      return results.join(', ') || 'no Claude settings'
     }
     if (provider === 'codex') {
       const results = []

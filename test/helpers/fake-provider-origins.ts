@@ -89,6 +89,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 
@@ -120,6 +121,14 @@ export interface FakeOriginOptions {
   host?: string
   /** Default 0: a free port. */
   port?: number
+  /**
+   * A model call whose body contains this text is refused with a 400
+   * invalid_request_error, which the CLI reports and exits non-zero on
+   * (it does not retry a 4xx): the failing-task case.
+   */
+  refuseWhenBodyHas?: string
+  /** Serve https with this certificate (egress injects a credential only over https). Default: plain http. */
+  tls?: { certPem: string; keyPem: string }
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void
@@ -128,7 +137,7 @@ async function listen(options: FakeOriginOptions, route: Route, upgrade?: (req: 
   const requests: FakeOriginRequest[] = []
   const upgraded = new Set<Duplex>()
   const record = (r: FakeOriginRequest) => void requests.push(r)
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
@@ -141,7 +150,8 @@ async function listen(options: FakeOriginOptions, route: Route, upgrade?: (req: 
         else res.destroy()
       }
     })
-  })
+  }
+  const server: Server | HttpsServer = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler) : createServer(handler)
   server.keepAliveTimeout = 60_000
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket)
@@ -156,7 +166,7 @@ async function listen(options: FakeOriginOptions, route: Route, upgrade?: (req: 
   const port = (server.address() as AddressInfo).port
   const loopback = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
   return {
-    url: `http://${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
     host,
     port,
     requests,
@@ -260,6 +270,9 @@ export async function startFakeAnthropicOrigin(options: FakeOriginOptions): Prom
     if (req.method === 'POST' && path === '/v1/messages') {
       const request = parseJson(body)
       const model = typeof request.model === 'string' ? request.model : 'claude-sonnet-5-5'
+      if (options.refuseWhenBodyHas !== undefined && body.includes(options.refuseWhenBodyHas)) {
+        return jsonResponse(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'fake origin: this prompt is refused on purpose' } })
+      }
       if (request.stream === true) anthropicStream(res, model, options.answer, id)
       else jsonResponse(res, 200, anthropicMessage(model, options.answer, id), { 'request-id': `req_${id}` })
       return

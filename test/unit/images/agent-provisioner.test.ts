@@ -34,6 +34,8 @@ const mtime = (rel: string) => statSync(join(box.path, rel)).mtimeMs
 describe('bottle-agent-provision', () => {
   it("merges Claude settings and MCP servers into the CLI's own config, keeping its keys, and changes nothing the second time", async () => {
     await box.write('config/claude.json', JSON.stringify({ hasCompletedOnboarding: true, projects: { '/w': { hasTrustDialogAccepted: true } } }))
+    await box.write('config/claude-settings.json', JSON.stringify({ skipDangerousModePermissionPrompt: true }))
+    await box.write('sessions/claude/settings.json', JSON.stringify({ model: 'opus' }))
     await box.write('config/mcp.json', JSON.stringify({ mcpServers: { supervise: { type: 'http', url: 'http://supervise:9100/mcp' } } }))
     await box.write('sessions/claude/.claude.json', JSON.stringify({ numStartups: 7, projects: { '/w': { history: ['x'] } }, mcpServers: { mine: { command: 'x' } } }))
     for (const step of ['prompt', 'provider', 'skills', 'mcp']) run(step)
@@ -44,6 +46,7 @@ describe('bottle-agent-provision', () => {
       projects: { '/w': { history: ['x'], hasTrustDialogAccepted: true } },
       mcpServers: { mine: { command: 'x' }, supervise: { type: 'http', url: 'http://supervise:9100/mcp' } },
     })
+    expect(JSON.parse(await box.read('sessions/claude/settings.json'))).toEqual({ model: 'opus', skipDangerousModePermissionPrompt: true })
     const before = mtime('sessions/claude/.claude.json')
     await new Promise((r) => setTimeout(r, 20))
     for (const step of ['prompt', 'provider', 'skills', 'mcp']) run(step)

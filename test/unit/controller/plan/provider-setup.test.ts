@@ -65,7 +65,8 @@ describe('provider setup for the agent', () => {
   it('renders Claude settings, the prompt and skills, all world-readable and read at start', () => {
     const d = desiredFor('impl', { skills: new Map([['review', new Map([['SKILL.md', '# review\n']])]]) })
     const claude = JSON.parse(fileOf(d, 'agent/claude.json')!.content)
-    expect(claude).toMatchObject({ hasCompletedOnboarding: true, bypassPermissionsModeAccepted: true })
+    expect(claude).toMatchObject({ hasCompletedOnboarding: true })
+    expect(JSON.parse(fileOf(d, 'agent/claude-settings.json')!.content)).toEqual({ skipDangerousModePermissionPrompt: true })
     expect(claude.projects['/home/agent/workspace']).toMatchObject({ hasTrustDialogAccepted: true })
     expect(fileOf(d, 'agent/prompt.md')?.content).toBe('You review code.\n')
     expect(fileOf(d, 'agent/skills/review/SKILL.md')?.content).toBe('# review\n')
