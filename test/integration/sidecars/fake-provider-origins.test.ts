@@ -6,9 +6,10 @@
  * reach them through the egress proxy. Each run must print the fake answer and
  * the origin must have seen the placeholder token as a bearer token.
  *
- * The binaries: BOTTLE_TEST_CLAUDE_BIN (default /tmp/clis/claude/claude) and
- * BOTTLE_TEST_CODEX_BIN (default the musl codex of @openai/codex unpacked in
- * /tmp/clis/codex). A case whose binary is missing is skipped, saying so.
+ * The binaries are the pinned ones of the agent images, unpacked from the
+ * tarballs setup fetched (test/helpers/provider-cli-binaries.ts), or
+ * BOTTLE_TEST_CLAUDE_BIN / BOTTLE_TEST_CODEX_BIN. A missing one fails the
+ * cases that need it.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -23,14 +24,14 @@ import { once } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createLeafCertificates, mintCertificateAuthority } from '../../../sidecars/egress/certificates.js'
 import { startFakeAnthropicOrigin, startFakeOpenAIOrigin, type FakeProviderOrigin } from '../../helpers/fake-provider-origins.js'
+import { providerCliBinary } from '../../helpers/provider-cli-binaries.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
 
-const CLAUDE_BIN = process.env.BOTTLE_TEST_CLAUDE_BIN || '/tmp/clis/claude/claude'
-const CODEX_BIN = process.env.BOTTLE_TEST_CODEX_BIN || '/tmp/clis/codex/package/vendor/x86_64-unknown-linux-musl/bin/codex'
-const HAVE_CLAUDE = existsSync(CLAUDE_BIN)
-const HAVE_CODEX = existsSync(CODEX_BIN)
-const NO_CLAUDE = HAVE_CLAUDE ? '' : ` [skipped: no Claude Code binary at ${CLAUDE_BIN}; set BOTTLE_TEST_CLAUDE_BIN]`
-const NO_CODEX = HAVE_CODEX ? '' : ` [skipped: no Codex binary at ${CODEX_BIN}; set BOTTLE_TEST_CODEX_BIN]`
+const claudeBinary = providerCliBinary('claude')
+const codexBinary = providerCliBinary('codex')
+// A missing binary fails these tests (it does not skip them): setup provides both.
+const CLAUDE_BIN = 'path' in claudeBinary ? claudeBinary.path : claudeBinary.missing
+const CODEX_BIN = 'path' in codexBinary ? codexBinary.path : codexBinary.missing
 
 const ANSWER = 'Hello from the bottle fake origin, 7f3a!'
 const token = (name: string) => `test-token-${name}-${randomBytes(6).toString('hex')}`
@@ -278,7 +279,7 @@ describe('fake origins over HTTP (no CLI)', () => {
 })
 
 describe('Claude Code against the fake Anthropic origin', () => {
-  it.skipIf(!HAVE_CLAUDE)(`prints the answer and sends the OAuth token as a bearer token (ANTHROPIC_BASE_URL)${NO_CLAUDE}`, async () => {
+  it(`prints the answer and sends the OAuth token as a bearer token (ANTHROPIC_BASE_URL)`, async () => {
     const origin = await anthropic()
     const dir = await home('claude')
     const secret = token('claude')
@@ -295,7 +296,7 @@ describe('Claude Code against the fake Anthropic origin', () => {
     expect(origin.requests.every((r) => r.authorization === `Bearer ${secret}`)).toBe(true)
   })
 
-  it.skipIf(!HAVE_CLAUDE)(`works as https://api.anthropic.com through an intercepting HTTPS_PROXY trusted by NODE_EXTRA_CA_CERTS, startup calls included${NO_CLAUDE}`, async () => {
+  it(`works as https://api.anthropic.com through an intercepting HTTPS_PROXY trusted by NODE_EXTRA_CA_CERTS, startup calls included`, async () => {
     const origin = await anthropic()
     const p = await proxy({ 'api.anthropic.com': origin })
     const dir = await home('claude-proxy')
@@ -314,7 +315,7 @@ describe('Claude Code against the fake Anthropic origin', () => {
     console.info(`claude via proxy: CONNECTs ${[...new Set(p.connects)].join(', ')}; origin saw ${origin.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`)
   })
 
-  it.skipIf(!HAVE_CLAUDE)(`works through the proxy with the CA in SSL_CERT_FILE instead${NO_CLAUDE}`, async () => {
+  it(`works through the proxy with the CA in SSL_CERT_FILE instead`, async () => {
     const origin = await anthropic()
     const p = await proxy({ 'api.anthropic.com': origin })
     const dir = await home('claude-proxy-ssl')
@@ -332,7 +333,7 @@ describe('Claude Code against the fake Anthropic origin', () => {
 describe('Codex against the fake OpenAI origin', () => {
   const baseUrl = (origin: FakeProviderOrigin) => ['-c', `openai_base_url="${origin.url}/v1"`]
 
-  it.skipIf(!HAVE_CODEX)(`prints the answer over the Responses WebSocket with CODEX_API_KEY as a bearer token${NO_CODEX}`, async () => {
+  it(`prints the answer over the Responses WebSocket with CODEX_API_KEY as a bearer token`, async () => {
     const origin = await openai()
     const dir = await home('codex')
     const secret = token('codex')
@@ -345,7 +346,7 @@ describe('Codex against the fake OpenAI origin', () => {
     expect(origin.requests.every((r) => r.authorization === `Bearer ${secret}`)).toBe(true)
   })
 
-  it.skipIf(!HAVE_CODEX)(`falls back to POST /v1/responses (SSE) at once when the handshake gets 426${NO_CODEX}`, async () => {
+  it(`falls back to POST /v1/responses (SSE) at once when the handshake gets 426`, async () => {
     const origin = await openai(false)
     const dir = await home('codex-sse')
     const secret = token('codex')
@@ -359,7 +360,7 @@ describe('Codex against the fake OpenAI origin', () => {
     expect(Date.now() - started).toBeLessThan(20_000)
   })
 
-  it.skipIf(!HAVE_CODEX)(`uses the key of auth.json as written by codex login --with-api-key, and not OPENAI_API_KEY alone${NO_CODEX}`, async () => {
+  it(`uses the key of auth.json as written by codex login --with-api-key, and not OPENAI_API_KEY alone`, async () => {
     const origin = await openai()
     const dir = await home('codex-login')
     const secret = token('codex')
@@ -388,7 +389,7 @@ describe('Codex against the fake OpenAI origin', () => {
     expect(bare.requests.every((r) => r.authorization === '')).toBe(true)
   })
 
-  it.skipIf(!HAVE_CODEX)(`works as https://api.openai.com through an intercepting HTTPS_PROXY trusted by CODEX_CA_CERTIFICATE; sends the key to chatgpt.com too${NO_CODEX}`, async () => {
+  it(`works as https://api.openai.com through an intercepting HTTPS_PROXY trusted by CODEX_CA_CERTIFICATE; sends the key to chatgpt.com too`, async () => {
     const origin = await openai()
     // chatgpt.com routed to the origin as well: its 404 for /backend-api/* lets codex go on at once.
     const p = await proxy({ 'api.openai.com': origin, 'chatgpt.com': origin })
@@ -409,7 +410,7 @@ describe('Codex against the fake OpenAI origin', () => {
     expect(new Set(p.connects)).toEqual(new Set(['api.openai.com:443', 'chatgpt.com:443']))
   })
 
-  it.skipIf(!HAVE_CODEX)(`works as https://api.openai.com through an intercepting HTTPS_PROXY trusted by SSL_CERT_FILE, every other host refused${NO_CODEX}`, async () => {
+  it(`works as https://api.openai.com through an intercepting HTTPS_PROXY trusted by SSL_CERT_FILE, every other host refused`, async () => {
     const origin = await openai()
     const p = await proxy({ 'api.openai.com': origin })
     const dir = await home('codex-proxy')
