@@ -1,6 +1,6 @@
 #!/bin/sh
 # The agent box every agent image shares (images/agent, images/agent-claude,
-# images/agent-codex): git, curl, CA certificates, setpriv and ssh; an
+# images/agent-codex): git, curl, CA certificates, setpriv, ssh and tmux; an
 # unprivileged user `agent` (uid 1000) whose workspace volume is mounted at
 # /home/agent/workspace; and the bottle-agent-* files of this folder (the
 # entrypoint bottle-agent-init, the default command bottle-agent-idle and
@@ -19,6 +19,7 @@ for tool in git curl; do command -v "$tool" >/dev/null 2>&1 || missing="$missing
 command -v update-ca-certificates >/dev/null 2>&1 || missing="$missing ca-certificates"
 command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 if [ -n "$missing" ]; then
   apt-get update && apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*
 fi
@@ -39,11 +40,12 @@ mkdir -p /home/agent/workspace /etc/bottle/agent
 chown -R agent:agent /home/agent
 
 # Every bottle-agent-* file is a command in /usr/local/bin, except node
-# modules (*.mjs), which bottle-agent-init runs from /usr/local/lib/bottle.
+# modules (*.mjs), which bottle-agent-init runs, and configs (*.conf), which
+# live in /usr/local/lib/bottle.
 # Modes are set here because a checkout may have lost the executable bits.
 for file in "$box"/bottle-agent-*; do
   case "$file" in
-    *.mjs) install -D -m 0644 "$file" "/usr/local/lib/bottle/$(basename "$file")" ;;
+    *.mjs | *.conf) install -D -m 0644 "$file" "/usr/local/lib/bottle/$(basename "$file")" ;;
     *) install -m 0755 "$file" /usr/local/bin/ ;;
   esac
 done

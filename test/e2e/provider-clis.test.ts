@@ -20,6 +20,8 @@ import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } fro
 import { startFakeAnthropicOrigin, startFakeOpenAIOrigin, type FakeProviderOrigin } from '../helpers/fake-provider-origins.js'
 import { runCli } from '../helpers/run-cli.js'
 import { TempFolder } from '../helpers/temp-folder.js'
+import { TmuxPane } from '../helpers/tmux-pane.js'
+import { packageRoot } from '../../controller/package-root.js'
 
 const docker = new Dockerode()
 const instance = uniqueInstance('cli')
@@ -40,6 +42,7 @@ describe('agent CLIs in bottles', () => {
   let controller: ControllerProcess
   let anthropic: FakeProviderOrigin
   let openai: FakeProviderOrigin
+  let pane: TmuxPane | undefined
 
   const exec = (agent: string, argv: string[]) => runCli(['exec', agent, '--instance', instance, '--', ...argv])
   const agentSpec = (name: string, spec: string) => `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: dev\n${spec}`
@@ -84,6 +87,7 @@ spec:
   }, 600_000)
 
   afterAll(async () => {
+    await pane?.dispose()
     await controller?.stop()
     await anthropic?.close()
     await openai?.close()
@@ -169,6 +173,44 @@ spec:
     expect(info.State.Status).toBe('exited')
     expect(info.RestartCount).toBe(1)
   }, 320_000)
+
+  it('bottle attach opens Claude Code with nothing to click through; a detach leaves it working and the next attach returns to it', async () => {
+    const root = packageRoot()
+    const attach = (extra: string) => `clear; node ${join(root, 'bin/bottle.js')} attach claude-box --dir ${specs.path} --instance ${instance}${extra}; echo "bottle-exit=$?"`
+    pane = await TmuxPane.start(['bash', '--norc', '--noprofile'], { columns: 120, rows: 40, cwd: root, env: { PS1: 'outer$ ', TERM: 'xterm-256color' } })
+    await pane.waitFor(/^outer\$ $/m)
+    await pane.type(attach(' --new'))
+    // No onboarding, theme, trust or bypass-permissions dialog stands between the user and the prompt box.
+    const first = await pane.waitFor(/bypass permissions on/i, 60_000)
+    expect(first).not.toMatch(/trust this folder|Choose the text style|Yes, I accept/i)
+    await pane.type(`tell me something ${stamp}`)
+    await pane.waitFor(new RegExp(CLAUDE_ANSWER), 60_000)
+    const claudeBefore = await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])
+    await pane.press('C-p', 'C-q')
+    await pane.waitFor(/detached from claude-box; the session keeps running/)
+    await pane.waitFor(/^bottle-exit=0$/m)
+    // Detached, the same Claude process keeps running in the box.
+    expect((await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout).toBe(claudeBefore.stdout)
+    expect(claudeBefore.stdout.trim()).toMatch(/^\d+$/)
+
+    // Attached again: the same process, the conversation on the screen.
+    await pane.type(attach(''))
+    await pane.waitFor(new RegExp(`tell me something ${stamp}`), 60_000)
+    expect((await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout).toBe(claudeBefore.stdout)
+    await pane.press('C-p', 'C-q')
+    await pane.waitFor(/^bottle-exit=0$/m)
+
+    // --new hangs that one up (its transcript stays) and starts a new conversation.
+    await pane.type(attach(' --new'))
+    await pane.waitFor(/bypass permissions on/i, 60_000)
+    const screen = await pane.screen()
+    expect(screen).not.toContain(`tell me something ${stamp}`)
+    const claudeAfter = (await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout
+    expect(claudeAfter.trim()).toMatch(/^\d+$/)
+    expect(claudeAfter).not.toBe(claudeBefore.stdout)
+    await pane.press('C-p', 'C-q')
+    await pane.waitFor(/^bottle-exit=0$/m)
+  }, 240_000)
 
   it("keeps Claude's transcript across a recreate, so attach would continue it", async () => {
     const sessionsDirs = findSessions(state.path, 'claude-box')

@@ -3,7 +3,7 @@ import type { RuntimeDriver } from '../../runtime/driver.js'
 import { agentProvider } from '../agent-provider.js'
 import { UsageError } from '../cli-error.js'
 import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
-import { chooseSessionCommand, type SessionCommand, type SessionRequest } from '../session-command.js'
+import { chooseSessionCommand, LIVE_SESSION, liveSessionTmux, type SessionCommand, type SessionRequest } from '../session-command.js'
 import { processTerminal, runTerminalSession, terminalSize, type Terminal } from '../terminal-session.js'
 import { waitForEntrypoint } from '../wait-for-entrypoint.js'
 
@@ -46,8 +46,14 @@ export async function runAttach(agent: string, command: string[], options: Attac
     case 'exited':
       return end.exitCode
     case 'detached':
-      // Docker keeps an exec running after its client leaves; a later attach starts another one.
-      err.write(`\r\ndetached from ${agent}; the session keeps running in its box\n`)
+      if (chosen.live) {
+        // The tmux client in the box outlives the dropped connection; let it go so the session is free.
+        await driver.exec(agent, 'agent', liveSessionTmux('detach-client', '-s', LIVE_SESSION.name), { user: chosen.user, env: chosen.env }).catch(() => undefined)
+        err.write(`\r\x1b[Jdetached from ${agent}; the session keeps running: bottle attach ${agent} returns to it\n`)
+      } else {
+        // Docker keeps an exec running after its client leaves; a later attach starts another one.
+        err.write(`\r\x1b[Jdetached from ${agent}; the command keeps running in its box\n`)
+      }
       return 0
     case 'signalled':
       err.write(`\r\ndisconnected from ${agent} (${end.signal})\n`)
@@ -56,6 +62,11 @@ export async function runAttach(agent: string, command: string[], options: Attac
 }
 
 function startNote(agent: string, chosen: SessionCommand): string {
-  const what = chosen.mode === 'continue' ? 'continuing the last conversation (--new starts another)' : chosen.mode === 'new' ? 'a new conversation' : chosen.argv.join(' ')
-  return `attached to ${agent}: ${what}; ctrl-p ctrl-q detaches`
+  const what: Record<SessionCommand['mode'], string> = {
+    reattach: 'back to the running session (--new starts another conversation)',
+    continue: 'continuing the last conversation (--new starts another)',
+    new: chosen.endedLive ? 'a new conversation (the running one was ended; its transcript is kept)' : 'a new conversation',
+    command: chosen.argv.join(' '),
+  }
+  return `attached to ${agent}: ${what[chosen.mode]}; ctrl-p ctrl-q detaches`
 }
