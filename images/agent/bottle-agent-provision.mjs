@@ -231,15 +231,22 @@ function copyTree(from, to) {
   }
 }
 
-const step = process.argv[2]
-if (!(step in steps)) {
-  console.error(`bottle-agent-provision: unknown step ${JSON.stringify(step)}; one of ${Object.keys(steps).join(', ')}`)
+// Several steps may be named at once (in order): one node start instead of one per step.
+const names = process.argv.slice(2)
+const unknown = names.find((name) => !(name in steps))
+if (names.length === 0 || unknown !== undefined) {
+  console.error(`bottle-agent-provision: unknown step ${JSON.stringify(unknown ?? '')}; one or more of ${Object.keys(steps).join(', ')}`)
   process.exit(2)
 }
-try {
-  const outcome = await steps[step]()
-  if (process.env.BOTTLE_PROVISION_VERBOSE) console.error(`bottle-agent-provision: ${step}: ${outcome}`)
-} catch (error) {
-  console.error(`bottle-agent-provision: ${step}: ${error instanceof StepError ? error.message : error.message ?? error}`)
-  process.exit(1)
+let failed = false
+for (const step of names) {
+  try {
+    const outcome = await steps[step]()
+    if (process.env.BOTTLE_PROVISION_VERBOSE) console.error(`bottle-agent-provision: ${step}: ${outcome}`)
+  } catch (error) {
+    // One step failing costs the agent that step, not the others.
+    console.error(`bottle-agent-provision: ${step}: ${error instanceof StepError ? error.message : error.message ?? error}`)
+    failed = true
+  }
 }
+process.exit(failed ? 1 : 0)

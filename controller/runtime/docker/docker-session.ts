@@ -11,9 +11,16 @@ import type { InteractiveSession, SessionOptions } from '../interactive-session.
 import { engineError } from './engine-errors.js'
 import { exitCodeOf } from './exec-exit-code.js'
 
+/**
+ * Engines before API 1.42 size an exec's terminal only when asked after it
+ * started, so a command could start (and draw) on a 0x0 terminal. This waits,
+ * at most a second, for the size to land before running the command.
+ */
+const WAIT_FOR_SIZE = 'n=0; while [ "$(stty size 2>/dev/null)" = "0 0" ] && [ "$n" -lt 100 ]; do sleep 0.01; n=$((n+1)); done; exec "$@"'
+
 export function sessionExecOptions(argv: string[], options: SessionOptions): Dockerode.ExecCreateOptions {
   const create: Dockerode.ExecCreateOptions = {
-    Cmd: argv,
+    Cmd: ['sh', '-c', WAIT_FOR_SIZE, 'bottle-session', ...argv],
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,

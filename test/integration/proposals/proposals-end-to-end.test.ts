@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CliError } from '../../../controller/cli/cli-error.js'
 import { registerProposalCommands } from '../../../controller/cli/commands/proposals.js'
 import { packageRoot } from '../../../controller/package-root.js'
+import { providerRuntime } from '../../../controller/plan/provider-runtime.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
 import { runCli } from '../../helpers/run-cli.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
@@ -58,11 +59,13 @@ spec:
     allowPrivate: [${ip}/32]
   supervise: {enabled: true}
 `
+/** Where the entrypoint registers MCP servers for Claude Code (under CLAUDE_CONFIG_DIR, in the sessions mount). */
+const CLAUDE_STATE_FILE = `${providerRuntime('claude').configDir}/.claude.json`
 const AGENT = 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl}\nspec:\n  bottle: dev\n'
 
 /**
  * The agent's side: the SDK's Client over Streamable HTTP, at the URL the
- * entrypoint registered in ~/.claude.json. Runs a list of tool calls and
+ * entrypoint registered in Claude Code's .claude.json. Runs a list of tool calls and
  * prints the URL and every result as one JSON line.
  */
 const CLIENT_SOURCE = `
@@ -87,7 +90,7 @@ interface ToolResult {
 
 /** Runs tool calls from inside the agent's box with the SDK client. */
 async function callTools(calls: { name: string; arguments: Record<string, unknown> }[]): Promise<{ url: string; results: ToolResult[] }> {
-  const run = await runCli(['exec', 'impl', '--instance', instance, '--', 'node', CLIENT_IN_BOX, '/home/agent/.claude.json', JSON.stringify(calls)])
+  const run = await runCli(['exec', 'impl', '--instance', instance, '--', 'node', CLIENT_IN_BOX, CLAUDE_STATE_FILE, JSON.stringify(calls)])
   if (run.code !== 0) {
     const box = await runCli(['exec', 'impl', '--instance', instance, '--', 'sh', '-c', 'ls -la /home/agent /etc/bottle/agent /run'])
     throw new Error(`client failed (${run.code}): ${run.stderr}\nin the box:\n${box.stdout}${box.stderr}`)
@@ -161,7 +164,7 @@ describe('proposals end to end: propose from the box, approve, the route is live
       logLevel: 'warning',
     })
     await controller.waitForStatus('agents/impl.yaml', 'impl', isReady, 600_000)
-    // Ready means running; the entrypoint marks when it has finished setting the box up (CA, ~/.claude.json).
+    // Ready means running; the entrypoint marks when it has finished setting the box up (CA, Claude's .claude.json).
     const marked = await runCli(['exec', 'impl', '--instance', instance, '--', 'sh', '-c', 'for i in $(seq 300); do [ -f /run/bottle-agent-ready ] && exit 0; sleep 0.1; done; exit 1'])
     expect(marked.code).toBe(0)
     await execa('docker', ['cp', scratch.join('supervise-client.mjs'), `${agentContainer}:${CLIENT_IN_BOX}`])

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerImageStore } from '../../../controller/runtime/docker/image-store.js'
-import { cliArch, readProviderCliPin } from '../../../controller/runtime/docker/provider-cli-packages.js'
+import { cliArch, ensurePinnedTarball, readProviderCliPin } from '../../../controller/runtime/docker/provider-cli-packages.js'
 import { docker, testLogger } from './docker-fixtures.js'
 
 const repoRoot = resolve(import.meta.dirname, '../../..')
@@ -113,6 +113,9 @@ describe('provider images', () => {
   it(
     'rebuilds on a changed Dockerfile from the cached, re-verified tarball',
     async () => {
+      // The premise: the tarball is cached (the builds above fetch nothing when the engine already has their images).
+      const pin = (await readProviderCliPin(repoRoot, 'claude')).packages[cliArch((await docker.version()).Arch)]
+      await ensurePinnedTarball(pin, { cacheDir })
       // A copy of the package's images with one Dockerfile edited: a new tag, the same cached tarball.
       const packageRoot = join(work, 'package')
       cpSync(join(repoRoot, 'images'), join(packageRoot, 'images'), { recursive: true })

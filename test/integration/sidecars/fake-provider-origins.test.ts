@@ -7,7 +7,7 @@
  * the origin must have seen the placeholder token as a bearer token.
  *
  * The binaries are the pinned ones of the agent images, unpacked from the
- * tarballs setup fetched (test/helpers/provider-cli-binaries.ts), or
+ * pinned tarballs (test/helpers/provider-cli-binaries.ts fetches them when missing), or
  * BOTTLE_TEST_CLAUDE_BIN / BOTTLE_TEST_CODEX_BIN. A missing one fails the
  * cases that need it.
  */
@@ -27,11 +27,9 @@ import { startFakeAnthropicOrigin, startFakeOpenAIOrigin, type FakeProviderOrigi
 import { providerCliBinary } from '../../helpers/provider-cli-binaries.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
 
-const claudeBinary = providerCliBinary('claude')
-const codexBinary = providerCliBinary('codex')
-// A missing binary fails these tests (it does not skip them): setup provides both.
-const CLAUDE_BIN = 'path' in claudeBinary ? claudeBinary.path : claudeBinary.missing
-const CODEX_BIN = 'path' in codexBinary ? codexBinary.path : codexBinary.missing
+// The pinned binaries, fetched and unpacked in beforeAll; a failure there fails these tests (it does not skip them).
+let CLAUDE_BIN = ''
+let CODEX_BIN = ''
 
 const ANSWER = 'Hello from the bottle fake origin, 7f3a!'
 const token = (name: string) => `test-token-${name}-${randomBytes(6).toString('hex')}`
@@ -182,8 +180,10 @@ const origins: FakeProviderOrigin[] = []
 const proxies: InterceptingProxy[] = []
 
 beforeAll(async () => {
+  CLAUDE_BIN = await providerCliBinary('claude')
+  CODEX_BIN = await providerCliBinary('codex')
   temp = await TempFolder.create('bottle-fake-origins-')
-})
+}, 300_000)
 
 afterEach(async () => {
   await Promise.all([...origins.splice(0).map((o) => o.close()), ...proxies.splice(0).map((p) => p.close())])
