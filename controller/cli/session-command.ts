@@ -22,6 +22,18 @@ export function liveSessionTmux(...args: string[]): string[] {
   return ['tmux', '-L', LIVE_SESSION.socket, '-f', LIVE_SESSION.config, ...args]
 }
 
+/**
+ * Ends the live session: tmux hangs up its CLI, which saves its transcript and
+ * exits; one that is still there after 5 s gets a TERM, so --new never leaves
+ * two CLIs writing one conversation.
+ */
+const endLiveSession = [
+  `pid=$(${liveSessionTmux('list-panes', '-t', LIVE_SESSION.name, '-F', "'#{pane_pid}'").join(' ')}) || exit 1`,
+  `${liveSessionTmux('kill-session', '-t', LIVE_SESSION.name).join(' ')} || exit 1`,
+  'for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done',
+  'kill -TERM "$pid" 2>/dev/null; exit 0',
+].join('; ')
+
 export interface SessionCommand {
   argv: string[]
   /** Runs in the box's tmux: a detach leaves it running. */
@@ -53,7 +65,7 @@ export async function chooseSessionCommand(driver: RuntimeDriver, agent: string,
     // -d detaches a client left behind by a dropped connection, so the window takes this terminal's size.
     if (!request.fresh) return { ...asAgent, argv: liveSessionTmux('attach-session', '-d', '-t', LIVE_SESSION.name), env, mode: 'reattach', live: true }
     // --new: the running CLI is hung up (it keeps its transcript) to make room for a new conversation.
-    endedLive = await probe(liveSessionTmux('kill-session', '-t', LIVE_SESSION.name))
+    endedLive = await probe(['sh', '-c', endLiveSession])
   }
   const resume = !request.fresh && (await probe(['sh', '-c', runtime.hasSessionTest]))
   const hasPrompt = await probe(['test', '-f', PROMPT_FILE])

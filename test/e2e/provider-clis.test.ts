@@ -8,6 +8,7 @@
  */
 import Dockerode from 'dockerode'
 import { existsSync, readdirSync } from 'node:fs'
+import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -33,6 +34,14 @@ const OPENAI_TOKEN = `openai-canary-${stamp}-4b2a8f`
 const CLAUDE_ANSWER = `hello from the fake anthropic ${stamp}`
 const OPENAI_ANSWER = `hello from the fake openai ${stamp}`
 const REFUSE = 'please-fail-on-purpose'
+const LOGIN_REFRESH = `rt-canary-${stamp}-0d9e`
+
+/** A JWT shaped like the host's Codex login tokens (signature included, which must not travel). */
+function hostJwt(claims: Record<string, unknown>): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from(`signature-${stamp}`).toString('base64url')}`
+}
+const LOGIN_ACCESS = hostJwt({ exp: Math.floor(Date.now() / 1000) + 6 * 3600, iat: Math.floor(Date.now() / 1000), sub: `user-${stamp}`, email: `someone-${stamp}@example.com`, 'https://api.openai.com/auth': { chatgpt_plan_type: 'plus', chatgpt_account_id: 'acct-test' } })
 
 const finished = (s: ObjectStatus) => s.phase === 'Succeeded' || s.phase === 'Failed'
 
@@ -78,12 +87,17 @@ spec:
     await specs.write('skills/review/SKILL.md', '---\nname: review\ndescription: Review a diff\n---\nRead the diff and comment.\n')
     await specs.write('agents/claude-box.md', `---\napiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: claude-box}\nspec:\n  bottle: dev\n  provider: claude\n  auth: {tokenRef: {env: CLAUDE_TOKEN}}\n  skills: [review]\n---\nYou are a careful reviewer.\n`)
     await specs.write('agents/codex-box.yaml', agentSpec('codex-box', '  provider: codex\n  auth: {tokenRef: {env: OPENAI_TOKEN}}\n'))
+    await specs.write('agents/codex-login.yaml', agentSpec('codex-login', '  provider: codex\n  auth: {forwardHostCredentials: true}\n'))
+    const hostCodexHome = join(state.path, 'host-codex')
+    await state.write('host-codex/auth.json', JSON.stringify({ auth_mode: 'chatgpt', OPENAI_API_KEY: null, tokens: { id_token: LOGIN_ACCESS, access_token: LOGIN_ACCESS, refresh_token: LOGIN_REFRESH, account_id: 'acct-test' }, last_refresh: new Date().toISOString() }))
+    await chmod(join(hostCodexHome, 'auth.json'), 0o600)
     await specs.write('agents/job-ok.yaml', agentSpec('job-ok', '  auth: {tokenRef: {env: CLAUDE_TOKEN}}\n  task: {prompt: "say hi", timeout: 5m}\n'))
     await specs.write('agents/job-fail.yaml', agentSpec('job-fail', `  auth: {tokenRef: {env: CLAUDE_TOKEN}}\n  task: {prompt: "${REFUSE}", retries: 1}\n`))
-    controller = new ControllerProcess(specs, state, instance, { CLAUDE_TOKEN, OPENAI_TOKEN }, ['--upstream-ca', caFile])
+    controller = new ControllerProcess(specs, state, instance, { CLAUDE_TOKEN, OPENAI_TOKEN, CODEX_HOME: hostCodexHome }, ['--upstream-ca', caFile])
     controller.start()
     await controller.waitForStatus('agents/claude-box.md', 'claude-box', isReady, 300_000)
     await controller.waitForStatus('agents/codex-box.yaml', 'codex-box', isReady, 300_000)
+    await controller.waitForStatus('agents/codex-login.yaml', 'codex-login', isReady, 300_000)
   }, 600_000)
 
   afterAll(async () => {
@@ -117,16 +131,34 @@ spec:
     for (const call of openai.requests.filter((r) => r.path.startsWith('/backend-api/'))) expect(call.authorization).toBe('')
   }, 180_000)
 
+  it("codex with the host's ChatGPT login: the box holds a placeholder Codex accepts, egress sends the host's access token on every call", async () => {
+    const status = await exec('codex-login', ['sh', '-c', 'codex login status 2>&1; cat "$CODEX_HOME/auth.json"'])
+    expect(status.stdout).toMatch(/ChatGPT/)
+    for (const secret of [LOGIN_ACCESS, LOGIN_REFRESH, `signature-${stamp}`, `user-${stamp}`, `someone-${stamp}`]) expect(status.stdout).not.toContain(secret)
+    // Codex's ChatGPT backend (account checks, then the model) is private API the fake origin does not
+    // emulate: what is checked here is what reaches it, i.e. the host's token on every call, and no placeholder.
+    const before = openai.requests.length
+    await exec('codex-login', ['timeout', '20', 'codex', 'exec', '--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check', 'say hi'])
+    const calls = openai.requests.slice(before).filter((r) => r.path.startsWith('/backend-api/'))
+    expect(calls.length).toBeGreaterThan(0)
+    for (const call of calls) expect(call.authorization, `${call.method} ${call.path}`).toBe(`Bearer ${LOGIN_ACCESS}`)
+    expect(calls.some((c) => JSON.stringify(c.headers).includes('placeholder'))).toBe(false)
+    const info = JSON.stringify(await docker.getContainer(`bottle-${instance}-codex-login-agent`).inspect())
+    expect(info).not.toContain(LOGIN_ACCESS)
+    expect(info).not.toContain(LOGIN_REFRESH)
+  }, 180_000)
+
   it("neither token is in the agents' env, files or docker inspect", async () => {
-    for (const agent of ['claude-box', 'codex-box']) {
+    for (const agent of ['claude-box', 'codex-box', 'codex-login']) {
       const info = await docker.getContainer(`bottle-${instance}-${agent}-agent`).inspect()
       const text = JSON.stringify(info)
       expect(text).not.toContain(CLAUDE_TOKEN)
       expect(text).not.toContain(OPENAI_TOKEN)
-      expect(text).toContain(PROVIDER_PLACEHOLDER)
+      expect(text).not.toContain(LOGIN_ACCESS)
+      if (agent !== 'codex-login') expect(text).toContain(PROVIDER_PLACEHOLDER)
       // As the agent (its own 0600 files) and as root (the rest; root here cannot read the agent's files).
       for (const user of ['agent', 'root']) {
-        const grep = await driver.exec(agent, 'agent', ['sh', '-c', `grep -rlsF -e '${CLAUDE_TOKEN}' -e '${OPENAI_TOKEN}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; echo "searched"`], { user })
+        const grep = await driver.exec(agent, 'agent', ['sh', '-c', `grep -rlsF -e '${CLAUDE_TOKEN}' -e '${OPENAI_TOKEN}' -e '${LOGIN_ACCESS}' -e '${LOGIN_REFRESH}' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; echo "searched"`], { user })
         expect(grep.stdout.trim()).toBe('searched')
       }
       const env = await driver.exec(agent, 'agent', ['sh', '-c', 'cat /proc/1/environ | tr "\\0" "\\n"'])
@@ -185,18 +217,20 @@ spec:
     expect(first).not.toMatch(/trust this folder|Choose the text style|Yes, I accept/i)
     await pane.type(`tell me something ${stamp}`)
     await pane.waitFor(new RegExp(CLAUDE_ANSWER), 60_000)
-    const claudeBefore = await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])
+    const claudes = async () => (await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout.trim().split('\n').filter(Boolean)
+    // The session's CLI: the oldest claude process (it may start helpers of its own).
+    const [sessionPid] = await claudes()
     await pane.press('C-p', 'C-q')
     await pane.waitFor(/detached from claude-box; the session keeps running/)
     await pane.waitFor(/^bottle-exit=0$/m)
     // Detached, the same Claude process keeps running in the box.
-    expect((await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout).toBe(claudeBefore.stdout)
-    expect(claudeBefore.stdout.trim()).toMatch(/^\d+$/)
+    expect(sessionPid).toMatch(/^\d+$/)
+    expect(await claudes()).toContain(sessionPid)
 
     // Attached again: the same process, the conversation on the screen.
     await pane.type(attach(''))
     await pane.waitFor(new RegExp(`tell me something ${stamp}`), 60_000)
-    expect((await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout).toBe(claudeBefore.stdout)
+    expect(await claudes()).toContain(sessionPid)
     await pane.press('C-p', 'C-q')
     await pane.waitFor(/^bottle-exit=0$/m)
 
@@ -205,9 +239,15 @@ spec:
     await pane.waitFor(/bypass permissions on/i, 60_000)
     const screen = await pane.screen()
     expect(screen).not.toContain(`tell me something ${stamp}`)
-    const claudeAfter = (await exec('claude-box', ['sh', '-c', 'pgrep -u agent -x claude'])).stdout
-    expect(claudeAfter.trim()).toMatch(/^\d+$/)
-    expect(claudeAfter).not.toBe(claudeBefore.stdout)
+    // The old CLI is gone (hung up, or terminated after 5 s); a new one runs.
+    let claudeAfter: string[] = []
+    for (let i = 0; i < 60; i++) {
+      claudeAfter = await claudes()
+      if (!claudeAfter.includes(sessionPid!)) break
+      await sleep(250)
+    }
+    expect(claudeAfter).not.toContain(sessionPid)
+    expect(claudeAfter.length).toBeGreaterThan(0)
     await pane.press('C-p', 'C-q')
     await pane.waitFor(/^bottle-exit=0$/m)
   }, 240_000)

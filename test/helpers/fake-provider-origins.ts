@@ -416,7 +416,8 @@ function readWebSocket(socket: Duplex, head: Buffer, onText: (text: string) => v
 /** A fake `api.openai.com` (Responses API, SSE and WebSocket) that Codex accepts. */
 export async function startFakeOpenAIOrigin(options: FakeOpenAIOriginOptions): Promise<FakeProviderOrigin> {
   const websocket = options.websocket ?? true
-  const isResponses = (path: string) => path === '/v1/responses' || path === '/responses'
+  // ChatGPT logins reach the same API at chatgpt.com/backend-api/codex.
+  const isResponses = (path: string) => path === '/v1/responses' || path === '/responses' || path === '/backend-api/codex/responses'
   return listen(
     options,
     (req, res, body) => {

@@ -26,7 +26,7 @@ async function boxWith(has: Box): Promise<{ driver: FakeDriver; probes: { argv: 
     let found = false
     if (line.startsWith('sh -c command -v tmux')) found = has.tmux
     else if (line === liveSessionTmux('has-session', '-t', LIVE_SESSION.name).join(' ')) found = has.live
-    else if (line === liveSessionTmux('kill-session', '-t', LIVE_SESSION.name).join(' ')) found = has.live
+    else if (line.startsWith('sh -c pid=$(tmux')) found = has.live
     else if (argv[0] === 'sh' && argv[1] === '-c') found = has.session
     else if (line === `test -f ${PROMPT_FILE}`) found = has.prompt
     return { exitCode: found ? 0 : 1, stdout: '', stderr: '' }
@@ -58,7 +58,7 @@ describe('chooseSessionCommand', () => {
     expect(chosen.argv).toEqual(argv)
     expect(chosen.mode).toBe(mode)
     expect(chosen.live).toBe(live)
-    const killed = probes.some((p) => p.argv.includes('kill-session'))
+    const killed = probes.some((p) => p.argv[2]?.includes('kill-session'))
     expect(killed).toBe(fresh && box.live === true)
     expect(chosen.endedLive === true).toBe(fresh && box.live === true)
   })
