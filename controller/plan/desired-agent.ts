@@ -6,7 +6,7 @@ import type { AppliedRoute } from '../status/status-types.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { parseDuration } from '../spec/duration.js'
-import { PROMPT_FILE, providerRuntime, SESSIONS_DIR, type ProviderName } from './provider-runtime.js'
+import { agentProvider, PROMPT_FILE, providerRuntime, SESSIONS_DIR } from './provider-runtime.js'
 import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
 import { renderProviderFiles } from './render-provider-files.js'
 import { renderGitconfig } from './render-agent-files.js'
@@ -65,11 +65,6 @@ export interface DesiredInputs {
   skills?: ReadonlyMap<string, ReadonlyMap<string, string>>
   /** Codex's placeholder auth.json when the Agent forwards the host's login. */
   codexPlaceholderAuth?: string
-}
-
-/** The CLI an Agent runs: its own choice, else its Bottle's image, else Claude Code. */
-export function agentProvider(agent: ResolvedAgent): ProviderName {
-  return agent.spec.provider ?? agent.bottle.spec.image?.provider ?? 'claude'
 }
 
 /** Seconds after SIGTERM before a timed-out task is killed. */

@@ -5,6 +5,7 @@
  * the difference between Claude Code and Codex; attach, tasks and
  * provisioning all read it.
  */
+import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { AGENT_IMAGE_LAYOUT } from './agent-image-layout.js'
 
 export type ProviderName = 'claude' | 'codex'
@@ -92,4 +93,9 @@ const RUNTIMES: Record<ProviderName, ProviderRuntime> = { claude, codex }
 
 export function providerRuntime(name: ProviderName | undefined): ProviderRuntime {
   return RUNTIMES[name ?? 'claude']
+}
+
+/** The CLI an Agent runs: its own choice, else its Bottle's image, else Claude Code. */
+export function agentProvider(agent: ResolvedAgent): ProviderName {
+  return agent.spec.provider ?? agent.bottle.spec.image?.provider ?? 'claude'
 }

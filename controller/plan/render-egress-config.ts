@@ -2,6 +2,7 @@ import type { EgressConfigInput } from '../../sidecars/egress/config.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import type { AppliedRoute } from '../status/status-types.js'
 import { canonicalHost } from '../spec/network-syntax.js'
+import { agentProvider } from './provider-runtime.js'
 import { describeRef, slotFor, type SecretRequirement, type SecretSource } from './secret-slots.js'
 
 /** Hosts each provider's CLI talks to with an API token (auth.tokenRef); egress injects the token there. */
@@ -15,7 +16,7 @@ export const CODEX_LOGIN_HOSTS: readonly string[] = ['api.openai.com', 'chatgpt.
 
 /** The credential egress injects for the Agent's own CLI, and where; none when the Agent has no auth. */
 export function providerCredential(agent: ResolvedAgent): { source: SecretSource; hosts: readonly string[] } | undefined {
-  const provider = agent.spec.provider ?? 'claude'
+  const provider = agentProvider(agent)
   if (agent.spec.auth?.tokenRef) return { source: agent.spec.auth.tokenRef, hosts: PROVIDER_API_HOSTS[provider] }
   if (agent.spec.auth?.forwardHostCredentials && provider === 'codex') return { source: { hostLogin: 'codex' }, hosts: CODEX_LOGIN_HOSTS }
   return undefined
@@ -62,7 +63,7 @@ export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCe
   }
 
   const placeholders: string[] = []
-  const provider = agent.spec.provider ?? 'claude'
+  const provider = agentProvider(agent)
   const providerAuth = providerCredential(agent)
   if (providerAuth) {
     const slot = need(providerAuth.source, `provider ${provider}`)!

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
-import { agentProvider, BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
-import { readCodexHostCredentials } from './codex-host-credentials.js'
+import { agentImageRequests } from '../plan/agent-image-request.js'
+import { BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
 import { readSkills } from './read-skills.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
 import { agentRequirements } from '../plan/agent-requirements.js'
@@ -106,10 +106,10 @@ export class AgentReconciler {
       const identities = await readIdentityFiles(requirements.identityFiles)
       secretProblems = [...secrets.problems.map((p) => p.message), ...identities.problems]
       this.deps.onSecrets?.(secrets.values.values())
-      const requests = this.imageRequests(agent)
+      const requests = agentImageRequests(agent, this.deps.specs.tree.root)
       const images = { agent: await this.deps.images.resolve(requests.agent), sidecars: await this.deps.images.resolve(requests.sidecars) }
       const skills = readSkills(this.deps.specs.tree.root, agent.spec.skills ?? [])
-      const codexPlaceholderAuth = this.codexPlaceholderAuth(agent)
+      const codexPlaceholderAuth = secrets.codexLogin?.placeholderAuthJson
       desired = desiredAgent({
         agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, homeDir: this.homeDir, identities: identities.values, skills,
         ...(codexPlaceholderAuth !== undefined ? { codexPlaceholderAuth } : {}),
@@ -150,24 +150,6 @@ export class AgentReconciler {
     }
     if (secretProblems.length > 0) return { outcome: 'waiting', requeueAfterMs: SECRET_POLL_MS, reason: 'a secret is unavailable' }
     return { outcome: 'converged' }
-  }
-
-  /** Codex's placeholder login, when the Agent forwards the host's; a problem reading it is reported with the secrets. */
-  private codexPlaceholderAuth(agent: ResolvedAgent): string | undefined {
-    if (!agent.spec.auth?.forwardHostCredentials || agentProvider(agent) !== 'codex') return undefined
-    try {
-      return readCodexHostCredentials(this.deps.env).placeholderAuthJson
-    } catch {
-      return undefined
-    }
-  }
-
-  private imageRequests(agent: ResolvedAgent): { agent: ImageRequest; sidecars: ImageRequest } {
-    const image = agent.bottle.spec.image
-    let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agentProvider(agent) }
-    if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(this.deps.specs.tree.root, dirname(agent.bottle.file), image.dockerfile) }
-    else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
-    return { agent: request, sidecars: { kind: 'sidecars' } }
   }
 
   /** Builds what a create needs, telling the user through status while it runs (the base image takes ~40 s). */

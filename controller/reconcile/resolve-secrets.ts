@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { expandHome } from '../spec/check-rules.js'
 import { describeRef, isHostLogin, type SecretRequirement } from '../plan/secret-slots.js'
-import { readCodexHostCredentials } from './codex-host-credentials.js'
+import { readCodexHostCredentials, type CodexHostCredentials } from './codex-host-credentials.js'
 
 export interface SecretProblem {
   slot: string
@@ -12,6 +12,8 @@ export interface SecretProblem {
 export interface ResolvedSecrets {
   values: Map<string, string>
   problems: SecretProblem[]
+  /** The host's Codex login, when a requirement named it: its placeholder auth.json goes to the agent. */
+  codexLogin?: CodexHostCredentials
 }
 
 /**
@@ -22,12 +24,14 @@ export interface ResolvedSecrets {
 export async function resolveSecrets(requirements: readonly SecretRequirement[], env: NodeJS.ProcessEnv = process.env): Promise<ResolvedSecrets> {
   const values = new Map<string, string>()
   const problems: SecretProblem[] = []
+  let codexLogin: CodexHostCredentials | undefined
   for (const { slot, ref, purpose } of requirements) {
     if (values.has(slot)) continue
     const name = describeRef(ref)
     if (isHostLogin(ref)) {
       try {
-        values.set(slot, readCodexHostCredentials(env).accessToken)
+        codexLogin = readCodexHostCredentials(env)
+        values.set(slot, codexLogin.accessToken)
       } catch (err) {
         problems.push({ slot, message: `${(err as Error).message} (for ${purpose})` })
       }
@@ -53,5 +57,5 @@ export async function resolveSecrets(requirements: readonly SecretRequirement[],
       problems.push({ slot, message: `${name} (for ${purpose}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
     }
   }
-  return { values, problems }
+  return { values, problems, ...(codexLogin ? { codexLogin } : {}) }
 }

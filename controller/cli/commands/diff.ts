@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { agentLayout } from '../../plan/agent-layout.js'
+import { agentImageRequests } from '../../plan/agent-image-request.js'
+import { readSkills } from '../../reconcile/read-skills.js'
 import { desiredAgent, type DesiredAgent } from '../../plan/desired-agent.js'
 import { planAgent, planImpact, type PlanAction } from '../../plan/plan-agent.js'
 import { agentRequirements } from '../../plan/agent-requirements.js'
@@ -8,7 +10,6 @@ import { readIdentityFiles } from '../../reconcile/read-identity-files.js'
 import { homedir } from 'node:os'
 import { AgentState } from '../../reconcile/agent-state.js'
 import { resolveSecrets } from '../../reconcile/resolve-secrets.js'
-import type { ImageRequest } from '../../runtime/images.js'
 import { loadSpecTree, type ResolvedAgent } from '../../spec/load-spec-tree.js'
 import { specFileEntry } from '../../spec/list-spec-files.js'
 import { sourceFiles, targetInFolder } from './apply.js'
@@ -72,22 +73,22 @@ async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState
   const fromEnv = await resolveSecrets(requirements.secrets)
   const identities = await readIdentityFiles(requirements.identityFiles)
   const secrets = new Map([...fromEnv.values, ...Object.entries(written)])
-  const image = agent.bottle.spec.image
-  let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agent.spec.provider ?? 'claude' }
-  if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(root, dirname(agent.bottle.file), image.dockerfile) }
-  else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
+  const requests = agentImageRequests(agent, root)
   // The controller's --upstream-ca certificates are not known here: take what it last wrote.
   const applied = await readFile(join(state.layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').then((t) => JSON.parse(t) as { upstreamCaCerts?: string[] }).catch(() => ({}) as { upstreamCaCerts?: string[] })
   return desiredAgent({
     ...(applied.upstreamCaCerts?.length ? { upstreamCaCerts: applied.upstreamCaCerts } : {}),
     agent,
     layout: state.layout,
-    images: { agent: await images.resolve(request), sidecars: await images.resolve({ kind: 'sidecars' }) },
+    images: { agent: await images.resolve(requests.agent), sidecars: await images.resolve(requests.sidecars) },
     caCertPem: ca,
     secrets,
     bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
     homeDir: homedir(),
     identities: identities.values,
+    // As the reconciler renders them, or every Agent with skills or a forwarded login would show as changed.
+    skills: readSkills(root, agent.spec.skills ?? []),
+    ...(fromEnv.codexLogin ? { codexPlaceholderAuth: fromEnv.codexLogin.placeholderAuthJson } : {}),
   })
 }
 
