@@ -22,6 +22,7 @@
  *                                          the others, so before and after share the machine's conditions
  *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid and mitmdump)
  *   BENCH_BOTTLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile bottle under load
+ *   BENCH_SCHEMES=https BENCH_SIZES=65536 BENCH_CONNECTIONS=16   only these scenarios
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -43,8 +44,10 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000)
 const ONLY = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : undefined
 const BOTTLE_NODE_ARGS = process.env.BENCH_BOTTLE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 const BEFORE_BUNDLE = process.env.BENCH_BEFORE_BUNDLE
-const SIZES = [64, 64 * 1024]
-const CONNECTIONS = [1, 16]
+const listOf = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback)
+const SIZES = listOf(process.env.BENCH_SIZES, [64, 64 * 1024])
+const CONNECTIONS = listOf(process.env.BENCH_CONNECTIONS, [1, 16])
+const SCHEMES = (process.env.BENCH_SCHEMES?.split(',') ?? ['http', 'https']) as ('http' | 'https')[]
 
 interface Cell {
   scheme: 'http' | 'https'
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     process.stderr.write(
       `egress bench: ${RUNS} runs x ${DURATION_MS} ms, load from ${useWrk ? 'wrk' : 'node'}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
     )
-    for (const scheme of ['http', 'https'] as const) {
+    for (const scheme of SCHEMES) {
       const bottles = BEFORE_BUNDLE ? ['bottle', 'bottle-before'] : ['bottle']
       const names = (scheme === 'http' ? ['direct', ...bottles, 'squid', 'mitmdump'] : ['direct', ...bottles, 'mitmdump']).filter((n) => !ONLY || ONLY.has(n))
       for (const bodyBytes of SIZES) {

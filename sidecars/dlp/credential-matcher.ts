@@ -10,6 +10,8 @@
  * A caller holding the text's ASCII bytes passes them along: the keyword
  * pass then reads bytes, which is cheaper than reading the string.
  */
+import { Buffer } from 'node:buffer'
+import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
@@ -18,8 +20,8 @@ export type CredentialFinder = (text: string, ascii?: Uint8Array) => CredentialM
 
 interface CompiledPattern {
   id: string
-  /** `requiresRun` compiled: class membership by character code, and the run length. */
-  run: { member: Uint8Array; length: number } | undefined
+  /** `requiresRun` compiled: class membership by character code, the run length, and the class for byte input. */
+  run: { member: Uint8Array; length: number; bytes: ByteClass | undefined } | undefined
   regex: RegExp
   /** A sticky copy, for patterns tried only where a keyword starts. */
   sticky: RegExp | undefined
@@ -33,7 +35,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
     const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
-    const run = p.requiresRun ? { member: classTable(p.requiresRun.chars), length: p.requiresRun.length } : undefined
+    const run = p.requiresRun ? { member: classTable(p.requiresRun.chars), length: p.requiresRun.length, bytes: undefined } : undefined
     return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
   const prefilter = options.prefilter ?? true
@@ -78,9 +80,9 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     out.push({ rule: p.id, index: at, length: value.length })
   }
 
-  const run = (index: number, text: string, out: CredentialMatch[]) => {
+  const run = (index: number, text: string, out: CredentialMatch[], ascii: Uint8Array | undefined) => {
     const p = compiled[index] as CompiledPattern
-    if (prefilter && p.run && !hasRun(text, p.run.member, p.run.length)) return
+    if (prefilter && p.run && !(ascii ? hasRunInBytes(ascii, p.run) : hasRun(text, p.run.member, p.run.length))) return
     const at = starts.get(index)
     if (at && p.sticky) return runAt(p, p.sticky, at, text, out)
     const re = p.regex
@@ -113,7 +115,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   return (text: string, ascii?: Uint8Array): CredentialMatch[] => {
     const out: CredentialMatch[] = []
     if (!automaton) {
-      for (const index of always) run(index, text, out)
+      for (const index of always) run(index, text, out, undefined)
       return out
     }
     call = (call + 1) >>> 0 || 1
@@ -135,9 +137,18 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
       anchored.size > 0 ? collectStart : undefined,
     )
     if (selected.length > always.length) selected.sort((a, b) => a - b)
-    for (const index of selected) run(index, text, out)
+    for (const index of selected) run(index, text, out, source === text ? undefined : (source as Uint8Array))
     return out
   }
+}
+
+/** `hasRun` over ASCII bytes, by the SIMD class pass (the class is built at the first call). */
+function hasRunInBytes(bytes: Uint8Array, run: { member: Uint8Array; length: number; bytes: ByteClass | undefined }): boolean {
+  if (run.length < 2 || run.length > 64) return hasRun(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), run.member, run.length)
+  run.bytes ??= byteClass((c) => run.member[c] === 1)
+  let found = false
+  classRuns(bytes, run.bytes, run.length, () => (found = true))
+  return found
 }
 
 function classTable(chars: RegExp): Uint8Array {

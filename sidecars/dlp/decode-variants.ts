@@ -11,6 +11,7 @@
  * adversarial input cannot make a scan superlinear.
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
+import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
 
 export type DecodeKind = 'base64' | 'hex' | 'escaped'
 
@@ -178,13 +179,15 @@ export function asciiBytesOf(text: string, minLength = 1024): Uint8Array | undef
 /** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
 const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c !== 38 && ((CLASS[c] as number) & ACTED_ON) !== 0)
 
+/** The base64 alphabet as a byte class for `classRuns`, made at the first byte scan. */
+let base64Bytes: ByteClass | undefined
+
 /**
  * `findEncodedRuns` for text given with its bytes (character i is byte i),
  * with the same result. It is one of the two whole-body passes of every
- * scan, so it avoids reading every character:
- * - runs of 12+ base64-alphabet characters are found by probing every 12th
- *   byte: a probe outside the alphabet rules out every run through it, and
- *   prose seldom has words of 12 letters;
+ * scan, so it avoids reading every character in JavaScript:
+ * - runs of 12+ base64-alphabet characters come from the SIMD class pass
+ *   of `byte-scan.ts`;
  * - in ASCII, the few byte values normalization acts on are found with
  *   `indexOf` (memchr), one search per value; other bytes take the full loop.
  */
@@ -192,21 +195,8 @@ function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn: CharRa
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (actedOn && !isAscii(buf)) return findEncodedRunsInLatin1(text, buf, actedOn, gap)
   const runs: EncodedRun[] = []
-  const n = bytes.length
-  const L = MIN_BASE64_RUN
-  let probe = L - 1
-  while (probe < n) {
-    if (((CLASS[bytes[probe] as number] as number) & B64) === 0) {
-      probe += L
-      continue
-    }
-    let start = probe
-    while (start > 0 && ((CLASS[bytes[start - 1] as number] as number) & B64) !== 0) start--
-    let end = probe + 1
-    while (end < n && ((CLASS[bytes[end] as number] as number) & B64) !== 0) end++
-    if (end - start >= L) pushRun(text, bytes, start, end, runs)
-    probe = end + L
-  }
+  base64Bytes ??= byteClass((c) => ((CLASS[c] as number) & B64) !== 0)
+  classRuns(bytes, base64Bytes, MIN_BASE64_RUN, (start, end) => pushRun(text, bytes, start, end, runs))
   if (actedOn) actedOn.push(...actedOnAscii(buf, gap))
   return runs
 }

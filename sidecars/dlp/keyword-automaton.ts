@@ -12,9 +12,14 @@
  * The text may also be given as bytes (ASCII, or UTF-8, where every byte of
  * a multi-byte character is >= 128): no keyword holds such a byte, and a run
  * of them leads back to the root exactly as one non-ASCII character does, so
- * the keywords found are the same. Reading a Uint8Array costs about half of
- * `charCodeAt` per character, which is most of a pass over a large body.
+ * the keywords found are the same. Over bytes the search runs in
+ * WebAssembly (`byte-scan.ts`): it walks the keyword trie only from offsets
+ * where a keyword's first three characters stand, which in prose is one
+ * offset in seventy (the automaton, once off its root, rarely returns to it
+ * in prose, since most letters begin some keyword).
  */
+
+import { keywordTables, scanKeywordBytes, type KeywordTables, type KeywordTrie } from './byte-scan.js'
 
 export interface KeywordAutomaton {
   /**
@@ -96,6 +101,10 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
     }
   }
 
+  // The trie itself, for byte scans: the keywords ending exactly at each node, and child rows.
+  const ownOutput: (readonly number[] | undefined)[] = owners.map((set) => (set.size > 0 ? [...set] : undefined))
+  const ownEnds: (readonly (readonly [number, number])[] | undefined)[] = ends.map((list) => (list.length > 0 ? [...list] : undefined))
+
   // Failure links by BFS, folded into a full transition table (a DFA).
   const states = children.length
   const delta = new Int32Array(states * symbols)
@@ -140,6 +149,9 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
     if (list) for (const [owner, length] of list) starts(owner, i - length + 1)
   }
 
+  // Over bytes, the automaton runs in the byte-scan module: its tables go there at the first byte scan.
+  let tables: KeywordTables | undefined | null
+
   return {
     scan(text, hit, starts) {
       call = (call + 1) >>> 0
@@ -165,8 +177,33 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
     },
   }
 
-  // The same loop over bytes, in its own function so that each loop sees one input type.
   function scanBytes(bytes: Uint8Array, hit: (owners: readonly number[]) => void, starts?: (owner: number, start: number) => void): void {
+    if (tables === undefined) tables = (skipAtRoot ? keywordTables(lower.join('\n'), trieForBytes()) : undefined) ?? null
+    if (tables === null) return scanEveryByte(bytes, hit, starts)
+    // Each occurrence is reported at the trie node where it ends: the node's own keywords only.
+    scanKeywordBytes(bytes, tables, (end, row) => {
+      const node = row / symbols
+      const list = starts ? ownEnds[node] : undefined
+      if (list && starts) for (const [owner, length] of list) starts(owner, end - length + 1)
+      if (seen[node] !== call) {
+        seen[node] = call
+        hit(ownOutput[node] as readonly number[])
+      }
+    })
+  }
+
+  function trieForBytes(): KeywordTrie {
+    const childRows = new Int32Array(states * symbols)
+    const endRows = new Uint8Array(states * symbols)
+    children.forEach((map, node) => {
+      for (const [sym, child] of map) childRows[node * symbols + sym] = child * symbols
+      if (ownOutput[node]) endRows[node * symbols] = 1
+    })
+    return { keywords: lower, symbolOfByte, children: childRows, ends: endRows }
+  }
+
+  // The same loop over bytes, in its own function so that each loop sees one input type.
+  function scanEveryByte(bytes: Uint8Array, hit: (owners: readonly number[]) => void, starts?: (owner: number, start: number) => void): void {
     let row = 0
     const n = bytes.length
     for (let i = 0; i < n; i++) {

@@ -1,0 +1,223 @@
+/**
+ * The byte passes of a body scan, run by `byte-scan.wat`: keyword
+ * occurrences, and runs of a byte class (for encoded runs and run-gated
+ * patterns). One WebAssembly instance per
+ * process; a text is copied into its memory a chunk at a time, so its
+ * memory stays a fixed size whatever the body.
+ *
+ * Tables are memoized by content: the engine's memory only grows, and the
+ * same keyword set and classes are asked for again on every config reload.
+ */
+import { Buffer } from 'node:buffer'
+import { BYTE_SCAN_WASM_BASE64 } from './byte-scan-wasm.js'
+
+/** Bytes of text per call into the module; runs and keyword starts cross chunks. */
+const CHUNK = 65536
+/** Lookahead and padding after a chunk: up to 64 bytes for a keyword walk, or to round a last chunk to whole words. */
+const IN = 0
+const STATE = CHUNK + 128
+const OUT = STATE + 64
+/** Two i32 per keyword hit (at most one per byte) or per run. */
+const OUT_BYTES = CHUNK * 8
+const TABLES = OUT + OUT_BYTES
+const CLASS_BYTES = 32
+const PAGE = 65536
+
+/** The part of the WebAssembly API used here (the project's type libraries do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: object }
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+
+interface ByteScanExports {
+  memory: WasmMemory
+  keywordHits(tables: number, trie: number, ends: number, input: number, n: number, out: number): number
+  classRuns(cls: number, input: number, n: number, min: number, base: number, carry: number, out: number, state: number): number
+}
+
+interface Engine {
+  exports: ByteScanExports
+  /** Next free table address. */
+  next: number
+}
+
+let engine: Engine | undefined
+
+function instance(): Engine {
+  if (!engine) {
+    const module = new wasm.Module(Buffer.from(BYTE_SCAN_WASM_BASE64, 'base64'))
+    const exports = new wasm.Instance(module, {}).exports as ByteScanExports
+    engine = { exports, next: TABLES }
+    reserve(engine, 0)
+  }
+  return engine
+}
+
+/** Memory for `bytes` more bytes of tables; returns their address (64-byte aligned). */
+function reserve(e: Engine, bytes: number): number {
+  const address = e.next
+  e.next = address + Math.ceil(bytes / 64) * 64
+  const have = e.exports.memory.buffer.byteLength
+  if (e.next > have) e.exports.memory.grow(Math.ceil((e.next - have) / PAGE))
+  return address
+}
+
+function view(e: Engine): Uint8Array {
+  return new Uint8Array(e.exports.memory.buffer)
+}
+
+/** A keyword trie as the module walks it. */
+export interface KeywordTrie {
+  /** Lower-case ASCII keywords, at least two characters long. */
+  keywords: readonly string[]
+  /** Symbol by byte (0: no keyword holds it). */
+  symbolOfByte: Uint8Array
+  /** Child row by row + symbol, rows being node * symbol count (0: no child). */
+  children: Int32Array
+  /** 1 by row for the nodes where a keyword ends. */
+  ends: Uint8Array
+}
+
+/** A trie's tables in the module's memory. */
+export interface KeywordTables {
+  readonly tables: number
+  readonly trie: number
+  readonly ends: number
+  /** Lookahead a walk may read past a chunk: the longest keyword. */
+  readonly lookahead: number
+  /** Text offsets per call, so a chunk's hits fit the output (a walk reports at most one hit per keyword on its path). */
+  readonly chunk: number
+}
+
+const MAX_LOOKAHEAD = 64
+const PAIR_IDS = 256
+const PAIR_TABLES_BYTES = 256 + 65536 + PAIR_IDS * 4
+
+/**
+ * The trie's tables in the module's memory, or undefined when its keywords
+ * begin with more than 255 distinct byte pairs (ids are bytes), or are
+ * shorter than two or longer than 64 characters; callers then read every
+ * byte themselves. Memoized by `key`, which must name the trie exactly (its
+ * keywords, in order).
+ */
+export function keywordTables(key: string, trie: KeywordTrie): KeywordTables | undefined {
+  const known = keywordTablesByKey.get(key)
+  if (known !== undefined) return known ?? undefined
+  const lookahead = Math.max(...trie.keywords.map((k) => k.length))
+  const symbols = Math.max(...trie.symbolOfByte) + 1
+  const child = (row: number, c: number) => trie.children[row + (trie.symbolOfByte[c] as number)] as number
+  // Pair ids by the row of the node each two-byte keyword prefix leads to.
+  const rowOfId: number[] = [0]
+  const idOfRow = new Map<number, number>()
+  for (const k of trie.keywords) {
+    const row = k.length >= 2 ? child(child(0, k.charCodeAt(0)), k.charCodeAt(1)) : 0
+    if (row !== 0 && !idOfRow.has(row)) idOfRow.set(row, rowOfId.push(row) - 1)
+  }
+  if (rowOfId.length > PAIR_IDS || lookahead > MAX_LOOKAHEAD || trie.keywords.some((k) => k.length < 2) || symbols > 256) {
+    keywordTablesByKey.set(key, null)
+    return undefined
+  }
+  const e = instance()
+  const tables = reserve(e, PAIR_TABLES_BYTES)
+  const ends = reserve(e, trie.ends.length)
+  const children = reserve(e, trie.children.byteLength)
+  const memory = view(e)
+  memory.set(trie.symbolOfByte, tables)
+  for (let x = 1; x < 256; x++) {
+    const first = child(0, x)
+    if (first === 0) continue
+    for (let y = 1; y < 256; y++) {
+      const second = child(first, y)
+      // The module reads a pair as a little-endian 16-bit load: the second byte is the high one.
+      if (second !== 0) memory[tables + 256 + ((y << 8) | x)] = idOfRow.get(second) as number
+    }
+  }
+  new Int32Array(e.exports.memory.buffer, tables + 256 + 65536, PAIR_IDS).set(rowOfId)
+  memory.set(trie.ends, ends)
+  memory.set(new Uint8Array(trie.children.buffer, trie.children.byteOffset, trie.children.byteLength), children)
+  const hitsPerWalk = Math.max(...trie.keywords.map((k) => trie.keywords.filter((other) => k.startsWith(other)).length))
+  const placed = { tables, trie: children, ends, lookahead, chunk: Math.min(CHUNK, Math.floor(OUT_BYTES / 8 / hitsPerWalk)) }
+  keywordTablesByKey.set(key, placed)
+  return placed
+}
+const keywordTablesByKey = new Map<string, KeywordTables | null>()
+
+/**
+ * Calls `onHit` with the offset of the last byte and the trie row of every
+ * keyword occurrence in `bytes`, by start offset. `onHit` must not call
+ * into this module.
+ */
+export function scanKeywordBytes(bytes: Uint8Array, t: KeywordTables, onHit: (end: number, row: number) => void): void {
+  const e = instance()
+  const n = bytes.length
+  for (let base = 0; base < n; base += t.chunk) {
+    const size = Math.min(t.chunk, n - base)
+    const withLookahead = Math.min(size + t.lookahead, n - base)
+    const memory = view(e)
+    memory.set(bytes.subarray(base, base + withLookahead), IN)
+    memory.fill(0, IN + withLookahead, IN + size + t.lookahead)
+    const count = e.exports.keywordHits(t.tables, t.trie, t.ends, IN, size, OUT)
+    if (count === 0) continue
+    const hits = new Int32Array(e.exports.memory.buffer, OUT, count * 2)
+    for (let k = 0; k < count; k++) onHit(base + (hits[2 * k] as number), hits[2 * k + 1] as number)
+  }
+}
+
+/** A class of ASCII bytes, laid out for `classRuns`. */
+export interface ByteClass {
+  readonly address: number
+}
+
+/** The class of the bytes below 128 for which `member` holds (NUL never is: it pads the text). */
+export function byteClass(member: (byte: number) => boolean): ByteClass {
+  const lo = new Uint8Array(16)
+  const hi = new Uint8Array(16)
+  for (let h = 0; h < 8; h++) {
+    hi[h] = 1 << h
+    for (let l = 0; l < 16; l++) {
+      const byte = (h << 4) | l
+      if (byte !== 0 && member(byte)) lo[l] = (lo[l] as number) | (1 << h)
+    }
+  }
+  const key = Buffer.from(lo).toString('hex')
+  const known = classesByKey.get(key)
+  if (known) return known
+  const e = instance()
+  const address = reserve(e, CLASS_BYTES)
+  const memory = view(e)
+  memory.set(lo, address)
+  memory.set(hi, address + 16)
+  const cls = { address }
+  classesByKey.set(key, cls)
+  return cls
+}
+const classesByKey = new Map<string, ByteClass>()
+
+/**
+ * Calls `onRun(start, end)` for each maximal run of at least `minLength`
+ * (2..64) consecutive members of `cls` in `bytes`, in order; stops when
+ * `onRun` returns true.
+ */
+export function classRuns(bytes: Uint8Array, cls: ByteClass, minLength: number, onRun: (start: number, end: number) => boolean | void): void {
+  if (minLength < 2 || minLength > 64) throw new RangeError(`run length ${minLength} is outside 2..64`)
+  const e = instance()
+  const n = bytes.length
+  let carry = -1
+  for (let base = 0; base < n; base += CHUNK) {
+    const size = Math.min(CHUNK, n - base)
+    const memory = view(e)
+    memory.set(bytes.subarray(base, base + size), IN)
+    // Only the last chunk can end inside a word; its zero padding closes the runs still open.
+    memory.fill(0, IN + size, IN + Math.ceil(size / 64) * 64)
+    const count = e.exports.classRuns(cls.address, IN, size, minLength, base, carry, OUT, STATE)
+    carry = new Int32Array(e.exports.memory.buffer, STATE, 1)[0] as number
+    const runs = new Int32Array(e.exports.memory.buffer, OUT, count * 2)
+    for (let k = 0; k < count; k++) if (onRun(runs[2 * k] as number, runs[2 * k + 1] as number) === true) return
+  }
+  if (carry >= 0 && n - carry >= minLength) onRun(carry, n)
+}
