@@ -1,9 +1,9 @@
 /**
  * The byte passes of a body scan, run by `byte-scan.wat`: keyword
  * occurrences, and runs of a byte class (for encoded runs and run-gated
- * patterns). One WebAssembly instance per
- * process; a text is copied into its memory a chunk at a time, so its
- * memory stays a fixed size whatever the body.
+ * patterns). One WebAssembly instance per process; a text is copied into
+ * its memory a chunk at a time, so its memory stays a fixed size whatever
+ * the body.
  *
  * Tables are memoized by content: the engine's memory only grows, and the
  * same keyword set and classes are asked for again on every config reload.
@@ -13,11 +13,11 @@ import { BYTE_SCAN_WASM_BASE64 } from './byte-scan-wasm.js'
 
 /** Bytes of text per call into the module; runs and keyword starts cross chunks. */
 const CHUNK = 65536
-/** Lookahead and padding after a chunk: up to 64 bytes for a keyword walk, or to round a last chunk to whole words. */
 const IN = 0
+/** After the input, room for lookahead and padding: up to 64 bytes for a keyword walk, or to round a last chunk to whole words. */
 const STATE = CHUNK + 128
 const OUT = STATE + 64
-/** Two i32 per keyword hit (at most one per byte) or per run. */
+/** Two i32 per keyword hit or per run (keyword chunks are sized so their hits fit). */
 const OUT_BYTES = CHUNK * 8
 const TABLES = OUT + OUT_BYTES
 const CLASS_BYTES = 32
@@ -102,10 +102,10 @@ const PAIR_TABLES_BYTES = 256 + 65536 + PAIR_IDS * 4
  * The trie's tables in the module's memory, or undefined when its keywords
  * begin with more than 255 distinct byte pairs (ids are bytes), or are
  * shorter than two or longer than 64 characters; callers then read every
- * byte themselves. Memoized by `key`, which must name the trie exactly (its
- * keywords, in order).
+ * byte themselves. Memoized by the keywords in order, which name the trie.
  */
-export function keywordTables(key: string, trie: KeywordTrie): KeywordTables | undefined {
+export function keywordTables(trie: KeywordTrie): KeywordTables | undefined {
+  const key = trie.keywords.join('\n')
   const known = keywordTablesByKey.get(key)
   if (known !== undefined) return known ?? undefined
   const lookahead = Math.max(...trie.keywords.map((k) => k.length))

@@ -10,7 +10,6 @@
  * A caller holding the text's ASCII bytes passes them along: the keyword
  * pass then reads bytes, which is cheaper than reading the string.
  */
-import { Buffer } from 'node:buffer'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
@@ -82,7 +81,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
 
   const run = (index: number, text: string, out: CredentialMatch[], ascii: Uint8Array | undefined) => {
     const p = compiled[index] as CompiledPattern
-    if (prefilter && p.run && !(ascii ? hasRunInBytes(ascii, p.run) : hasRun(text, p.run.member, p.run.length))) return
+    if (prefilter && p.run && !hasRunIn(text, ascii, p.run)) return
     const at = starts.get(index)
     if (at && p.sticky) return runAt(p, p.sticky, at, text, out)
     const re = p.regex
@@ -142,12 +141,12 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   }
 }
 
-/** `hasRun` over ASCII bytes, by the SIMD class pass (the class is built at the first call). */
-function hasRunInBytes(bytes: Uint8Array, run: { member: Uint8Array; length: number; bytes: ByteClass | undefined }): boolean {
-  if (run.length < 2 || run.length > 64) return hasRun(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), run.member, run.length)
+/** `hasRun`, by the SIMD class pass when the text's ASCII bytes are at hand and the module can test the length. */
+function hasRunIn(text: string, ascii: Uint8Array | undefined, run: NonNullable<CompiledPattern['run']>): boolean {
+  if (!ascii || run.length < 2 || run.length > 64) return hasRun(text, run.member, run.length)
   run.bytes ??= byteClass((c) => run.member[c] === 1)
   let found = false
-  classRuns(bytes, run.bytes, run.length, () => (found = true))
+  classRuns(ascii, run.bytes, run.length, () => (found = true))
   return found
 }
 

@@ -14,9 +14,9 @@
  * of them leads back to the root exactly as one non-ASCII character does, so
  * the keywords found are the same. Over bytes the search runs in
  * WebAssembly (`byte-scan.ts`): it walks the keyword trie only from offsets
- * where a keyword's first three characters stand, which in prose is one
- * offset in seventy (the automaton, once off its root, rarely returns to it
- * in prose, since most letters begin some keyword).
+ * whose byte pair begins a keyword, about one in seven in prose (the
+ * automaton, once off its root, rarely returns to it in prose, since most
+ * letters begin some keyword).
  */
 
 import { keywordTables, scanKeywordBytes, type KeywordTables, type KeywordTrie } from './byte-scan.js'
@@ -178,7 +178,7 @@ export function compileKeywordAutomaton(keywords: ReadonlyMap<string, readonly n
   }
 
   function scanBytes(bytes: Uint8Array, hit: (owners: readonly number[]) => void, starts?: (owner: number, start: number) => void): void {
-    if (tables === undefined) tables = (skipAtRoot ? keywordTables(lower.join('\n'), trieForBytes()) : undefined) ?? null
+    if (tables === undefined) tables = (skipAtRoot ? keywordTables(trieForBytes()) : undefined) ?? null
     if (tables === null) return scanEveryByte(bytes, hit, starts)
     // Each occurrence is reported at the trie node where it ends: the node's own keywords only.
     scanKeywordBytes(bytes, tables, (end, row) => {
