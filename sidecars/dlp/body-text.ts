@@ -5,6 +5,7 @@
  * contiguous and visible to the patterns.
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
+import { BYTE_PASSES_MIN_LENGTH } from './byte-scan.js'
 
 export interface BodyText {
   text: string
@@ -12,7 +13,8 @@ export interface BodyText {
   binary: boolean
   /**
    * The input bytes when character i of `text` is byte i (ASCII, or latin1
-   * for binary), so byte-level passes can stand in for passes over the text.
+   * for binary), so byte-level passes can stand in for passes over the text;
+   * absent on bodies too short for those passes to pay.
    */
   bytes?: Uint8Array
 }
@@ -27,8 +29,9 @@ export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): 
       // A runtime without this decoder: fall through; latin1 plus NUL removal still reads ASCII from UTF-16.
     }
   }
+  const byteView = buf.length >= BYTE_PASSES_MIN_LENGTH ? { bytes } : {}
   // ASCII is UTF-8 read the cheap way, and most request bodies are ASCII (JSON escapes what is not).
-  if (isAscii(buf)) return { text: buf.toString('latin1'), binary: false, bytes }
+  if (isAscii(buf)) return { text: buf.toString('latin1'), binary: false, ...byteView }
   if (isUtf8(buf)) return { text: buf.toString('utf8'), binary: false }
-  return { text: buf.toString('latin1'), binary: true, bytes }
+  return { text: buf.toString('latin1'), binary: true, ...byteView }
 }

@@ -1,5 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
+import { decodeBodyText } from '../../../../sidecars/dlp/body-text.js'
+import { BYTE_PASSES_MIN_LENGTH } from '../../../../sidecars/dlp/byte-scan.js'
 import { createScanner } from '../../../../sidecars/dlp/scanner.js'
 import type { BodyScanInput, DlpFinding } from '../../../../sidecars/dlp/types.js'
 import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
@@ -64,6 +66,8 @@ const cases: Case[] = [
   },
   // text and everything else
   { name: 'plain text', input: input('text/plain', `note: ${token}`), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  { name: 'a base64 token in plain text', input: input('text/plain', `blob ${Buffer.from(`t=${token}`).toString('base64')} end`), want: [{ rule: 'github-pat', location: 'body.text', encoding: 'base64' }] },
+  { name: 'a hex token in plain text', input: input('text/plain', `blob ${Buffer.from(token).toString('hex')} end`), want: [{ rule: 'github-pat', location: 'body.text', encoding: 'hex' }] },
   { name: 'no content type', input: input(undefined, `x ${known}`), want: [{ rule: 'known-secret', location: 'body.text' }] },
   { name: 'binary content (read as latin1)', input: input('application/octet-stream', Buffer.concat([Buffer.from([0x89, 0x50, 0xff, 0x00]), Buffer.from(token), Buffer.from([0xc3, 0x28])])), want: [{ rule: 'github-pat', location: 'body.binary' }] },
   { name: 'UTF-16 text', input: input('text/plain; charset=utf-16le', new Uint8Array(Buffer.from(`x ${token}`, 'utf16le'))), want: [{ rule: 'github-pat', location: 'body.text' }] },
@@ -79,6 +83,28 @@ describe('scanBody', () => {
     expect(verdict.ok).toBe(true)
     const findings = verdict.ok ? verdict.findings : []
     expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
+  })
+
+  // Short bodies take the character loops, long ones the byte passes: padded with trailing spaces
+  // past the threshold, every case must come out the same.
+  it.each(cases)('finds $name through the byte passes too', ({ input: body, want }) => {
+    const pad = Math.max(0, BYTE_PASSES_MIN_LENGTH - body.body.byteLength)
+    const padded = { ...body, body: new Uint8Array(Buffer.concat([body.body, Buffer.alloc(pad, 0x20)])) }
+    const verdict = scanner.scanBody(padded)
+    expect(verdict.ok).toBe(true)
+    const findings = verdict.ok ? verdict.findings : []
+    expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
+  })
+
+  it('hands the byte passes bodies from the threshold up, and no shorter ones', () => {
+    const ascii = (n: number) => new Uint8Array(Buffer.alloc(n, 'a'))
+    const latin1 = (n: number) => new Uint8Array(Buffer.alloc(n, 0xe9))
+    expect(decodeBodyText(ascii(BYTE_PASSES_MIN_LENGTH - 1), undefined).bytes).toBeUndefined()
+    expect(decodeBodyText(ascii(BYTE_PASSES_MIN_LENGTH), undefined).bytes).toHaveLength(BYTE_PASSES_MIN_LENGTH)
+    const shortBinary = decodeBodyText(latin1(BYTE_PASSES_MIN_LENGTH - 1), undefined)
+    expect(shortBinary.binary).toBe(true)
+    expect(shortBinary.bytes).toBeUndefined()
+    expect(decodeBodyText(latin1(BYTE_PASSES_MIN_LENGTH), undefined)).toMatchObject({ binary: true, bytes: expect.any(Uint8Array) })
   })
 
   it.each([
