@@ -29,8 +29,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import { cpuTicksOf, rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
@@ -68,19 +67,12 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
+/** The egress bundle exactly as the sidecars image carries it (scripts/bundle-sidecars.mjs). */
 async function buildBottleBundle(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'egress.mjs')
-  await build({
-    entryPoints: [join(repoRoot, 'sidecars/egress/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  })
-  return outfile
+  const script = pathToFileURL(join(repoRoot, 'scripts/bundle-sidecars.mjs')).href
+  const { bundleSidecars } = (await import(script)) as typeof import('../../scripts/bundle-sidecars.mjs')
+  await bundleSidecars({ root: repoRoot, outdir: outDir })
+  return join(outDir, 'egress.mjs')
 }
 
 async function startOrigin(certPath: string, keyPath: string): Promise<{ httpPort: number; httpsPort: number; pid: number; stop: () => void }> {
