@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { join } from 'node:path'
+import { daemonArgv, daemonEnv } from '../../sidecars/init/daemon-process.js'
 
 export interface Contender {
   name: string
@@ -104,8 +105,9 @@ export async function startBottle(setup: BottleSetup): Promise<Contender> {
   await writeFile(join(configDir, 'ca.crt'), setup.agentCa.certPem)
   await writeFile(join(configDir, 'ca.key'), setup.agentCa.keyPem, { mode: 0o600 })
   const port = await freePort()
-  const child = spawn(process.execPath, [...(setup.nodeArgs ?? []), setup.bundlePath], {
-    env: { ...process.env, BOTTLE_EGRESS_CONFIG_DIR: configDir, BOTTLE_EGRESS_STATE_DIR: stateDir, BOTTLE_EGRESS_LISTEN: `127.0.0.1:${port}` },
+  // Started the way the bundle's init starts it, with the same node options and environment defaults.
+  const child = spawn(process.execPath, [...(setup.nodeArgs ?? []), ...daemonArgv(setup.bundlePath)], {
+    env: daemonEnv('egress', { ...process.env, BOTTLE_EGRESS_CONFIG_DIR: configDir, BOTTLE_EGRESS_STATE_DIR: stateDir, BOTTLE_EGRESS_LISTEN: `127.0.0.1:${port}` }),
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   await waitForPort(port, child, 'bottle egress')

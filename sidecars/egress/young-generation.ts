@@ -16,11 +16,12 @@
  *   4 MiB        2.9%  80 MB      3.5%  94 MB
  *   16 MiB       2.3%  86 MB      2.9%  106 MB   (V8's default)
  *
- * The sidecar starts as `node egress.mjs`, with no room for
- * `--max-semi-space-size`, and that flag is only read when the heap is set
- * up. The growth factor is read at every growth, so after each collection
- * the factor is set to 1 (no growth) at or above the cap and back to 2
- * below it (V8 shrinks the young generation when allocation slows). A
+ * The proxy sets the cap itself rather than relying on
+ * `--max-semi-space-size` on its command line (read only when the heap is
+ * set up), so it holds however egress.mjs is started. The growth factor is
+ * read at every growth, so after each collection the factor is set to 1
+ * (no growth) at or above the cap and back to 2 below it (V8 shrinks the
+ * young generation when allocation slows). A
  * growth can slip past the check only when two scavenges that both grow
  * fall in one event-loop turn; the worst case is V8's default.
  */

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { Logger } from 'pino'
 import { restartDelayMs } from './backoff.js'
 import { daemonPath, type InitConfig } from './config.js'
+import { daemonArgv, daemonEnv } from './daemon-process.js'
 
 /** Every decision the supervisor logs; one pino line each. */
 export type InitEvent =
@@ -61,7 +62,7 @@ interface Daemon {
 export type SpawnDaemon = (file: string, env: NodeJS.ProcessEnv) => ChildProcess
 
 const spawnWithNode: SpawnDaemon = (file, env) =>
-  spawn(process.execPath, [file], { stdio: 'inherit', env })
+  spawn(process.execPath, daemonArgv(file), { stdio: 'inherit', env })
 
 export class Supervisor {
   readonly #config: InitConfig
@@ -173,7 +174,7 @@ export class Supervisor {
   }
 
   #start(daemon: Daemon): void {
-    const env = { ...process.env, BOTTLE_DAEMON: daemon.name }
+    const env = daemonEnv(daemon.name, process.env)
     let child: ChildProcess
     try {
       child = this.#spawn(daemon.file, env)

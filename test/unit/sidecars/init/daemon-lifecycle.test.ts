@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { DAEMON_ENV_DEFAULTS, DAEMON_NODE_OPTIONS } from '../../../../sidecars/init/daemon-process.js'
 import { isEvent, startInit, type InitProcess, type LogLine } from './init-process.js'
 
 let running: InitProcess[] = []
@@ -24,6 +25,19 @@ describe('init supervising daemons', () => {
     }
     const started = proc.lines.filter(isEvent('daemon-started')).map((line) => line.daemon)
     expect(started.sort()).toEqual(['egress', 'git-gate', 'supervise'])
+  })
+
+  it('starts daemons with the node options and environment defaults of daemon-process.ts', async () => {
+    const proc = await init({ egress: 'forever' })
+    const ready = await proc.waitFor(fixtureLine('egress', 'ready'))
+    expect(ready.execArgv).toEqual([...DAEMON_NODE_OPTIONS])
+    expect(ready.mallocArenaMax).toBe(DAEMON_ENV_DEFAULTS.MALLOC_ARENA_MAX)
+  })
+
+  it("lets init's own environment override a daemon default", async () => {
+    const proc = await init({ egress: 'forever' }, { MALLOC_ARENA_MAX: '4' })
+    const ready = await proc.waitFor(fixtureLine('egress', 'ready'))
+    expect(ready.mallocArenaMax).toBe('4')
   })
 
   it('forwards SIGHUP to every daemon', async () => {
