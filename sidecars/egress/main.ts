@@ -4,8 +4,8 @@
  * reloads its config folder on SIGHUP and on change. Logs are pino JSON
  * lines on stdout.
  */
-// First: caps the young generation before the heap grows (see young-generation.ts).
-import './cap-young-generation.js'
+// First: sets the heap's limits before it grows (see heap-limits.ts).
+import './heap-limits.js'
 import { createScanner } from '../dlp/index.js'
 import { youngGenerationCollector } from './buffer-reclaim.js'
 import { logEvent, createEgressLogger } from './event-log.js'
