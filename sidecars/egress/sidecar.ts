@@ -10,6 +10,7 @@
  *   BOTTLE_EGRESS_LISTEN      host:port (default 0.0.0.0:8888)
  *   BOTTLE_EGRESS_LOG_LEVEL   pino level (default info)
  *   BOTTLE_EGRESS_YOUNG_GENERATION  `grow` lets V8 grow its young generation (default: kept small; see young-generation.ts)
+ *   BOTTLE_EGRESS_OLD_GENERATION    `grow` leaves V8's old-generation growth factor (default: fixed at 30%; see old-generation.ts)
  */
 import type { Logger } from 'pino'
 import type { DlpScanner, ScannerOptions } from '../dlp/types.js'

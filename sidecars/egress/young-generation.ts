@@ -21,9 +21,9 @@
  * set up), so it holds however egress.mjs is started. The growth factor is
  * read at every growth, so after each collection the factor is set to 1
  * (no growth) at or above the cap and back to 2 below it (V8 shrinks the
- * young generation when allocation slows). A
- * growth can slip past the check only when two scavenges that both grow
- * fall in one event-loop turn; the worst case is V8's default.
+ * young generation when allocation slows). A growth can slip past the
+ * check only when two scavenges that both grow fall in one event-loop
+ * turn; the worst case is V8's default.
  */
 import { PerformanceObserver } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'

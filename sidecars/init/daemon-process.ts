@@ -1,7 +1,7 @@
 /**
  * How init starts each daemon's node process. The daemons of one bundle
- * share a container, usually on a small machine, and each is a lightly
- * loaded single-threaded server, so the settings trade unused parallelism
+ * share a container, usually on a small machine, and each is a
+ * single-threaded server, so the settings trade parallelism it barely uses
  * for memory:
  * - `--v8-pool-size=2`: V8's helper threads (concurrent compilation and GC
  *   work) default to one per core; two keep that work off the main thread
