@@ -36,11 +36,13 @@ process.stdout.write(String(full))`
 }
 
 describe('limitOldGenerationGrowth', () => {
-  it('brings full collections sooner than V8 alone, which lets promoted garbage pile up', async () => {
-    const v8Default = await fullCollectionsDuringChurn('')
-    const limited = await fullCollectionsDuringChurn('limitOldGenerationGrowth()')
-    expect(v8Default).toBeGreaterThan(0)
-    // Measured here: 4-6 full collections with V8's factor, 37-39 with the fixed one.
-    expect(limited).toBeGreaterThan(3 * v8Default)
+  // V8's own factor moves with how fast the machine runs, so the test compares fixed factors:
+  // 30% (the proxy's) against 300% (about where V8's own lands for a busy process).
+  it('fixes how far the old generation grows between full collections', async () => {
+    const proxyFactor = await fullCollectionsDuringChurn('limitOldGenerationGrowth()')
+    const wideFactor = await fullCollectionsDuringChurn('limitOldGenerationGrowth(300)')
+    expect(wideFactor).toBeGreaterThan(0)
+    // Measured here: 36-39 full collections at 30%, 2 at 300%.
+    expect(proxyFactor).toBeGreaterThan(5 * wideFactor)
   }, 60_000)
 })
