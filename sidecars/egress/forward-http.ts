@@ -198,14 +198,17 @@ function send(
     upstream.on('error', fail)
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripResponseHeaders(answer.rawHeaders))
+      // Forwarded by hand, with backpressure, not with pipe() or pipeline():
+      // pipe adds seven listeners per request and pipeline an AbortController
+      // (and a DOMException on completion), a measurable share of the
+      // per-request cost. Errors and hang-ups are handled explicitly below.
       answer.on('data', (chunk: Buffer) => {
         bytesIn += chunk.length
         ctx.streamed(chunk.length)
+        if (!res.write(chunk)) answer.pause()
       })
-      // pipe, not pipeline: pipeline allocates an AbortController (and a
-      // DOMException on completion) per request, a measurable share of the
-      // per-request cost. Errors and hang-ups are handled explicitly below.
-      answer.pipe(res)
+      res.on('drain', () => answer.resume())
+      answer.on('end', () => res.end())
       answer.on('error', (error) => {
         res.destroy()
         if (end()) logEvent(ctx.log, { event: 'request.failed', error: describeError(error), bytesOut, ...fields })
