@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './support/proxy-harness.js'
@@ -9,6 +12,8 @@ import { createTestScanner } from './support/scanner.js'
 const MiB = 1024 * 1024
 let origin: Origin
 let proxy: Harness
+/** Answers GET /<n> with a generated body of n bytes. */
+let downloads: Server
 
 /** A deterministic body of `size` bytes produced chunk by chunk, never held whole. */
 function generatedBody(size: number): { stream: Readable; sha256: Promise<string> } {
@@ -37,15 +42,24 @@ function generatedBody(size: number): { stream: Readable; sha256: Promise<string
 
 beforeAll(async () => {
   origin = await startOrigin({ keepBody: 1024 })
+  downloads = createServer((req, res) => {
+    const size = Number(req.url?.slice(1))
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) })
+    generatedBody(size).stream.pipe(res)
+  })
+  downloads.listen(0, '127.0.0.1')
+  await once(downloads, 'listening')
+  const downloadPort = (downloads.address() as AddressInfo).port
   proxy = await startHarness({
     createScanner: createTestScanner,
-    hosts: { 'bulk.test': ['127.0.0.1'], 'scanned.test': ['127.0.0.1'] },
+    hosts: { 'bulk.test': ['127.0.0.1'], 'scanned.test': ['127.0.0.1'], 'download.test': ['127.0.0.1'] },
     config: {
       allowPrivate: ['127.0.0.1/32'],
       limits: { scanBodyMaxBytes: 8 * MiB, bytesPerMinute: 256 * MiB },
       routes: [
         { host: 'bulk.test', ports: [origin.port], scan: { body: false } },
         { host: 'scanned.test', ports: [origin.port] },
+        { host: 'download.test', ports: [downloadPort] },
       ],
     },
   })
@@ -53,6 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy.close()
   await origin.close()
+  downloads.close()
 })
 
 describe('request bodies', () => {
@@ -110,5 +125,38 @@ describe('request bodies', () => {
     const answer = await viaProxy(proxy.port, `http://scanned.test:${origin.port}/gz`, { method: 'POST', headers: { 'Content-Encoding': 'gzip' }, body: Buffer.from([0x1f, 0x8b, 0x08, 0]) })
     expect(answer.status).toBe(403)
     expect(answer.headers['x-bottle-egress-rule']).toBe('body-unscannable')
+  })
+})
+
+describe('answers', () => {
+  it('streams a 32 MB answer to a client that reads slowly, byte for byte', async () => {
+    const size = 32 * MiB
+    const reference = generatedBody(size)
+    reference.stream.resume()
+    const port = (downloads.address() as AddressInfo).port
+    const received = await new Promise<{ status: number; bytes: number; sha256: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxy.port, path: `http://download.test:${port}/${size}`, headers: { Host: `download.test:${port}` } }, (res) => {
+        const hash = createHash('sha256')
+        let bytes = 0
+        let sinceStall = 0
+        res.on('data', (chunk: Buffer) => {
+          hash.update(chunk)
+          bytes += chunk.length
+          sinceStall += chunk.length
+          // Stall every 4 MiB, long enough for the proxy's write buffer to fill and the origin to be paused.
+          if (sinceStall >= 4 * MiB) {
+            sinceStall = 0
+            res.pause()
+            setTimeout(() => res.resume(), 50)
+          }
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, sha256: hash.digest('hex') }))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(received).toEqual({ status: 200, bytes: size, sha256: await reference.sha256 })
+    expect(proxy.logs.findLast((l) => l.event === 'request.allowed' && l.host === 'download.test')).toMatchObject({ bytesIn: size, status: 200 })
   })
 })
