@@ -74,7 +74,9 @@ export async function startInit(daemons: Record<string, string>, extraEnv: Recor
     BOTTLE_STABLE_AFTER_MS: '60000',
     ...extraEnv,
   }
-  const child = spawn(process.execPath, [initFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its own process group, which its daemons share: cleanup ends them all, even one init started
+  // a moment before, whose first line has not been read yet.
+  const child = spawn(process.execPath, [initFile], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const lines: LogLine[] = []
   const listeners = new Set<() => void>()
   let partial = ''
@@ -126,10 +128,12 @@ export async function startInit(daemons: Record<string, string>, extraEnv: Recor
     })
 
   const cleanup = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // the group is gone
     }
+    if (child.exitCode === null && child.signalCode === null) await exited
     // Fixture daemons of a SIGKILLed init would outlive it; they are ours to end.
     for (const line of lines) {
       if (typeof line.fixture === 'string' && typeof line.pid === 'number') {
