@@ -5,7 +5,8 @@
  * keep-alive connections. Every contender runs as its own process on
  * loopback, as does the origin and each load generator run; runs of the
  * contenders are interleaved so they share the machine's conditions.
- * Prints medians over BENCH_RUNS runs and the ratios the targets name.
+ * Prints medians over BENCH_RUNS runs, the ratios the targets name, and a
+ * last table saying which of the targets each scenario meets.
  *
  * Load comes from wrk when it is installed (BENCH_LOAD=node forces the Node
  * generator): on a 2-core machine a Node client costs about as much CPU per
@@ -226,7 +227,36 @@ function report(cells: Cell[]): void {
   const bottleRss = Math.max(...cells.filter((c) => c.contender === 'bottle').map((c) => c.peakRss))
   lines.push('')
   lines.push(`bottle peak RSS over all runs: ${format(bottleRss / 2 ** 20, 1)} MB (the node binary's mapped code accounts for about 43 MB of any node process's RSS)`)
+  lines.push('')
+  lines.push(...targetLines(cells))
   process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+/** Issue 4's targets, one line per scenario that has the contenders a target compares. */
+function targetLines(cells: Cell[]): string[] {
+  const rps = (cell: Cell | undefined) => median(cell?.results.map((r) => r.rps) ?? [])
+  const p99 = (cell: Cell | undefined) => median(cell?.results.map((r) => r.p99Ms) ?? [])
+  const out = ['| target | scenario | value | met |', '|---|---|---|---|']
+  const add = (target: string, cell: Cell, value: number, digits: number, met: boolean) => {
+    if (Number.isFinite(value)) out.push(`| ${target} | ${cell.scheme} ${cell.bodyBytes} B x${cell.connections} | ${format(value, digits)} | ${met ? 'yes' : 'no'} |`)
+  }
+  for (const bottle of cells.filter((c) => c.contender === 'bottle')) {
+    const other = (name: string) => cells.find((c) => c.contender === name && c.scheme === bottle.scheme && c.bodyBytes === bottle.bodyBytes && c.connections === bottle.connections)
+    if (bottle.scheme === 'http') {
+      const ratio = rps(bottle) / rps(other('squid'))
+      add('plain HTTP req/s ÷ squid ≥ 1', bottle, ratio, 2, ratio >= 1)
+    } else {
+      const ratio = rps(bottle) / rps(other('mitmdump'))
+      add('intercepted HTTPS req/s ÷ mitmdump ≥ 3', bottle, ratio, 2, ratio >= 3)
+    }
+    if (bottle.connections === 1) {
+      const overhead = p99(bottle) - p99(other('direct'))
+      add('p99 over direct < 2 ms (1 connection)', bottle, overhead, 3, overhead < 2)
+    }
+    const peakMb = bottle.peakRss / 2 ** 20
+    add('peak RSS < 80 MB', bottle, peakMb, 1, peakMb < 80)
+  }
+  return out
 }
 
 main().catch((error: Error) => {
