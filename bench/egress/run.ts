@@ -195,6 +195,15 @@ async function main(): Promise<void> {
   }
 }
 
+function findCell(cells: Cell[], scheme: string, bodyBytes: number, connections: number, contender: string): Cell | undefined {
+  return cells.find((c) => c.scheme === scheme && c.bodyBytes === bodyBytes && c.connections === connections && c.contender === contender)
+}
+
+/** Median over a cell's runs (NaN when the scenario has no such contender). */
+function medianOf(cell: Cell | undefined, value: (result: LoadResult) => number): number {
+  return median(cell?.results.map(value) ?? [])
+}
+
 function report(cells: Cell[]): void {
   const lines: string[] = []
   lines.push('| scheme | body | conns | proxy | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | idle RSS MB | peak RSS MB |')
@@ -205,17 +214,15 @@ function report(cells: Cell[]): void {
       `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(cell.idleRss / 2 ** 20, 1)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
     )
   }
-  const find = (scheme: string, bodyBytes: number, connections: number, contender: string) =>
-    cells.find((c) => c.scheme === scheme && c.bodyBytes === bodyBytes && c.connections === connections && c.contender === contender)
   lines.push('')
   lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) | before/after CPU per req |')
   lines.push('|---|---|---|---|---|---|---|---|---|')
   for (const scheme of ['http', 'https']) {
     for (const bodyBytes of SIZES) {
       for (const connections of CONNECTIONS) {
-        const rps = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.rps) ?? [])
-        const p99 = (name: string) => median(find(scheme, bodyBytes, connections, name)?.results.map((r) => r.p99Ms) ?? [])
-        const cpu = (name: string) => median(find(scheme, bodyBytes, connections, name)?.cpuUsPerRequest ?? [])
+        const rps = (name: string) => medianOf(findCell(cells, scheme, bodyBytes, connections, name), (r) => r.rps)
+        const p99 = (name: string) => medianOf(findCell(cells, scheme, bodyBytes, connections, name), (r) => r.p99Ms)
+        const cpu = (name: string) => median(findCell(cells, scheme, bodyBytes, connections, name)?.cpuUsPerRequest ?? [])
         const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
         const squidCpu = scheme === 'http' ? format(cpu('squid') / cpu('bottle'), 2) : '-'
         lines.push(
@@ -234,14 +241,14 @@ function report(cells: Cell[]): void {
 
 /** Issue 4's targets, one line per scenario that has the contenders a target compares. */
 function targetLines(cells: Cell[]): string[] {
-  const rps = (cell: Cell | undefined) => median(cell?.results.map((r) => r.rps) ?? [])
-  const p99 = (cell: Cell | undefined) => median(cell?.results.map((r) => r.p99Ms) ?? [])
+  const rps = (cell: Cell | undefined) => medianOf(cell, (r) => r.rps)
+  const p99 = (cell: Cell | undefined) => medianOf(cell, (r) => r.p99Ms)
   const out = ['| target | scenario | value | met |', '|---|---|---|---|']
   const add = (target: string, cell: Cell, value: number, digits: number, met: boolean) => {
     if (Number.isFinite(value)) out.push(`| ${target} | ${cell.scheme} ${cell.bodyBytes} B x${cell.connections} | ${format(value, digits)} | ${met ? 'yes' : 'no'} |`)
   }
   for (const bottle of cells.filter((c) => c.contender === 'bottle')) {
-    const other = (name: string) => cells.find((c) => c.contender === name && c.scheme === bottle.scheme && c.bodyBytes === bottle.bodyBytes && c.connections === bottle.connections)
+    const other = (name: string) => findCell(cells, bottle.scheme, bottle.bodyBytes, bottle.connections, name)
     if (bottle.scheme === 'http') {
       const ratio = rps(bottle) / rps(other('squid'))
       add('plain HTTP req/s ÷ squid ≥ 1', bottle, ratio, 2, ratio >= 1)

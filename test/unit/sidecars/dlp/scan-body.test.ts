@@ -77,23 +77,21 @@ const cases: Case[] = [
   { name: 'an ordinary API request', input: input(JSON_TYPE, JSON.stringify({ model: 'claude-x', max_tokens: 1024, messages: [{ role: 'user', content: 'Fix the failing test in src/app.ts' }] })), want: [] },
 ]
 
+function expectFindings(body: BodyScanInput, want: Partial<DlpFinding>[]): void {
+  const verdict = scanner.scanBody(body)
+  expect(verdict.ok).toBe(true)
+  const findings = verdict.ok ? verdict.findings : []
+  expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
+}
+
 describe('scanBody', () => {
-  it.each(cases)('finds $name', ({ input: body, want }) => {
-    const verdict = scanner.scanBody(body)
-    expect(verdict.ok).toBe(true)
-    const findings = verdict.ok ? verdict.findings : []
-    expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
-  })
+  it.each(cases)('finds $name', ({ input: body, want }) => expectFindings(body, want))
 
   // Short bodies take the character loops, long ones the byte passes: padded with trailing spaces
   // past the threshold, every case must come out the same.
   it.each(cases)('finds $name through the byte passes too', ({ input: body, want }) => {
     const pad = Math.max(0, BYTE_PASSES_MIN_LENGTH - body.body.byteLength)
-    const padded = { ...body, body: new Uint8Array(Buffer.concat([body.body, Buffer.alloc(pad, 0x20)])) }
-    const verdict = scanner.scanBody(padded)
-    expect(verdict.ok).toBe(true)
-    const findings = verdict.ok ? verdict.findings : []
-    expect(findings).toEqual(want.map((w) => expect.objectContaining(w)))
+    expectFindings({ ...body, body: new Uint8Array(Buffer.concat([body.body, Buffer.alloc(pad, 0x20)])) }, want)
   })
 
   it('hands the byte passes bodies from the threshold up, and no shorter ones', () => {
