@@ -42,7 +42,8 @@ describe('limitOldGenerationGrowth', () => {
     const proxyFactor = await fullCollectionsDuringChurn('limitOldGenerationGrowth()')
     const wideFactor = await fullCollectionsDuringChurn('limitOldGenerationGrowth(300)')
     expect(wideFactor).toBeGreaterThan(0)
-    // Measured here: 36-39 full collections at 30%, 2 at 300%.
-    expect(proxyFactor).toBeGreaterThan(5 * wideFactor)
+    // Measured here: 35-39 full collections at 30%; 2 at 300% on an idle machine, up to 10 under a
+    // loaded CI run (other triggers, such as external memory, weigh more when the process runs slower).
+    expect(proxyFactor).toBeGreaterThan(2 * wideFactor)
   }, 60_000)
 })
