@@ -2,7 +2,8 @@
  * The proxies the egress benchmark compares, each started as its own
  * process on loopback: bottle's egress (the esbuild bundle of main.ts, as the
  * sidecar image runs it), squid (plain HTTP forwarding; Debian's build has no
- * ssl-bump) and mitmproxy's mitmdump (plain and intercepted HTTPS).
+ * ssl-bump), mitmproxy's mitmdump (plain and intercepted HTTPS), and the
+ * policy-free Node proxy of node-floor.ts (both).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -10,7 +11,10 @@ import { readFileSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { daemonArgv, daemonEnv } from '../../sidecars/init/daemon-process.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
 
 export interface Contender {
   name: string
@@ -112,6 +116,28 @@ export async function startBottle(setup: BottleSetup): Promise<Contender> {
   })
   await waitForPort(port, child, 'bottle egress')
   return { name, port, pid: child.pid ?? 0, interceptCaPem: setup.agentCa.certPem, stop: stopper(child) }
+}
+
+/** node-floor.ts, started as bottle is: the same node options, environment defaults and CAs. */
+export async function startNodeFloor(setup: Omit<BottleSetup, 'bundlePath' | 'name' | 'originPorts'>): Promise<Contender> {
+  const dir = join(setup.workDir, 'node-floor')
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'ca.crt'), setup.agentCa.certPem)
+  await writeFile(join(dir, 'ca.key'), setup.agentCa.keyPem, { mode: 0o600 })
+  await writeFile(join(dir, 'upstream-ca.crt'), setup.originCaPem)
+  const port = await freePort()
+  const child = spawn(process.execPath, daemonArgv(join(here, 'node-floor.js')), {
+    env: daemonEnv('egress', {
+      ...process.env,
+      BENCH_FLOOR_LISTEN: String(port),
+      BENCH_FLOOR_CA_CERT: join(dir, 'ca.crt'),
+      BENCH_FLOOR_CA_KEY: join(dir, 'ca.key'),
+      BENCH_FLOOR_UPSTREAM_CA: join(dir, 'upstream-ca.crt'),
+    }),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  await waitForPort(port, child, 'node floor')
+  return { name: 'node-floor', port, pid: child.pid ?? 0, interceptCaPem: setup.agentCa.certPem, stop: stopper(child) }
 }
 
 export async function startSquid(workDir: string): Promise<Contender> {

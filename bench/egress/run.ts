@@ -1,12 +1,14 @@
 /**
  * Egress proxy benchmark: bottle's egress against squid (plain HTTP) and
  * mitmdump (plain HTTP and intercepted HTTPS), with direct-to-origin as the
- * baseline, for 64 B and 64 KiB request and response bodies over 1 and 16
+ * baseline and node-floor.ts (Node's HTTP stack with no policy) as the floor
+ * any Node proxy stands on, for 64 B and 64 KiB request and response bodies over 1 and 16
  * keep-alive connections. Every contender runs as its own process on
  * loopback, as does the origin and each load generator run; runs of the
  * contenders are interleaved so they share the machine's conditions.
  * Prints medians over BENCH_RUNS runs, the ratios the targets name, and a
- * last table saying which of the targets each scenario meets.
+ * last table saying which of the targets each scenario meets, for bottle and
+ * for the floor.
  *
  * Load comes from wrk when it is installed (BENCH_LOAD=node forces the Node
  * generator): on a 2-core machine a Node client costs about as much CPU per
@@ -21,7 +23,7 @@
  *   BENCH_BOTTLE_BUNDLE=/path/egress.mjs   an already built bundle (e.g. an older commit's)
  *   BENCH_BEFORE_BUNDLE=/path/egress.mjs   also run this bundle as `bottle-before`, interleaved with
  *                                          the others, so before and after share the machine's conditions
- *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid and mitmdump)
+ *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid, mitmdump and node-floor)
  *   BENCH_BOTTLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile bottle under load
  *   BENCH_SCHEMES=https BENCH_SIZES=65536 BENCH_CONNECTIONS=16   only these scenarios
  */
@@ -32,7 +34,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
-import { cpuTicksOf, rssOf, startBottle, startMitmdump, startSquid, type Contender } from './contenders.js'
+import { cpuTicksOf, rssOf, startBottle, startMitmdump, startNodeFloor, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
 import { haveWrk, runWrkLoad } from './wrk-load.js'
 
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
     const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }
     if (want('bottle')) contenders.push(await startBottle({ ...bottleSetup, bundlePath }))
     if (BEFORE_BUNDLE && want('bottle-before')) contenders.push(await startBottle({ ...bottleSetup, name: 'bottle-before', bundlePath: BEFORE_BUNDLE }))
+    if (want('node-floor')) contenders.push(await startNodeFloor(bottleSetup))
     if (want('squid')) contenders.push(await startSquid(workDir))
     if (want('mitmdump')) contenders.push(await startMitmdump(workDir, originCaPath, agentCa))
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -141,7 +144,8 @@ async function main(): Promise<void> {
     )
     for (const scheme of SCHEMES) {
       const bottles = BEFORE_BUNDLE ? ['bottle', 'bottle-before'] : ['bottle']
-      const names = (scheme === 'http' ? ['direct', ...bottles, 'squid', 'mitmdump'] : ['direct', ...bottles, 'mitmdump']).filter((n) => !ONLY || ONLY.has(n))
+      const competitors = scheme === 'http' ? ['squid', 'mitmdump'] : ['mitmdump']
+      const names = ['direct', ...bottles, 'node-floor', ...competitors].filter((n) => !ONLY || ONLY.has(n))
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
           const byName = await startContenders()
@@ -215,9 +219,11 @@ function report(cells: Cell[]): void {
     )
   }
   lines.push('')
-  lines.push('| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) | before/after CPU per req |')
-  lines.push('|---|---|---|---|---|---|---|---|---|')
-  for (const scheme of ['http', 'https']) {
+  lines.push(
+    '| scheme | body | conns | bottle/squid req/s | bottle/mitmdump req/s | squid/bottle CPU per req | mitmdump/bottle CPU per req | bottle p99 - direct p99 (ms) | before/after CPU per req | bottle/floor CPU per req |',
+  )
+  lines.push('|---|---|---|---|---|---|---|---|---|---|')
+  for (const scheme of SCHEMES) {
     for (const bodyBytes of SIZES) {
       for (const connections of CONNECTIONS) {
         const rps = (name: string) => medianOf(findCell(cells, scheme, bodyBytes, connections, name), (r) => r.rps)
@@ -226,7 +232,7 @@ function report(cells: Cell[]): void {
         const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
         const squidCpu = scheme === 'http' ? format(cpu('squid') / cpu('bottle'), 2) : '-'
         lines.push(
-          `| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${squidCpu} | ${format(cpu('mitmdump') / cpu('bottle'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} | ${format(cpu('bottle-before') / cpu('bottle'), 2)} |`,
+          `| ${scheme} | ${bodyBytes} | ${connections} | ${squid} | ${format(rps('bottle') / rps('mitmdump'), 2)} | ${squidCpu} | ${format(cpu('mitmdump') / cpu('bottle'), 2)} | ${format(p99('bottle') - p99('direct'), 3)} | ${format(cpu('bottle-before') / cpu('bottle'), 2)} | ${format(cpu('bottle') / cpu('node-floor'), 2)} |`,
         )
       }
     }
@@ -239,29 +245,61 @@ function report(cells: Cell[]): void {
   process.stdout.write(`${lines.join('\n')}\n`)
 }
 
-/** Issue 4's targets, one line per scenario that has the contenders a target compares. */
+interface Target {
+  name: string
+  digits: number
+  /** The target's value for one proxy's cell (NaN when a contender it compares is missing). */
+  value(proxy: Cell | undefined, other: (name: string) => Cell | undefined): number
+  met(value: number): boolean
+  appliesTo(cell: Cell): boolean
+}
+
+const rpsOf = (cell: Cell | undefined) => medianOf(cell, (r) => r.rps)
+const p99Of = (cell: Cell | undefined) => medianOf(cell, (r) => r.p99Ms)
+
+/** Issue 4's targets. */
+const TARGETS: Target[] = [
+  {
+    name: 'plain HTTP req/s ÷ squid ≥ 1',
+    digits: 2,
+    value: (proxy, other) => rpsOf(proxy) / rpsOf(other('squid')),
+    met: (v) => v >= 1,
+    appliesTo: (cell) => cell.scheme === 'http',
+  },
+  {
+    name: 'intercepted HTTPS req/s ÷ mitmdump ≥ 3',
+    digits: 2,
+    value: (proxy, other) => rpsOf(proxy) / rpsOf(other('mitmdump')),
+    met: (v) => v >= 3,
+    appliesTo: (cell) => cell.scheme === 'https',
+  },
+  {
+    name: 'p99 over direct < 2 ms (1 connection)',
+    digits: 3,
+    value: (proxy, other) => p99Of(proxy) - p99Of(other('direct')),
+    met: (v) => v < 2,
+    appliesTo: (cell) => cell.connections === 1,
+  },
+  { name: 'peak RSS < 80 MB', digits: 1, value: (proxy) => (proxy ? proxy.peakRss / 2 ** 20 : NaN), met: (v) => v < 80, appliesTo: () => true },
+]
+
+/**
+ * One line per target and scenario that has the contenders the target
+ * compares: bottle's value and whether it meets it, and the same for the
+ * policy-free Node floor, which tells a target bottle's policy misses from
+ * one Node's HTTP stack misses on this machine.
+ */
 function targetLines(cells: Cell[]): string[] {
-  const rps = (cell: Cell | undefined) => medianOf(cell, (r) => r.rps)
-  const p99 = (cell: Cell | undefined) => medianOf(cell, (r) => r.p99Ms)
-  const out = ['| target | scenario | value | met |', '|---|---|---|---|']
-  const add = (target: string, cell: Cell, value: number, digits: number, met: boolean) => {
-    if (Number.isFinite(value)) out.push(`| ${target} | ${cell.scheme} ${cell.bodyBytes} B x${cell.connections} | ${format(value, digits)} | ${met ? 'yes' : 'no'} |`)
-  }
+  const out = ['| target | scenario | bottle | met | node floor | floor met |', '|---|---|---|---|---|---|']
+  const shown = (target: Target, value: number) => (Number.isFinite(value) ? [format(value, target.digits), target.met(value) ? 'yes' : 'no'] : ['-', '-'])
   for (const bottle of cells.filter((c) => c.contender === 'bottle')) {
     const other = (name: string) => findCell(cells, bottle.scheme, bottle.bodyBytes, bottle.connections, name)
-    if (bottle.scheme === 'http') {
-      const ratio = rps(bottle) / rps(other('squid'))
-      add('plain HTTP req/s ÷ squid ≥ 1', bottle, ratio, 2, ratio >= 1)
-    } else {
-      const ratio = rps(bottle) / rps(other('mitmdump'))
-      add('intercepted HTTPS req/s ÷ mitmdump ≥ 3', bottle, ratio, 2, ratio >= 3)
+    for (const target of TARGETS.filter((t) => t.appliesTo(bottle))) {
+      const value = target.value(bottle, other)
+      if (!Number.isFinite(value)) continue
+      const [floorValue, floorMet] = shown(target, target.value(other('node-floor'), other))
+      out.push(`| ${target.name} | ${bottle.scheme} ${bottle.bodyBytes} B x${bottle.connections} | ${shown(target, value).join(' | ')} | ${floorValue} | ${floorMet} |`)
     }
-    if (bottle.connections === 1) {
-      const overhead = p99(bottle) - p99(other('direct'))
-      add('p99 over direct < 2 ms (1 connection)', bottle, overhead, 3, overhead < 2)
-    }
-    const peakMb = bottle.peakRss / 2 ** 20
-    add('peak RSS < 80 MB', bottle, peakMb, 1, peakMb < 80)
   }
   return out
 }
