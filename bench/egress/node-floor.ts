@@ -18,7 +18,7 @@ import '../../sidecars/egress/heap-limits.js'
 import { readFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import https from 'node:https'
-import type { Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { createLeafCertificates } from '../../sidecars/egress/certificates.js'
 
@@ -45,7 +45,8 @@ function forward(request: IncomingMessage, response: ServerResponse, target: { h
       method: request.method,
       headers: request.headers,
       agent: secure ? tlsAgent : plainAgent,
-      ...(secure ? { servername: target.host } : {}),
+      // SNI carries names only (RFC 6066).
+      ...(secure && !isIP(target.host) ? { servername: target.host } : {}),
     },
     (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.rawHeaders)
