@@ -2,8 +2,8 @@
  * Egress proxy benchmark: bottle's egress against squid (plain HTTP) and
  * mitmdump (plain HTTP and intercepted HTTPS), with direct-to-origin as the
  * baseline and node-floor.ts (Node's HTTP stack with no policy) as the floor
- * any Node proxy stands on, for 64 B and 64 KiB request and response bodies over 1 and 16
- * keep-alive connections. Every contender runs as its own process on
+ * any Node proxy stands on, for 64 B and 64 KiB request and response bodies
+ * over 1 and 16 keep-alive connections. Every contender runs as its own process on
  * loopback, as does the origin and each load generator run; runs of the
  * contenders are interleaved so they share the machine's conditions.
  * Prints medians over BENCH_RUNS runs, the ratios the targets name, and a
@@ -226,8 +226,8 @@ function report(cells: Cell[]): void {
   for (const scheme of SCHEMES) {
     for (const bodyBytes of SIZES) {
       for (const connections of CONNECTIONS) {
-        const rps = (name: string) => medianOf(findCell(cells, scheme, bodyBytes, connections, name), (r) => r.rps)
-        const p99 = (name: string) => medianOf(findCell(cells, scheme, bodyBytes, connections, name), (r) => r.p99Ms)
+        const rps = (name: string) => rpsOf(findCell(cells, scheme, bodyBytes, connections, name))
+        const p99 = (name: string) => p99Of(findCell(cells, scheme, bodyBytes, connections, name))
         const cpu = (name: string) => median(findCell(cells, scheme, bodyBytes, connections, name)?.cpuUsPerRequest ?? [])
         const squid = scheme === 'http' ? format(rps('bottle') / rps('squid'), 2) : '-'
         const squidCpu = scheme === 'http' ? format(cpu('squid') / cpu('bottle'), 2) : '-'
