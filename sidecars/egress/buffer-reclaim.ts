@@ -10,7 +10,7 @@
  * millisecond. Measured on a 300 MB upload: peak RSS 98 MB without, 78 MB
  * with.
  */
-import { getHeapStatistics, setFlagsFromString } from 'node:v8'
+import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
 export type Collect = () => void
@@ -32,36 +32,14 @@ export function youngGenerationCollector(): Collect | undefined {
   }
 }
 
-export interface BufferReclaimerOptions {
-  /** Bytes streamed between checks. */
-  everyBytes?: number
-  /** A check collects only when memory outside the V8 heap is at least this. */
-  externalFloorBytes?: number
-  /** Memory held outside the V8 heap (Buffers' bytes among it), read at each check. */
-  externalBytes?: () => number
-}
-
-/**
- * Count streamed bytes; once `everyBytes` went by since the last check,
- * collect if external memory is at or above the floor. Under many small
- * requests the proxy's own allocations fill the young generation every few
- * MiB, V8's scavenges free the buffers on their own, and a forced one would
- * only add a pause: in the egress benchmark's 64 KiB scenarios external
- * memory stays at 4-14 MB and no check collects (127 did before). A long
- * stream allocates little besides its buffers, so external memory climbs
- * until a check collects: 20 downloads of 16 MiB peak at 94 MB RSS, against
- * 91-98 MB collecting at every check and 102-116 MB never collecting.
- */
-export function createBufferReclaimer(collect: Collect | undefined, options: BufferReclaimerOptions = {}): (bytes: number) => void {
+/** Count streamed bytes; collect once `everyBytes` went by since the last collection. */
+export function createBufferReclaimer(collect: Collect | undefined, everyBytes = 8 * 1024 * 1024): (bytes: number) => void {
   if (!collect) return () => {}
-  const everyBytes = options.everyBytes ?? 8 * 1024 * 1024
-  const floor = options.externalFloorBytes ?? 16 * 1024 * 1024
-  const externalBytes = options.externalBytes ?? (() => getHeapStatistics().external_memory)
   let pending = 0
   return (bytes) => {
     pending += bytes
     if (pending < everyBytes) return
     pending = 0
-    if (externalBytes() >= floor) collect()
+    collect()
   }
 }
