@@ -3,9 +3,9 @@
  * mitmdump (plain HTTP and intercepted HTTPS), with direct-to-origin as the
  * baseline and node-floor.ts (Node's HTTP stack with no policy) as the floor
  * any Node proxy stands on, for 64 B and 64 KiB request and response bodies
- * over 1 and 16 keep-alive connections. Every contender runs as its own process on
- * loopback, as does the origin and each load generator run; runs of the
- * contenders are interleaved so they share the machine's conditions.
+ * over 1 and 16 keep-alive connections. Every contender runs as its own
+ * process on loopback, as does the origin and each load generator run; runs
+ * of the contenders are interleaved so they share the machine's conditions.
  * Prints medians over BENCH_RUNS runs, the ratios the targets name, and a
  * last table saying which of the targets each scenario meets, for bottle and
  * for the floor.
