@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { homedir } from 'node:os'
+import { canonicalPath } from '../../sidecars/egress/canonical-path.js'
 import type { SpecErrorCode } from './errors.js'
 import { canonicalHost, isHostKey, parseCidr, parseGitUpstream } from './network-syntax.js'
 import type { FieldPath } from './parse-documents.js'
@@ -63,6 +64,10 @@ export function checkBottleRules(bottle: Bottle, ctx: RuleContext, report: Repor
         report('bad-value', [...at, 'upstream'], 'is not a valid URL')
       }
     }
+    ;(route.paths ?? []).forEach((path, j) => {
+      const canonical = canonicalPath(path)
+      if (canonical !== path) report('bad-value', [...at, 'paths', j], `${JSON.stringify(path)} is not canonical; write it as ${JSON.stringify(canonical)} (paths are compared in one form, see the egress docs)`)
+    })
     checkTokenRef(route.auth?.tokenRef, [...at, 'auth', 'tokenRef'], ctx, report)
   })
   ;(spec.egress?.allowPrivate ?? []).forEach((cidr, i) => {

@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto'
 // resident memory, which matters in a sidecar that runs per Agent.
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
+import { canonicalPath, isCanonicalPath } from './canonical-path.js'
 import { canonicalHost } from './route-match.js'
 import { parseCidr } from './ip-address.js'
 
@@ -170,6 +171,7 @@ function pathPrefixProblem(prefix: string): string | undefined {
     return `${JSON.stringify(prefix)} is not a URL path`
   }
   if (normalized !== prefix) return `${JSON.stringify(prefix)} is not in normalized form (would be compared as ${JSON.stringify(normalized)})`
+  if (!isCanonicalPath(prefix)) return `${JSON.stringify(prefix)} is not canonical (would be compared as ${JSON.stringify(canonicalPath(prefix))})`
   return undefined
 }
 

@@ -15,6 +15,7 @@ export type DenialRule =
   | 'port-not-allowed'
   | 'ip-literal' // an IP address no route names
   | 'path-not-allowed'
+  | 'path-not-canonical' // a path origins could read differently, on a route with path prefixes
   | 'host-mismatch' // a request inside a tunnel names another host
   | 'ssrf' // the destination resolves to a refused address
   | 'dlp' // a secret in the URL, a header, the host or the body

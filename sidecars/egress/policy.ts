@@ -24,6 +24,7 @@ import { findingsTouch, scanRequestBody, scanRequestHead } from './request-scan.
 import { formatHostHeader, headerValue, injectAuthorization, stripRequestHeaders, type AuthScheme } from './rewrite-headers.js'
 import { compileRoutes, matchRoute, pathAllowed, type CanonicalHost, type RoutePattern, type RouteTable } from './route-match.js'
 import { checkAddress } from './ssrf-guard.js'
+import { isCanonicalPath } from './canonical-path.js'
 
 export type Scheme = 'http' | 'https'
 
@@ -178,6 +179,9 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       const match = routeFor(target.host, target.port)
       if (!match.matched) return match.denial
       const route = match.route
+      if (route.config.paths && !isCanonicalPath(target.url.pathname)) {
+        return deny('path-not-canonical', `the route for ${route.host} allows path prefixes, and this path reads differently to different origins (encoded separators or dots, backslashes, ; parameters or //)`, { host: false, path: true })
+      }
       if (!pathAllowed(route.config.paths, target.url.pathname)) {
         return deny('path-not-allowed', `the route for ${route.host} does not allow this path`, { host: false, path: true })
       }

@@ -15,6 +15,7 @@
  */
 import { isIP } from 'node:net'
 import { findCredentials } from '../dlp/credential-patterns.js'
+import { canonicalPath, isCanonicalPath } from '../egress/canonical-path.js'
 
 /** The route an agent asks for. */
 export interface ProposedRoute {
@@ -100,6 +101,7 @@ export function pathProblem(path: unknown): string | undefined {
     return `path ${JSON.stringify(path.slice(0, 64))} is not a URL path`
   }
   if (normalized !== path) return `path ${JSON.stringify(path.slice(0, 64))} is not in normalized form (it would be compared as ${JSON.stringify(normalized.slice(0, 64))})`
+  if (!isCanonicalPath(path)) return `path ${JSON.stringify(path.slice(0, 64))} is not canonical (it would be compared as ${JSON.stringify(canonicalPath(path).slice(0, 64))})`
   return undefined
 }
 

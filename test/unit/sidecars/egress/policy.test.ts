@@ -45,6 +45,9 @@ describe('decideRequest', () => {
   const cases: Array<{ name: string; target: RequestTarget; want: string }> = [
     { name: 'route with path and auth', target: request('https://api.github.com/repos/me/app'), want: 'allow api.github.com https://api.github.com:443' },
     { name: 'outside the path list', target: request('https://api.github.com/repos/you/app'), want: 'deny path-not-allowed' },
+    { name: 'an encoded separator out of the path list', target: request('https://api.github.com/repos/me/..%2Fyou/app'), want: 'deny path-not-canonical' },
+    { name: 'a ; parameter on a path route', target: request('https://api.github.com/repos/me/app;x=1'), want: 'deny path-not-canonical' },
+    { name: 'an encoded separator on a route without paths is forwarded as is', target: request('https://internal.example.com/a%2Fb'), want: 'allow internal.example.com https://gateway.example.com:8443' },
     { name: 'unlisted host', target: request('https://api.example.com/'), want: 'deny no-route' },
     { name: 'upstream override dials the gateway', target: request('https://internal.example.com/x'), want: 'allow internal.example.com https://gateway.example.com:8443' },
     { name: 'plain http on an auth route', target: request('http://authed-plain.example.com/'), want: 'deny plaintext-auth' },
