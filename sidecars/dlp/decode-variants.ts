@@ -1,6 +1,10 @@
 /**
- * The encoded runs inside a text (base64, hex, backslash and HTML escapes)
- * and what they decode to, so detection can look inside them.
+ * The encoded runs inside a text (base64 and base64url, base32 in both
+ * alphabets, hex, backslash and HTML escapes, and the spread-out forms:
+ * base64 wrapped into lines at any column, hex bytes with separators) and
+ * what they decode to, so detection can look inside them. Decoded bytes are
+ * read further when they are compressed (`decompress.ts`, by magic number)
+ * or UTF-16/UTF-32 (`wide-text.ts`).
  *
  * A base64 run is decoded at all four character offsets: a secret encoded
  * inside longer base64, or behind a stray base64-alphabet character the
@@ -11,16 +15,26 @@
  * adversarial input cannot make a scan superlinear.
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
+import { decodeBase32, type Base32Alphabet } from './base32.js'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
+import { decompress } from './decompress.js'
+import { readWideText } from './wide-text.js'
 
-export type DecodeKind = 'base64' | 'hex' | 'escaped'
+export type DecodeKind = 'base64' | 'hex' | 'escaped' | Base32Alphabet
 
-export interface DecodedVariant {
-  kind: DecodeKind
-  text: string
-  /** Valid UTF-8 and at most 10% control characters: worth normalizing and decoding further. */
-  printable: boolean
-}
+export type DecodedVariant =
+  | {
+      /** The decodings that produced the text, outermost first, `+`-joined: `base64`, `base64+gzip`, `hex+utf-16le`. */
+      kind: string
+      text: string
+      /** Valid text with at most 10% control characters: worth normalizing and decoding further. */
+      printable: boolean
+    }
+  | {
+      kind: string
+      /** Bytes that were recognised and could not be read within the limits: the caller fails closed. */
+      problem: 'unreadable' | 'too-large'
+    }
 
 export interface DecodeBudget {
   /** Characters that may still be decoded in this scan. */
@@ -67,9 +81,160 @@ function kindOf(c: number): number {
 }
 
 export interface EncodedRun {
-  kind: 'base64' | 'hex'
+  /** `base64-lines`: base64 wrapped into lines; `hex-separated`: hex bytes with `:`, `-`, space, comma or line separators. */
+  kind: 'base64' | 'hex' | Base32Alphabet | 'base64-lines' | 'hex-separated'
   start: number
   end: number
+}
+
+/** Base32 of 10 bytes is 16 characters: shorter runs are words and ids far more often than encodings. */
+export const MIN_BASE32_RUN = 16
+
+/**
+ * Base32 membership by character code, one bit per alphabet and case: the
+ * standard alphabet (`A-Z2-7`) is written in one case, never mixed, and the
+ * extended-hex one (`0-9A-V`) too.
+ */
+const B32 = new Uint8Array(128)
+const B32_CLASSES = [
+  { bit: 1, kind: 'base32', chars: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567' },
+  { bit: 2, kind: 'base32', chars: 'abcdefghijklmnopqrstuvwxyz234567' },
+  { bit: 4, kind: 'base32hex', chars: '0123456789ABCDEFGHIJKLMNOPQRSTUV' },
+  { bit: 8, kind: 'base32hex', chars: '0123456789abcdefghijklmnopqrstuv' },
+] as const
+for (const { bit, chars } of B32_CLASSES) for (const ch of chars) B32[ch.charCodeAt(0)] = (B32[ch.charCodeAt(0)] as number) | bit
+
+/** Base32 of 10 or more random bytes uses at least this many of its 32 symbols; masks and padding (`xxxx...`) use one or two. */
+const MIN_BASE32_SYMBOLS = 8
+
+/**
+ * Is this stretch worth decoding as `kind`? Standard base32 needs a letter
+ * (digits 2-7 alone are numbers); extended-hex needs a letter past `F`
+ * (pure hex is read as hex); both need the variety of symbols any encoding
+ * of a secret has.
+ */
+function base32Worth(text: string, start: number, end: number, kind: Base32Alphabet): boolean {
+  let letter = false
+  let seen = 0
+  let symbols = 0
+  for (let i = start; i < end && !(letter && symbols >= MIN_BASE32_SYMBOLS); i++) {
+    const code = text.charCodeAt(i)
+    const c = code | 0x20
+    if (kind === 'base32' ? c >= 97 : c > 102) letter = true
+    // 5 bits of identity per symbol: digits, and letters folded to one case.
+    const bit = 1 << (c >= 97 ? c - 97 : 26 + (code % 6))
+    if ((seen & bit) === 0) {
+      seen |= bit
+      symbols++
+    }
+  }
+  return letter && symbols >= MIN_BASE32_SYMBOLS
+}
+
+/**
+ * Base32 runs inside a base64-alphabet run. Probes every MIN_BASE32_RUN-th
+ * character per class, as `hasRun` does, so the mixed-case identifiers and
+ * base64 that make up most runs cost a few probes, not a pass.
+ */
+function pushBase32Runs(text: string, start: number, end: number, runs: EncodedRun[]): void {
+  if (end - start < MIN_BASE32_RUN) return
+  for (const { bit, kind } of B32_CLASSES) {
+    const member = (i: number) => {
+      const c = text.charCodeAt(i)
+      return c < 128 && ((B32[c] as number) & bit) !== 0
+    }
+    let probe = start + MIN_BASE32_RUN - 1
+    while (probe < end) {
+      if (!member(probe)) {
+        probe += MIN_BASE32_RUN
+        continue
+      }
+      let from = probe
+      while (from > start && member(from - 1)) from--
+      let to = probe + 1
+      while (to < end && member(to)) to++
+      if (to - from >= MIN_BASE32_RUN && base32Worth(text, from, to, kind)) runs.push({ kind, start: from, end: to })
+      probe = to + MIN_BASE32_RUN
+    }
+  }
+}
+
+/** A line that holds only base64 characters (padding at its end allowed), ignoring indentation and CR. */
+const BASE64_LINE = /^[ \t]*[A-Za-z0-9+/_-]+=*[ \t]*\r?$/
+/** Two wrapped lines carry at least this many base64 characters before the block is worth decoding. */
+const MIN_WRAPPED_CHARS = MIN_BASE64_RUN
+
+/**
+ * Base64 wrapped into lines (MIME at 76 columns, PEM at 64, or any other
+ * column an agent picks): two or more consecutive lines of base64
+ * characters only. Each line alone may be too short to be a run, and a
+ * secret may cross a line break, so the block is decoded whole.
+ */
+function pushWrappedBase64(text: string, runs: EncodedRun[]): void {
+  let lineStart = 0
+  let blockStart = -1
+  let blockEnd = -1
+  let lines = 0
+  let chars = 0
+  const flush = () => {
+    if (lines >= 2 && chars >= MIN_WRAPPED_CHARS) runs.push({ kind: 'base64-lines', start: blockStart, end: blockEnd })
+    blockStart = -1
+    lines = 0
+    chars = 0
+  }
+  while (lineStart <= text.length) {
+    const nl = text.indexOf('\n', lineStart)
+    const lineEnd = nl < 0 ? text.length : nl
+    if (lineEnd > lineStart && BASE64_LINE.test(text.slice(lineStart, lineEnd))) {
+      if (blockStart < 0) blockStart = lineStart
+      blockEnd = lineEnd
+      lines++
+      chars += lineEnd - lineStart
+    } else {
+      flush()
+    }
+    if (nl < 0) break
+    lineStart = nl + 1
+  }
+  flush()
+}
+
+/**
+ * Hex bytes with separators, as `xxd`, `od`, `hexdump`, MAC-style and C
+ * array dumps print them: `41:4b:49`, `41 4b 49`, `41-4b-49`,
+ * `0x41, 0x4b`, across line breaks. Eight bytes at least (the shortest
+ * secret worth finding).
+ */
+const SEPARATED_HEX = /(?<![0-9A-Fa-f])(?:0[xX])?[0-9A-Fa-f]{2}(?:(?:[ \t]*[:,-][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)(?:0[xX])?[0-9A-Fa-f]{2}(?![0-9A-Fa-f])){7,}/g
+
+function pushSeparatedHex(text: string, runs: EncodedRun[]): void {
+  SEPARATED_HEX.lastIndex = 0
+  for (const m of text.matchAll(SEPARATED_HEX)) runs.push({ kind: 'hex-separated', start: m.index, end: m.index + m[0].length })
+}
+
+/** A cheap test that says whether separated hex can be present at all, for text without its bytes at hand. */
+const MAYBE_SEPARATED_HEX = /[0-9A-Fa-f]{2}[ \t:,-]+(?:0[xX])?[0-9A-Fa-f]{2}[ \t:,-]/
+/** Eight separated hex bytes span at least 23 characters of this class. */
+const MIN_SEPARATED_HEX = 23
+let separatedHexBytes: ByteClass | undefined
+
+/**
+ * The spread-out runs of `text`: wrapped base64 and separated hex. With the
+ * text's bytes at hand, the byte class pass finds the stretches that could
+ * hold separated hex, and the regex runs only there.
+ */
+function pushSpreadRuns(text: string, runs: EncodedRun[], bytes?: Uint8Array): void {
+  if (text.includes('\n')) pushWrappedBase64(text, runs)
+  if (bytes === undefined) {
+    if (MAYBE_SEPARATED_HEX.test(text)) pushSeparatedHex(text, runs)
+    return
+  }
+  separatedHexBytes ??= byteClass((c) => /[0-9A-Fa-fxX \t\r\n:,-]/.test(String.fromCharCode(c)))
+  classRuns(bytes, separatedHexBytes, MIN_SEPARATED_HEX, (start, end) => {
+    const found: EncodedRun[] = []
+    pushSeparatedHex(text.slice(start, end), found)
+    for (const run of found) runs.push({ kind: run.kind, start: run.start + start, end: run.end + start })
+  })
 }
 
 function base64Plausible(text: string, start: number, end: number): boolean {
@@ -162,7 +327,9 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uin
       }
     }
     pushBase64Runs(text, start, i, runs)
+    pushBase32Runs(text, start, i, runs)
   }
+  pushSpreadRuns(text, runs)
   return runs
 }
 
@@ -197,6 +364,7 @@ function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn: CharRa
   const runs: EncodedRun[] = []
   base64Bytes ??= byteClass((c) => ((CLASS[c] as number) & B64) !== 0)
   classRuns(bytes, base64Bytes, MIN_BASE64_RUN, (start, end) => pushRun(text, bytes, start, end, runs))
+  pushSpreadRuns(text, runs, bytes)
   if (actedOn) actedOn.push(...actedOnAscii(buf, gap))
   return runs
 }
@@ -216,6 +384,7 @@ function pushRun(text: string, bytes: Uint8Array, start: number, end: number, ru
     }
   }
   pushBase64Runs(text, start, end, runs)
+  pushBase32Runs(text, start, end, runs)
 }
 
 /** Ranges of consecutive acted-on bytes in ASCII, sorted, from one memchr pass per byte value. */
@@ -278,6 +447,7 @@ function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharR
     }
     if (i - start >= MIN_BASE64_RUN) pushRun(text, bytes, start, i, runs)
   }
+  pushSpreadRuns(text, runs)
   return runs
 }
 
@@ -304,17 +474,44 @@ function hasTextRun(bytes: Buffer): boolean {
   return false
 }
 
-/** The variant for decoded bytes, or undefined when they cannot hold anything worth finding. */
-function toVariant(kind: DecodeKind, bytes: Buffer): DecodedVariant | undefined {
-  if (!isUtf8(bytes)) return hasTextRun(bytes) ? { kind, text: bytes.toString('latin1'), printable: false } : undefined
+/** The variant for decoded text bytes (not compressed), or undefined when they cannot hold anything worth finding. */
+function textVariant(kind: string, bytes: Buffer): DecodedVariant | undefined {
+  if (!isUtf8(bytes)) {
+    const wide = readWideText(bytes)
+    if (wide) return { kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true }
+    return hasTextRun(bytes) ? { kind, text: bytes.toString('latin1'), printable: false } : undefined
+  }
   let controls = 0
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i] as number
     if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) controls++
   }
   const printable = controls <= CONTROL_SHARE * bytes.length
-  if (!printable && !hasTextRun(bytes)) return undefined
+  if (!printable) {
+    // ASCII in UTF-16 or UTF-32 is valid UTF-8 full of NULs: read it as the wide text it is.
+    const wide = readWideText(bytes)
+    if (wide) return { kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true }
+    if (!hasTextRun(bytes)) return undefined
+  }
   return { kind, text: bytes.toString('utf8'), printable }
+}
+
+/**
+ * The variant for decoded bytes: inflated first when they are compressed
+ * (within the budget, which the inflated bytes are charged to), then read
+ * as text. Nested compression (a zip inside gzip) is the next layer's job.
+ */
+function toVariant(kind: string, bytes: Buffer, budget: DecodeBudget): DecodedVariant | undefined {
+  const inflated = decompress(bytes, budget.remaining)
+  if (inflated === undefined) return textVariant(kind, bytes)
+  const chain = `${kind}+${inflated.kind}`
+  if (inflated.status === 'too-large') {
+    budget.exceeded = true
+    return { kind: chain, problem: 'too-large' }
+  }
+  if (inflated.status === 'unreadable') return { kind: chain, problem: 'unreadable' }
+  if (!charge(budget, inflated.bytes.length)) return { kind: chain, problem: 'too-large' }
+  return textVariant(chain, inflated.bytes)
 }
 
 function charge(budget: DecodeBudget, chars: number): boolean {
@@ -342,10 +539,25 @@ export function decodeEscapes(text: string): string | undefined {
   return out === text ? undefined : out
 }
 
+/** Base64 text with its line breaks and indentation removed. */
+function unwrapLines(text: string): string {
+  return text.replace(/[\s=]+/g, '')
+}
+
+/** Separated hex as bare hex digits. */
+function joinHexBytes(text: string): string {
+  return text.replace(/0[xX]|[^0-9A-Fa-f]/g, '')
+}
+
 /**
  * Every decoding of every encoded run in `text` that could hold a secret,
  * lazily, while the budget lasts. `ascii`: the text's bytes when it is
  * ASCII, for a cheaper search for runs.
+ *
+ * Runs are decoded at every offset a secret inside them could start at:
+ * base64 at 4 character offsets, hex at 2, base32 at 8, so that a secret
+ * behind a stray character, or inside longer encoded data, lines up with
+ * one of them.
  */
 export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint8Array): Generator<DecodedVariant> {
   const escaped = decodeEscapes(text)
@@ -354,24 +566,45 @@ export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint
     yield { kind: 'escaped', text: escaped, printable: true }
   }
   for (const run of findEncodedRuns(text, undefined, ascii)) {
-    const body = text.slice(run.start, run.end)
-    if (run.kind === 'hex') {
-      for (let offset = 0; offset < 2; offset++) {
-        const usable = body.length - offset - ((body.length - offset) % 2)
-        if (usable < MIN_HEX_RUN) continue
-        if (!charge(budget, usable / 2)) return
-        const variant = toVariant('hex', Buffer.from(body.slice(offset, offset + usable), 'hex'))
-        if (variant) yield variant
+    const raw = text.slice(run.start, run.end)
+    switch (run.kind) {
+      case 'hex':
+      case 'hex-separated': {
+        const body = run.kind === 'hex' ? raw : joinHexBytes(raw)
+        for (let offset = 0; offset < 2; offset++) {
+          const usable = body.length - offset - ((body.length - offset) % 2)
+          if (usable < MIN_HEX_RUN) continue
+          if (!charge(budget, usable / 2)) return
+          const variant = toVariant('hex', Buffer.from(body.slice(offset, offset + usable), 'hex'), budget)
+          if (variant) yield variant
+        }
+        break
       }
-    } else {
-      for (let offset = 0; offset < 4; offset++) {
-        const usable = body.length - offset
-        if (usable < MIN_BASE64_RUN) continue
-        if (!charge(budget, Math.ceil((usable * 3) / 4))) return
-        // Node's decoder accepts both alphabets and missing padding.
-        const variant = toVariant('base64', Buffer.from(body.slice(offset), 'base64'))
-        if (variant) yield variant
+      case 'base32':
+      case 'base32hex': {
+        for (let offset = 0; offset < 8; offset++) {
+          const usable = raw.length - offset
+          if (usable < MIN_BASE32_RUN) continue
+          if (!charge(budget, Math.ceil((usable * 5) / 8))) return
+          const variant = toVariant(run.kind, decodeBase32(raw.slice(offset), run.kind), budget)
+          if (variant) yield variant
+        }
+        break
+      }
+      case 'base64':
+      case 'base64-lines': {
+        const body = run.kind === 'base64' ? raw : unwrapLines(raw)
+        for (let offset = 0; offset < 4; offset++) {
+          const usable = body.length - offset
+          if (usable < MIN_BASE64_RUN) continue
+          if (!charge(budget, Math.ceil((usable * 3) / 4))) return
+          // Node's decoder accepts both alphabets and missing padding.
+          const variant = toVariant('base64', Buffer.from(body.slice(offset), 'base64'), budget)
+          if (variant) yield variant
+        }
+        break
       }
     }
+    if (budget.exceeded) return
   }
 }

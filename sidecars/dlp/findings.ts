@@ -13,11 +13,22 @@ interface Pending {
   encoding: string | undefined
 }
 
-export class FindingCollector {
+/** Where findings go: a collector, or a view of one that records how the input was unwrapped first. */
+export interface FindingSink {
+  add(rule: string, at: number | string, encoding: string | undefined): void
+}
+
+export class FindingCollector implements FindingSink {
   private readonly pending: Pending[] = []
 
   add(rule: string, at: number | string, encoding: string | undefined): void {
     this.pending.push({ rule, at, encoding })
+  }
+
+  /** A sink whose findings carry `prefix` (e.g. `gzip`) ahead of their own encoding chain. */
+  unwrapped(prefix: string | undefined): FindingSink {
+    if (prefix === undefined) return this
+    return { add: (rule, at, encoding) => this.add(rule, at, encoding === undefined ? prefix : `${prefix}+${encoding}`) }
   }
 
   get size(): number {

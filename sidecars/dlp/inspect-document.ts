@@ -8,7 +8,7 @@
  */
 import type { DecodeBudget } from './decode-variants.js'
 import { asciiBytesOf, findEncodedRuns } from './decode-variants.js'
-import type { FindingCollector } from './findings.js'
+import type { FindingSink } from './findings.js'
 import { detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
 
 export interface DocumentSegment {
@@ -35,6 +35,8 @@ export interface TextDocument {
   segmentsFor(ranges: readonly RawRange[]): DocumentSegment[]
   /** Locations for raw offsets (sorted ascending), in the caller's vocabulary, same order. */
   locate(offsets: readonly number[]): readonly string[]
+  /** Findings the parser made itself (a part it could not read), at raw offsets. */
+  notes?: readonly { rule: string; at: number; encoding: string | undefined }[]
 }
 
 /** Segments from a complete, sorted list: every uncovered one, and every one a range overlaps. */
@@ -77,7 +79,8 @@ function deepRanges(raw: string, rawBytes: Uint8Array | undefined): RawRange[] {
   return out
 }
 
-export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingCollector, budget: DecodeBudget): void {
+export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
+  for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
   for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
   for (const seg of doc.segmentsFor(deepRanges(doc.raw, doc.rawBytes))) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)

@@ -14,6 +14,14 @@ import type { CredentialMatch } from './types.js'
 export const KNOWN_SECRET_RULE = 'known-secret'
 /** Reported when a scan stops early (nesting too deep, decode budget spent), so callers can fail closed. */
 export const SCAN_LIMIT_RULE = 'scan-limit-exceeded'
+/** Reported for recognised content that cannot be read (bzip2, xz, zstd, an encrypted zip entry, a corrupt gzip stream). */
+export const UNREADABLE_RULE = 'unreadable-encoding'
+/**
+ * Decode layers read below the surface: base64, base32, hex, escapes and
+ * compression each count as one; normalization (percent-decoding, invisible
+ * characters, Unicode folding) does not. A text that still decodes past the
+ * last layer is reported as SCAN_LIMIT_RULE.
+ */
 export const MAX_DECODE_DEPTH = 4
 
 export interface Detectors {
@@ -101,20 +109,39 @@ function decodeAndInspect(
 ): void {
   for (const variant of decodeVariants(text, budget, ascii)) {
     const variantChain = [...chain, variant.kind]
-    for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, chainOf(variantChain, hit.encoding))
-    if (variant.printable) {
-      inspectBelowSurface(variant.text, variantChain, depth + 1, detectors, budget, report)
+    if ('problem' in variant) {
+      report(variant.problem === 'unreadable' ? UNREADABLE_RULE : SCAN_LIMIT_RULE, chainOf(variantChain))
     } else {
-      // Binary: not decoded further, but text interleaved with NULs (UTF-16) or control bytes is read through them.
-      const visible = removeInvisible(variant.text)
-      if (visible !== variant.text) {
-        const visibleChain = [...variantChain, 'zero-width']
-        for (const hit of detectLayer(visible, detectors)) report(hit.rule, chainOf(visibleChain, hit.encoding))
+      for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, chainOf(variantChain, hit.encoding))
+      if (variant.printable) {
+        inspectBelowSurface(variant.text, variantChain, depth + 1, detectors, budget, report)
+      } else {
+        // Binary: not decoded further, but text interleaved with NULs (UTF-16) or control bytes is read through them.
+        const visible = removeInvisible(variant.text)
+        if (visible !== variant.text) {
+          const visibleChain = [...variantChain, 'zero-width']
+          for (const hit of detectLayer(visible, detectors)) report(hit.rule, chainOf(visibleChain, hit.encoding))
+        }
       }
     }
     if (budget.exceeded) break
   }
   if (budget.exceeded) report(SCAN_LIMIT_RULE, chainOf(chain))
+}
+
+/**
+ * At the last layer the engine reads, a text that still decodes to
+ * something readable is hidden deeper than the scan goes: that is a finding
+ * in itself (fail closed), never a silent pass. Natural data almost never
+ * nests readable encodings this deep.
+ */
+function reportUndecodedDepth(text: string, chain: readonly string[], budget: DecodeBudget, report: ReportHit): void {
+  for (const variant of decodeVariants(text, budget)) {
+    if ('problem' in variant || variant.printable) {
+      report(SCAN_LIMIT_RULE, chainOf(chain, `${variant.kind}(beyond depth ${MAX_DECODE_DEPTH})`))
+      return
+    }
+  }
 }
 
 /**
@@ -133,14 +160,13 @@ export function inspectBelowSurface(
   ascii?: Uint8Array,
 ): void {
   const parts = normalizedParts(text)
+  const decode = depth < MAX_DECODE_DEPTH ? decodeAndInspect : (t: string, c: readonly string[]) => reportUndecodedDepth(t, c, budget, report)
   for (const part of parts) {
     if (part.exhausted) report(SCAN_LIMIT_RULE, chainOf(chain, 'url-encoded'))
     const partChain = [...chain, ...part.steps]
     for (const hit of detectLayer(part.text, detectors)) report(hit.rule, chainOf(partChain, hit.encoding))
-    if (depth < MAX_DECODE_DEPTH) decodeAndInspect(part.text, partChain, depth, detectors, budget, report)
+    decode(part.text, partChain, depth, detectors, budget, report)
   }
   // Unless one normalized part stands for the whole text, the runs outside the windows are decoded as they are.
-  if (depth < MAX_DECODE_DEPTH && !(parts.length === 1 && (parts[0] as NormalizedPart).whole)) {
-    decodeAndInspect(text, chain, depth, detectors, budget, report, ascii)
-  }
+  if (!(parts.length === 1 && (parts[0] as NormalizedPart).whole)) decode(text, chain, depth, detectors, budget, report, ascii)
 }

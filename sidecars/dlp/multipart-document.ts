@@ -4,7 +4,9 @@
  * `<location>.multipart[<i>].header:<name>`, `.name`, `.filename`,
  * `.content`. The raw body is read byte for byte (latin1) so binary parts
  * keep their offsets; parts that are UTF-8 or quoted-printable are also
- * read decoded.
+ * read decoded: quoted-printable and base64 transfer encodings are undone
+ * (base64 wrapped at any column), and compressed content, recognised by its
+ * magic number, is inflated within the scan's budget.
  *
  * Structure that cannot be followed (no boundary, no closing delimiter, a
  * part without the blank line after its headers, a header line that is not
@@ -12,7 +14,11 @@
  * the whole body unreadable, and callers fail closed.
  */
 import { Buffer, isUtf8 } from 'node:buffer'
+import { decodeBodyText } from './body-text.js'
+import type { DecodeBudget } from './decode-variants.js'
+import { decompress } from './decompress.js'
 import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
+import { MAX_DECODE_DEPTH, SCAN_LIMIT_RULE, UNREADABLE_RULE } from './inspect-layers.js'
 import type { NameCheck } from './json-document.js'
 import { unreadableContentEncoding } from './media-type.js'
 
@@ -60,7 +66,36 @@ function isAscii(buf: Buffer): boolean {
   return true
 }
 
-export function multipartDocument(bytes: Uint8Array, boundary: string | undefined, location: string, isSafeName: NameCheck): MultipartResult {
+type Note = { rule: string; at: number; encoding: string | undefined }
+
+/** A part's content as the receiver gets it: transfer encoding undone, compression inflated (or a note why not). */
+function partContent(raw: Buffer, transfer: string, at: number, budget: DecodeBudget, notes: Note[]): Buffer | undefined {
+  let bytes: Buffer | undefined
+  if (transfer === 'quoted-printable') bytes = decodeQuotedPrintable(raw.toString('latin1'))
+  // Node's base64 decoder skips the line breaks of a wrapped body, at whatever column they fall.
+  else if (transfer === 'base64') bytes = Buffer.from(raw.toString('latin1'), 'base64')
+  const chain: string[] = transfer === 'base64' || transfer === 'quoted-printable' ? [transfer] : []
+  for (let layer = 0; ; layer++) {
+    const inflated = decompress(bytes ?? raw, budget.remaining)
+    if (inflated === undefined) break
+    const kinds = [...chain, inflated.kind].join('+')
+    if (inflated.status === 'unreadable') {
+      notes.push({ rule: UNREADABLE_RULE, at, encoding: kinds })
+      break
+    }
+    if (layer >= MAX_DECODE_DEPTH || inflated.status === 'too-large' || budget.remaining < inflated.bytes.length) {
+      budget.exceeded = true
+      notes.push({ rule: SCAN_LIMIT_RULE, at, encoding: kinds })
+      break
+    }
+    budget.remaining -= inflated.bytes.length
+    chain.push(inflated.kind)
+    bytes = inflated.bytes
+  }
+  return bytes
+}
+
+export function multipartDocument(bytes: Uint8Array, boundary: string | undefined, location: string, isSafeName: NameCheck, budget: DecodeBudget): MultipartResult {
   if (boundary === undefined) return { ok: false, reason: 'multipart body without a boundary parameter' }
   if (!BOUNDARY.test(boundary)) return { ok: false, reason: 'multipart boundary is not valid' }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -70,13 +105,14 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
   const segments: DocumentSegment[] = []
   const base = `${location}.multipart`
 
+  const notes: Note[] = []
   const segment = (start: number, end: number, decoded?: Buffer) => {
     if (end <= start) return
     const slice = decoded ?? buf.subarray(start, end)
     if (decoded === undefined && (isAscii(slice) || !isUtf8(slice))) {
       segments.push({ text: raw.slice(start, end), rawStart: start, rawEnd: end, rawCovered: true })
     } else {
-      segments.push({ text: isUtf8(slice) ? slice.toString('utf8') : slice.toString('latin1'), rawStart: start, rawEnd: end, rawCovered: false })
+      segments.push({ text: decodeBodyText(slice, undefined).text, rawStart: start, rawEnd: end, rawCovered: false })
     }
   }
 
@@ -121,7 +157,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
     }
     const contentStart = cursor
 
-    let quotedPrintable = false
+    let transfer = ''
     for (const line of lines) {
       const text = raw.slice(line.start, line.end)
       const m = HEADER_LINE.exec(text)
@@ -134,7 +170,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
       }
       if (headerName === 'content-transfer-encoding') {
         if (!READABLE_TRANSFER.has(value)) return { ok: false, reason: `multipart part ${index} has an unreadable content-transfer-encoding` }
-        quotedPrintable = value === 'quoted-printable'
+        transfer = value
       }
       const lineName = `${part}.header:${isSafeName(headerName) ? headerName : '#'}`
       let from = line.start
@@ -160,7 +196,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
     let contentEnd = raw.charCodeAt(next - 1) === 13 ? next - 1 : next
     if (contentEnd < contentStart) contentEnd = contentStart
     spans.push({ start: contentStart, end: contentEnd, name: `${part}.content` })
-    segment(contentStart, contentEnd, quotedPrintable ? decodeQuotedPrintable(raw.slice(contentStart, contentEnd)) : undefined)
+    segment(contentStart, contentEnd, partContent(buf.subarray(contentStart, contentEnd), transfer, contentStart, budget, notes))
     pos = next + 1
   }
 
@@ -170,6 +206,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
     ok: true,
     doc: {
       raw,
+      notes,
       segmentsFor: (ranges) => selectSegments(segments, ranges),
       locate: (offsets) =>
         offsets.map((offset) => {

@@ -32,7 +32,7 @@ describe('layered detection', () => {
     { name: 'percent-encoded base64 of hex', text: pct(b64(hex(secret))), want: 'url-encoded+base64+hex' },
     { name: 'base64 of percent-encoding', text: b64(pct(secret)), want: 'base64+url-encoded' },
     { name: 'base64 of zero-width padding', text: b64(zw(secret)), want: 'base64+zero-width' },
-    { name: 'base64 of UTF-16', text: utf16(secret), want: 'base64+zero-width' },
+    { name: 'base64 of UTF-16', text: utf16(secret), want: 'base64+utf-16le' },
   ])('finds a known secret $name', ({ text, want }) => {
     expect(encodingOf(text, 'known-secret')).toBe(want)
   })
@@ -58,8 +58,13 @@ describe('layered detection', () => {
     expect(encodingOf(text, 'github-pat')).toBe(want)
   })
 
-  it(`stops after ${MAX_DECODE_DEPTH} decoded layers`, () => {
-    expect(encodingOf(b64(hex(b64(hex(b64(token))))), 'github-pat')).toBe('none')
+  it(`reads ${MAX_DECODE_DEPTH} decoded layers, and reports a text that still decodes past them (fail closed)`, () => {
+    const deep = b64(hex(b64(hex(b64(token)))))
+    expect(encodingOf(deep, 'github-pat')).toBe('none')
+    const limit = scanner.scanText(deep, 'x').find((f) => f.rule === SCAN_LIMIT_RULE)
+    expect(limit?.encoding).toMatch(/beyond depth 4/)
+    // Near miss: four layers over plain words are read through, and nothing is left to decode.
+    expect(scanner.scanText(b64(hex(b64(hex('plain words, nothing secret')))), 'x')).toEqual([])
   })
 
   it('reports a spent decode budget as a finding, so callers can fail closed', () => {

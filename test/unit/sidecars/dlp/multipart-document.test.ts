@@ -13,7 +13,7 @@ describe('multipartDocument', () => {
   )
 
   it('reads every part', () => {
-    const result = multipartDocument(enc(body), B, 'body', () => true)
+    const result = multipartDocument(enc(body), B, 'body', () => true, { remaining: 1 << 20, exceeded: false })
     if (!result.ok) throw new Error(result.reason)
     const texts = result.doc.segmentsFor([[0, body.length]]).map((s) => s.text)
     expect(texts).toContain('hello')
@@ -29,14 +29,14 @@ describe('multipartDocument', () => {
     { needle: 'line two', want: 'body.multipart[1].content' },
     { needle: `--${B}--`, want: 'body.multipart' },
   ])('locates $needle', ({ needle, want }) => {
-    const result = multipartDocument(enc(body), B, 'body', () => true)
+    const result = multipartDocument(enc(body), B, 'body', () => true, { remaining: 1 << 20, exceeded: false })
     if (!result.ok) throw new Error(result.reason)
     expect(result.doc.locate([body.indexOf(needle)])).toEqual([want])
   })
 
   it('accepts bare LF line endings, a preamble and an epilogue', () => {
     const lf = `preamble\n--${B}\nContent-Disposition: form-data; name="a"\n\nvalue\n--${B}--\nepilogue`
-    const result = multipartDocument(enc(lf), B, 'body', () => true)
+    const result = multipartDocument(enc(lf), B, 'body', () => true, { remaining: 1 << 20, exceeded: false })
     expect(result.ok && result.doc.locate([lf.indexOf('value'), 0, lf.indexOf('epilogue')])).toEqual([
       'body.multipart[0].content',
       'body.multipart.preamble',
@@ -46,13 +46,13 @@ describe('multipartDocument', () => {
 
   it('decodes quoted-printable parts', () => {
     const qp = form('Content-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nsecret=3Dva=\r\nlue')
-    const result = multipartDocument(enc(qp), B, 'body', () => true)
+    const result = multipartDocument(enc(qp), B, 'body', () => true, { remaining: 1 << 20, exceeded: false })
     expect(result.ok && result.doc.segmentsFor([]).some((s) => s.text === 'secret=value' && !s.rawCovered)).toBe(true)
   })
 
   it('reads UTF-8 parts as UTF-8', () => {
     const utf8 = form('Content-Disposition: form-data; name="a"\r\n\r\nпривет мир')
-    const result = multipartDocument(enc(utf8), B, 'body', () => true)
+    const result = multipartDocument(enc(utf8), B, 'body', () => true, { remaining: 1 << 20, exceeded: false })
     expect(result.ok && result.doc.segmentsFor([]).some((s) => s.text === 'привет мир')).toBe(true)
   })
 
@@ -68,6 +68,6 @@ describe('multipartDocument', () => {
     { name: 'data after a boundary', body: `--${B}junk\r\n\r\nvalue\r\n--${B}--`, boundary: B },
     { name: 'a body cut inside a boundary line', body: `--${B}`, boundary: B },
   ])('refuses $name', ({ body: raw, boundary }) => {
-    expect(multipartDocument(enc(raw), boundary, 'body', () => true).ok).toBe(false)
+    expect(multipartDocument(enc(raw), boundary, 'body', () => true, { remaining: 1 << 20, exceeded: false }).ok).toBe(false)
   })
 })

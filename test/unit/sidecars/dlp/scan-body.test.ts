@@ -70,8 +70,6 @@ const cases: Case[] = [
   { name: 'a hex token in plain text', input: input('text/plain', `blob ${Buffer.from(token).toString('hex')} end`), want: [{ rule: 'github-pat', location: 'body.text', encoding: 'hex' }] },
   { name: 'no content type', input: input(undefined, `x ${known}`), want: [{ rule: 'known-secret', location: 'body.text' }] },
   { name: 'binary content (read as latin1)', input: input('application/octet-stream', Buffer.concat([Buffer.from([0x89, 0x50, 0xff, 0x00]), Buffer.from(token), Buffer.from([0xc3, 0x28])])), want: [{ rule: 'github-pat', location: 'body.binary' }] },
-  { name: 'UTF-16 text', input: input('text/plain; charset=utf-16le', new Uint8Array(Buffer.from(`x ${token}`, 'utf16le'))), want: [{ rule: 'github-pat', location: 'body.text' }] },
-  { name: 'UTF-16 without a charset', input: input('application/octet-stream', new Uint8Array(Buffer.from(`\ufeff${token}`, 'utf16le'))), want: [{ rule: 'github-pat', location: 'body.binary', encoding: 'zero-width+unicode' }] },
   { name: 'identity encoding', input: input('text/plain', token, 'identity'), want: [{ rule: 'github-pat', location: 'body.text' }] },
   { name: 'an empty body', input: input(JSON_TYPE, ''), want: [] },
   { name: 'an ordinary API request', input: input(JSON_TYPE, JSON.stringify({ model: 'claude-x', max_tokens: 1024, messages: [{ role: 'user', content: 'Fix the failing test in src/app.ts' }] })), want: [] },
@@ -106,11 +104,11 @@ describe('scanBody', () => {
   })
 
   it.each([
-    { name: 'gzip', encoding: 'gzip', reason: 'content-encoding gzip is not inspected' },
-    { name: 'br', encoding: 'br', reason: 'content-encoding br is not inspected' },
-    { name: 'deflate', encoding: 'deflate', reason: 'content-encoding deflate is not inspected' },
-    { name: 'zstd', encoding: 'zstd', reason: 'content-encoding zstd is not inspected' },
-    { name: 'a list ending in gzip', encoding: 'identity, GZIP', reason: 'content-encoding gzip is not inspected' },
+    { name: 'gzip that does not inflate', encoding: 'gzip', reason: 'content-encoding gzip does not decode' },
+    { name: 'br that does not decode', encoding: 'br', reason: 'content-encoding br does not decode' },
+    { name: 'deflate that does not inflate', encoding: 'deflate', reason: 'content-encoding deflate does not decode' },
+    { name: 'zstd (no decoder in Node 20)', encoding: 'zstd', reason: 'content-encoding zstd is not inspected' },
+    { name: 'a list ending in gzip', encoding: 'identity, GZIP', reason: 'content-encoding gzip does not decode' },
     { name: 'an unknown coding', encoding: 'x-custom', reason: 'an unrecognized content-encoding is not inspected' },
     { name: 'a secret posing as a coding', encoding: token, reason: 'an unrecognized content-encoding is not inspected' },
   ])('refuses $name without echoing the header', ({ encoding, reason }) => {
