@@ -1,12 +1,14 @@
 /**
  * From loaded files to a runtime the proxy can enforce: the DLP scanner
  * knowing every secret value (so none can leave in a URL, header or body),
- * the policy, the leaf minter for the Agent's CA, and the trust store for
- * origins (the system bundle or Node's bundled roots, plus the config's extra CAs).
+ * the same values compiled for redacting answers (so none comes back), the
+ * policy, the leaf minter for the Agent's CA, and the trust store for origins
+ * (the system bundle or Node's bundled roots, plus the config's extra CAs).
  */
 import { readFileSync } from 'node:fs'
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
 import type { DlpScanner, ScannerOptions } from '../dlp/types.js'
+import { compileAnswerSecrets } from './answer-redactor.js'
 import { createLeafCertificates } from './certificates.js'
 import type { LoadedEgressFiles } from './load-config.js'
 import { createEgressPolicy } from './policy.js'
@@ -26,7 +28,8 @@ export function buildEgressRuntime(files: LoadedEgressFiles, generation: number,
   const scanner = withScanCache(deps.createScanner({ knownSecrets: [...files.secrets.values()] }))
   const policy = createEgressPolicy({ config: files.config, secrets: files.secrets, scanner, limiter: deps.limiter })
   const leaves = files.ca ? createLeafCertificates({ ca: files.ca }) : undefined
-  return { policy, leaves, upstreamTrust: upstreamTrust(deps.systemCaPem, files.config.upstreamCaCerts), configHash: files.configHash, generation }
+  const answers = compileAnswerSecrets(files.secrets, files.config.placeholders)
+  return { policy, leaves, upstreamTrust: upstreamTrust(deps.systemCaPem, files.config.upstreamCaCerts), configHash: files.configHash, generation, answers }
 }
 
 /** The system bundle when there is one (it is the Mozilla set plus local additions), else Node's bundled roots. */

@@ -29,6 +29,7 @@ export type DenialRule =
   | 'malformed-request'
   | 'sni-mismatch' // the TLS ClientHello names another host than CONNECT did
   | 'policy-error' // the policy threw: deny
+  | 'answer-unscannable' // an answer in a coding or framing the proxy cannot read to redact secrets (502, not 403)
 
 export const MARKER_HEADER = 'X-Bottle-Egress'
 export const RULE_HEADER = 'X-Bottle-Egress-Rule'
@@ -64,6 +65,11 @@ export function respondDenied(target: ServerResponse | Duplex, denial: EgressDen
 /** The origin could not be reached or failed: not a policy decision, so a different marker. */
 export function respondUpstreamFailure(target: ServerResponse | Duplex, message: string, options: RespondOptions = {}): void {
   writeAnswer(target, 502, 'Bad Gateway', { [MARKER_HEADER]: 'upstream-error' }, `bottle-egress: upstream-error: ${message}\n`, options)
+}
+
+/** An answer the proxy will not relay because it cannot redact it (`answer-unscannable`): 502, with the denial markers. */
+export function respondAnswerRefused(target: ServerResponse | Duplex, denial: EgressDenial, options: RespondOptions = {}): void {
+  writeAnswer(target, 502, 'Bad Gateway', { [MARKER_HEADER]: 'denied', [RULE_HEADER]: denial.rule }, denialBody(denial), options)
 }
 
 function writeAnswer(

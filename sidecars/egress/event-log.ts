@@ -7,6 +7,7 @@
  * `[redacted]` because it would carry the secret itself.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
+import type { RedactionRule } from './answer-redactor.js'
 import type { DenialRule } from './deny.js'
 
 export interface RequestFields {
@@ -26,6 +27,8 @@ export type EgressEvent =
   | ({ event: 'request.denied'; rule: DenialRule; reason: string; dlpRule?: string; location?: string } & Partial<RequestFields>)
   | ({ event: 'request.failed'; error: string; bytesOut: number } & RequestFields)
   | ({ event: 'dlp.warned'; dlpRule: string; location: string } & Partial<RequestFields>)
+  /** A secret value replaced in what the origin sent back; `where` is `header:<name>`, `location`, `body` or `websocket`. */
+  | ({ event: 'answer.redacted'; rule: RedactionRule; where: string; count: number } & Partial<RequestFields>)
   | { event: 'tunnel.opened'; mode: 'intercept' | 'passthrough'; host: string; port: number; route: string }
   | { event: 'tunnel.denied'; rule: DenialRule; reason: string; host?: string; port?: number; dlpRule?: string; location?: string }
   | { event: 'tunnel.closed'; mode: 'passthrough' | 'websocket'; host: string; port: number; route: string; bytesOut: number; bytesIn: number; durationMs: number }
@@ -42,6 +45,7 @@ const MESSAGES: Record<EgressEvent['event'], string> = {
   'request.denied': 'request denied',
   'request.failed': 'request failed upstream',
   'dlp.warned': 'dlp finding allowed by warn mode',
+  'answer.redacted': 'secret value redacted from an answer',
   'tunnel.opened': 'tunnel opened',
   'tunnel.denied': 'tunnel denied',
   'tunnel.closed': 'tunnel closed',
@@ -58,6 +62,7 @@ const WARN_EVENTS = new Set<EgressEvent['event']>([
   'request.denied',
   'tunnel.denied',
   'dlp.warned',
+  'answer.redacted',
   'config.rejected',
   'request.failed',
   'config.watch-failed',

@@ -4,23 +4,28 @@
  * check a literal dial address; take the body (buffered up to the scan cap
  * and scanned, or streamed with its bytes charged to the domain's budget on a
  * route that opts out of body scanning); send it through the keep-alive pool
- * of the current config; stream the answer back. Nothing is sent upstream
- * before every check that can refuse has passed, except on streamed bodies,
- * where exceeding the byte budget aborts the upstream request mid-way.
+ * of the current config; stream the answer back, redacted of every secret
+ * value when the config has any (scrub-answer.ts), untouched otherwise.
+ * Nothing is sent upstream before every check that can refuse has passed,
+ * except on streamed bodies, where exceeding the byte budget aborts the
+ * upstream request mid-way.
  */
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { Transform, pipeline } from 'node:stream'
+import type { AnswerRedactor } from './answer-redactor.js'
+import { DECODABLE_CODINGS } from './content-decoding.js'
 import { checkLiteral } from './dial.js'
-import { EgressDenial, isEgressDenial, respondDenied, respondUpstreamFailure } from './deny.js'
+import { EgressDenial, isEgressDenial, respondAnswerRefused, respondDenied, respondUpstreamFailure } from './deny.js'
 import { logEvent, type RequestFields } from './event-log.js'
 import { callPolicy, isDenied } from './policy-call.js'
 import type { AllowedRequest, Redaction, RequestTarget } from './policy.js'
 import type { EgressRuntime, ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
 import { findingsTouch } from './request-scan.js'
-import { stripResponseHeaders, withContentLength } from './rewrite-headers.js'
+import { limitAcceptEncoding, stripResponseHeaders, withContentLength } from './rewrite-headers.js'
+import { isBodyless, logRedactions, redactAnswerHead, relayRedactedBody } from './scrub-answer.js'
 import type { DlpFinding } from '../dlp/types.js'
 
 export interface ForwardOptions {
@@ -166,12 +171,13 @@ function send(
   return new Promise((resolve) => {
     const agents = ctx.upstream.agentsFor(runtime)
     const https = decision.dial.scheme === 'https'
+    const redactor = runtime.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
     const upstream: ClientRequest = (https ? httpsRequest : httpRequest)({
       host: decision.dial.host,
       port: decision.dial.port,
       method: req.method,
       path: decision.path,
-      headers: decision.headers,
+      headers: redactor ? limitAcceptEncoding(decision.headers, DECODABLE_CODINGS) : decision.headers,
       agent: https ? agents.https : agents.http,
     })
     let bytesOut = body instanceof Buffer ? body.length : 0
@@ -196,7 +202,47 @@ function send(
       }
     }
     upstream.on('error', fail)
+    const logAllowed = (status: number) => {
+      if (!end()) return
+      const event: Parameters<typeof logEvent>[1] = {
+        event: 'request.allowed',
+        status,
+        bytesOut,
+        bytesIn,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        ...fields,
+      }
+      if (decision.injected) event.injected = `${decision.injected.scheme} slot ${decision.injected.slot}`
+      logEvent(ctx.log, event)
+    }
+    const relayRedacted = (answer: IncomingMessage, redactor: AnswerRedactor) => {
+      const status = answer.statusCode ?? 502
+      const head = redactAnswerHead(stripResponseHeaders(answer.rawHeaders), status, isBodyless(req.method, status), redactor)
+      if (!head.ok) {
+        upstream.destroy()
+        if (!end()) return
+        logDenied(ctx, head.denial, fields)
+        respondAnswerRefused(res, head.denial, { close: true })
+        return
+      }
+      for (const { where, tally } of head.redactions) logRedactions(ctx.log, fields, where, tally)
+      res.writeHead(status, answer.statusMessage, head.headers)
+      relayRedactedBody(answer, res, head.body === 'none' ? 'identity' : head.body, redactor, {
+        received: (bytes) => {
+          bytesIn += bytes
+          ctx.streamed(bytes)
+        },
+        redacted: (tally) => logRedactions(ctx.log, fields, 'body', tally),
+        failed: (error) => {
+          upstream.destroy()
+          res.destroy()
+          if (end()) logEvent(ctx.log, { event: 'request.failed', error: describeError(error), bytesOut, ...fields })
+        },
+      })
+      res.on('finish', () => logAllowed(status))
+    }
     upstream.on('response', (answer) => {
+      if (redactor) return relayRedacted(answer, redactor)
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, stripResponseHeaders(answer.rawHeaders))
       // Forwarded by hand, with backpressure, not with pipe() or pipeline():
       // pipe adds seven listeners per request and pipeline an AbortController
@@ -213,19 +259,7 @@ function send(
         res.destroy()
         if (end()) logEvent(ctx.log, { event: 'request.failed', error: describeError(error), bytesOut, ...fields })
       })
-      res.on('finish', () => {
-        if (!end()) return
-        const event: Parameters<typeof logEvent>[1] = {
-          event: 'request.allowed',
-          status: answer.statusCode ?? 0,
-          bytesOut,
-          bytesIn,
-          durationMs: Math.round((performance.now() - started) * 10) / 10,
-          ...fields,
-        }
-        if (decision.injected) event.injected = `${decision.injected.scheme} slot ${decision.injected.slot}`
-        logEvent(ctx.log, event)
-      })
+      res.on('finish', () => logAllowed(answer.statusCode ?? 0))
     })
     // The agent hung up before the answer was complete: stop the origin too.
     res.on('close', () => {

@@ -7,6 +7,7 @@
  */
 import type { SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
+import type { AnswerSecrets } from './answer-redactor.js'
 import type { LeafCertificates } from './certificates.js'
 import type { Resolve } from './dial.js'
 import type { EgressPolicy } from './policy.js'
@@ -21,6 +22,8 @@ export interface EgressRuntime {
   configHash: string
   /** Increases with every load; orders runtimes for the upstream pools. */
   generation: number
+  /** The secret values answers are redacted of; absent when there are none (answers then pass untouched). */
+  answers?: AnswerSecrets | undefined
 }
 
 export interface ProxyContext {

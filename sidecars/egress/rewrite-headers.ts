@@ -8,7 +8,12 @@
  * was given, and on a route with auth, every `Authorization`. The credential
  * is added last, after DLP has scanned what remains, so the injected value is
  * never itself scanned, logged or shown to the agent.
+ *
+ * While answers are redacted, `Accept-Encoding` offers only the codings the
+ * proxy can decode (content-decoding.ts), and what goes back to the agent has
+ * its secret values replaced (redactResponseHeaders).
  */
+import { newTally, type AnswerRedactor, type RedactionTally } from './answer-redactor.js'
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -121,6 +126,86 @@ export function stripResponseHeaders(rawHeaders: readonly string[]): string[] {
     const lower = (rawHeaders[i] as string).toLowerCase()
     if (RESPONSE_HOP_BY_HOP.has(lower) || listed.has(lower)) continue
     out.push(rawHeaders[i] as string, rawHeaders[i + 1] as string)
+  }
+  return out
+}
+
+/**
+ * Narrow every Accept-Encoding to `decodable` (plus identity), so the origin
+ * answers in a coding the proxy can read. `*` stands for the decodable
+ * codings the agent did not name; an agent that accepted nothing decodable
+ * gets `identity`. Without an Accept-Encoding the request is left alone.
+ * Returns `headers` itself when nothing changes.
+ */
+export function limitAcceptEncoding(headers: string[], decodable: readonly string[]): string[] {
+  let at = -1
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() === 'accept-encoding') at = at < 0 ? i : at
+  }
+  if (at < 0) return headers
+  const items: string[] = []
+  for (let i = at; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() !== 'accept-encoding') continue
+    for (const item of (headers[i + 1] as string).split(',')) if (item.trim() !== '') items.push(item.trim())
+  }
+  const named = new Set(items.map((item) => codingOf(item)))
+  const kept: string[] = []
+  for (const item of items) {
+    const coding = codingOf(item)
+    if (coding === '*') {
+      const params = item.slice(item.indexOf('*') + 1)
+      if (/;\s*q\s*=\s*0(?:\.0*)?\s*$/i.test(params)) continue
+      for (const extra of decodable) if (!named.has(extra)) kept.push(`${extra}${params}`)
+    } else if (coding === 'identity' || coding === 'x-gzip' || decodable.includes(coding)) {
+      kept.push(item)
+    }
+  }
+  const value = kept.length > 0 ? kept.join(', ') : 'identity'
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string
+    if (name.toLowerCase() !== 'accept-encoding') out.push(name, headers[i + 1] as string)
+    else if (i === at) out.push(name, value)
+  }
+  return out.length === headers.length && out.every((part, i) => part === headers[i]) ? headers : out
+}
+
+function codingOf(item: string): string {
+  return (item.split(';')[0] as string).trim().toLowerCase()
+}
+
+export interface HeaderRedaction {
+  /** `header:<lowercase name>`, or `location` for the redirect target. */
+  where: string
+  tally: RedactionTally
+}
+
+/**
+ * Answer headers with every secret value replaced, in any header (Set-Cookie,
+ * WWW-Authenticate, Location, custom ones). Returns `headers` itself and no
+ * redactions when nothing matched.
+ */
+export function redactResponseHeaders(headers: string[], redactor: AnswerRedactor): { headers: string[]; redactions: HeaderRedaction[] } {
+  let out: string[] | undefined
+  const redactions: HeaderRedaction[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const value = headers[i + 1] as string
+    const tally = newTally()
+    const redacted = redactor.redactHeader(value, tally)
+    if (redacted === value) continue
+    out ??= [...headers]
+    out[i + 1] = redacted
+    const lower = (headers[i] as string).toLowerCase()
+    redactions.push({ where: lower === 'location' ? 'location' : `header:${lower}`, tally })
+  }
+  return { headers: out ?? headers, redactions }
+}
+
+/** Drop headers by lowercase name. */
+export function withoutHeaders(headers: readonly string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (!names.has((headers[i] as string).toLowerCase())) out.push(headers[i] as string, headers[i + 1] as string)
   }
   return out
 }
