@@ -6,18 +6,26 @@
  * origin answers 101, frames are copied both ways; the agent's messages are
  * scanned whole before they leave (websocket-frames.ts) unless the route sets
  * scan.body false, and their bytes count against the domain's byte budget.
+ * When the config has secret values, what comes back is redacted of them:
+ * the handshake answer's headers, a refusal's body (scrub-answer.ts) and
+ * every frame from the origin (scrub-server-frames.ts).
  */
 import type { IncomingMessage } from 'node:http'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { Transform, pipeline, type Duplex } from 'node:stream'
+import type { AnswerRedactor } from './answer-redactor.js'
+import { DECODABLE_CODINGS } from './content-decoding.js'
 import { checkLiteral } from './dial.js'
-import { EgressDenial, isEgressDenial, respondDenied, respondUpstreamFailure } from './deny.js'
-import { logEvent } from './event-log.js'
+import { EgressDenial, isEgressDenial, respondAnswerRefused, respondDenied, respondUpstreamFailure } from './deny.js'
+import { logEvent, type RequestFields } from './event-log.js'
 import { logDenied, logWarnings, requestFields } from './forward-http.js'
 import { callPolicy, isDenied } from './policy-call.js'
 import type { ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
+import { limitAcceptEncoding, redactResponseHeaders } from './rewrite-headers.js'
+import { logRedactions, redactAnswerHead, relayRedactedBody } from './scrub-answer.js'
+import { createServerFrameRedactor } from './scrub-server-frames.js'
 import { closeFrame, CLOSE_POLICY_VIOLATION, createClientFrameFilter, WebSocketDenial } from './websocket-frames.js'
 
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, parsed: TargetParse): void {
@@ -59,13 +67,14 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   const started = performance.now()
   const agents = ctx.upstream.agentsFor(runtime)
   const https = decision.dial.scheme === 'https'
+  const redactor = runtime.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
   // A WebSocket connection is never pooled: a fresh socket with the same checked lookup and trust.
   const upstreamReq = (https ? httpsRequest : httpRequest)({
     host: decision.dial.host,
     port: decision.dial.port,
     method: req.method,
     path: decision.path,
-    headers: decision.headers,
+    headers: redactor ? limitAcceptEncoding(decision.headers, DECODABLE_CODINGS) : decision.headers,
     agent: false,
     lookup: agents.lookup,
     ...(https ? { secureContext: agents.secureContext } : {}),
@@ -80,14 +89,23 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     }
   })
   upstreamReq.on('response', (answer) => {
+    if (redactor) return relayRedactedRefusal(ctx, answer, client, redactor, fields, started)
     // The origin declined to switch protocols: relay its answer and close.
     client.write(`HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\n${rawHeaderLines(answer.rawHeaders, ['connection', 'transfer-encoding', 'keep-alive'])}Connection: close\r\n\r\n`)
     answer.pipe(client)
     logEvent(ctx.log, { event: 'request.allowed', status: answer.statusCode ?? 0, bytesOut: 0, bytesIn: 0, durationMs: Math.round(performance.now() - started), ...fields })
   })
   upstreamReq.on('upgrade', (answer, upstream, upstreamHead) => {
-    client.write(`HTTP/1.1 101 ${answer.statusMessage ?? 'Switching Protocols'}\r\n${rawHeaderLines(answer.rawHeaders, [])}\r\n`)
-    if (upstreamHead.length > 0) client.write(upstreamHead)
+    let headers = answer.rawHeaders
+    if (redactor) {
+      const redacted = redactResponseHeaders(headers, redactor)
+      for (const { where, tally } of redacted.redactions) logRedactions(ctx.log, fields, where, tally)
+      headers = redacted.headers
+    }
+    client.write(`HTTP/1.1 101 ${answer.statusMessage ?? 'Switching Protocols'}\r\n${rawHeaderLines(headers, [])}\r\n`)
+    // Without secret values to redact, the origin's frames are copied as they come.
+    const frames = redactor ? createServerFrameRedactor({ redactor, redacted: (tally) => logRedactions(ctx.log, fields, 'websocket', tally) }) : undefined
+    if (upstreamHead.length > 0) (frames ?? client).write(upstreamHead)
     let bytesOut = 0
     let bytesIn = 0
     let open = 2
@@ -159,7 +177,16 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
       if (error && !refused) client.destroy()
       closed()
     })
-    upstream.pipe(count).pipe(client)
+    if (frames) {
+      // A frame that cannot be read to redact it ends the connection, like a refused message.
+      frames.on('error', (error) => {
+        refuse(isEgressDenial(error) ? error : new EgressDenial('answer-unscannable', `WebSocket frames from the origin: ${error.message.slice(0, 200)}`))
+        upstream.destroy()
+      })
+      upstream.pipe(count).pipe(frames).pipe(client)
+    } else {
+      upstream.pipe(count).pipe(client)
+    }
     upstream.on('error', () => {
       if (!refused) client.destroy()
     })
@@ -169,6 +196,33 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     })
   })
   upstreamReq.end()
+}
+
+/**
+ * The origin declined to switch protocols and the config has secret values:
+ * its answer is relayed like any redacted answer (headers, then the body,
+ * decoded when compressed), close-delimited.
+ */
+function relayRedactedRefusal(ctx: ProxyContext, answer: IncomingMessage, client: Duplex, redactor: AnswerRedactor, fields: RequestFields, started: number): void {
+  const status = answer.statusCode ?? 502
+  const head = redactAnswerHead(answer.rawHeaders, status, status === 204 || status === 304, redactor)
+  if (!head.ok) {
+    answer.destroy()
+    logDenied(ctx, head.denial, fields)
+    return respondAnswerRefused(client, head.denial)
+  }
+  for (const { where, tally } of head.redactions) logRedactions(ctx.log, fields, where, tally)
+  client.write(`HTTP/1.1 ${status} ${answer.statusMessage ?? ''}\r\n${rawHeaderLines(head.headers, ['connection', 'transfer-encoding', 'keep-alive'])}Connection: close\r\n\r\n`)
+  let bytesIn = 0
+  relayRedactedBody(answer, client, head.body === 'none' ? 'identity' : head.body, redactor, {
+    received: (bytes) => {
+      bytesIn += bytes
+      ctx.streamed(bytes)
+    },
+    redacted: (tally) => logRedactions(ctx.log, fields, 'body', tally),
+    failed: () => client.destroy(),
+  })
+  logEvent(ctx.log, { event: 'request.allowed', status, bytesOut: 0, bytesIn, durationMs: Math.round(performance.now() - started), ...fields })
 }
 
 function rawHeaderLines(raw: readonly string[], skip: readonly string[]): string {

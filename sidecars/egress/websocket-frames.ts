@@ -8,7 +8,9 @@
  * one can only be an evasion) or a malformed frame ends the connection: the
  * agent gets a close frame naming the rule, the origin gets nothing more.
  *
- * Frames from the origin are not parsed; they are copied as they come.
+ * Frames from the origin are not scanned; they are redacted of the bottle's
+ * secret values when it has any (scrub-server-frames.ts), else copied as
+ * they come.
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { EgressDenial } from './deny.js'

@@ -3,6 +3,7 @@ import { connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REDACTED_MARKER } from '../../../../sidecars/egress/answer-redactor.js'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
 import { connectThrough } from './support/proxy-client.js'
@@ -160,7 +161,8 @@ describe('WebSocket through an allowed route', () => {
     const socket = netConnect(proxy.port, '127.0.0.1')
     const { status, reader } = await handshake(socket, `http://raw-ws.test:${plainOrigin.port}/any`, 'raw-ws.test')
     expect(status).toBe('HTTP/1.1 101 Switching Protocols')
-    expect(await echo(socket, reader, `opaque ${TOKEN}`)).toBe(`echo:opaque ${TOKEN}`)
+    // The origin got the token (nothing was scanned); its echo comes back redacted.
+    expect(await echo(socket, reader, `opaque ${TOKEN}`)).toBe(`echo:opaque ${REDACTED_MARKER}`)
     socket.destroy()
   })
 })
