@@ -10,8 +10,10 @@
  * Exit 0 lets receive-pack update the mirror; anything else declines the
  * whole push. Any failure of the hook itself declines too (fail closed).
  *
- * Output goes to stderr, which git relays to the agent as `remote:` lines.
- * The decision goes to the daemon as a push report (push-report.ts).
+ * Output goes to stderr, which git relays to the agent as `remote:` lines;
+ * every line first loses secrets, URL credentials and the gate's key paths
+ * (relay-redaction.ts). The decision goes to the daemon as a push report
+ * (push-report.ts).
  */
 import type { DlpScanner, ScannerOptions } from '../dlp/types.js'
 import { forwardPush } from './forward-push.js'
@@ -19,6 +21,7 @@ import { MARKER, oneLine, pushRefusalLines, redactSecrets } from './gate-rejecti
 import { ENV, upstreamEnvironment } from './git-environment.js'
 import { loadGateFolder } from './load-config.js'
 import { writePushReport, type PushReport } from './push-report.js'
+import { createRelayRedactor, relayRedactorFor, type RelayRedactor } from './relay-redaction.js'
 import { gitRunner } from './run-git.js'
 import { parsePushUpdates, scanPush } from './scan-push.js'
 
@@ -40,7 +43,8 @@ export async function runPreReceive(context: HookContext): Promise<number> {
   const reportPath = context.env[ENV.pushReport]
   const report: PushReport = { remote: remoteName, outcome: 'failed', refs: [], commits: 0, files: 0, scannedBytes: 0, findings: [], unscanned: [], durationMs: 0 }
   let secrets: Iterable<string> = []
-  const say = (line: string) => context.writeLine(redactSecrets(line, secrets))
+  let redact: RelayRedactor = createRelayRedactor({ secrets: [], configDir: context.env[ENV.configDir] })
+  const say = (line: string) => context.writeLine(redact(line))
   const finish = async (outcome: PushReport['outcome'], reason?: string): Promise<number> => {
     report.outcome = outcome
     if (reason !== undefined) report.reason = oneLine(redactSecrets(reason, secrets))
@@ -61,6 +65,7 @@ export async function runPreReceive(context: HookContext): Promise<number> {
       return await finish('failed', `config invalid: ${loaded.error}`)
     }
     secrets = [...loaded.loaded.secrets.values()]
+    redact = relayRedactorFor(loaded.loaded)
     const remote = loaded.loaded.remotes.get(remoteName)
     if (!remote) {
       say(`${MARKER} refused push: repository ${JSON.stringify(remoteName)} is no longer configured on this gate`)

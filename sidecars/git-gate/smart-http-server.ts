@@ -11,7 +11,9 @@
  *                mirror, one push per remote at a time; its pre-receive hook
  *                scans and forwards (pre-receive-hook.ts).
  *
- * Every refusal goes through protocol-responses.ts and is one log line.
+ * Every refusal goes through protocol-responses.ts and is one log line; what
+ * it tells the agent first loses secrets, URL credentials and the gate's key
+ * paths (relay-redaction.ts), since it can quote git, ssh and the upstream.
  * Nothing a client sends can crash the daemon: each request's failure ends
  * that request only.
  */
@@ -28,6 +30,7 @@ import { advertise, drain, serveRpc, type ServiceTarget } from './pack-service.j
 import { sendAdvertisementError, sendRejection } from './protocol-responses.js'
 import { takePushReport, type PushReport } from './push-report.js'
 import { receivePackRefusal } from './receive-pack-request.js'
+import { relayRedactorFor } from './relay-redaction.js'
 import { routeRequest, type GitService } from './route-request.js'
 import type { StatusFile } from './status-file.js'
 
@@ -51,7 +54,8 @@ export function createGateHandler(options: GateHandlerOptions): (req: IncomingMe
 
   const refuse = (res: ServerResponse, rejection: GateRejection, context: { remote?: string; service?: GitService } = {}) => {
     logEvent(log, { event: 'request.refused', code: rejection.code, status: rejection.status, reason: rejection.reason, ...context })
-    sendRejection(res, rejection)
+    const loaded = options.current()
+    sendRejection(res, loaded ? new GateRejection(rejection.code, relayRedactorFor(loaded)(rejection.reason)) : rejection)
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -103,7 +107,7 @@ export function createGateHandler(options: GateHandlerOptions): (req: IncomingMe
       if (!stale) {
         const what = service === 'git-upload-pack' ? 'refusing to serve a stale copy' : 'cannot push'
         logEvent(log, { event: 'request.refused', code: 'upstream-unreachable', status: 200, reason: refreshed.reason, remote: remote.name, service })
-        return sendAdvertisementError(res, service, `upstream ${remote.upstream.url} is unreachable (${refreshed.reason}); ${what}`)
+        return sendAdvertisementError(res, service, relayRedactorFor(loaded)(`upstream ${remote.upstream.url} is unreachable (${refreshed.reason}); ${what}`))
       }
     }
     const target = serviceTarget(remote, service, gitProtocol)
