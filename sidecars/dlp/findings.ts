@@ -49,6 +49,23 @@ export class FindingCollector implements FindingSink {
       seen.add(key)
       out.push(p.encoding === undefined ? { rule: p.rule, location } : { rule: p.rule, location, encoding: p.encoding })
     }
-    return out
+    return withoutRedundantJoins(out)
   }
+}
+
+const JOINED = '(joined)'
+
+/**
+ * A join (`body.json(joined)`) also sees whatever one of its fields holds
+ * whole, often with a neighbour appended; when a field of the same document
+ * (`body.json:$.a`) already reports the rule, the join's finding adds
+ * nothing but noise.
+ */
+function withoutRedundantJoins(findings: DlpFinding[]): DlpFinding[] {
+  if (!findings.some((f) => f.location.endsWith(JOINED))) return findings
+  return findings.filter((f) => {
+    if (!f.location.endsWith(JOINED)) return true
+    const prefix = f.location.slice(0, -JOINED.length)
+    return !findings.some((other) => other.rule === f.rule && !other.location.endsWith(JOINED) && other.location.startsWith(prefix))
+  })
 }

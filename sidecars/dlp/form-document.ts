@@ -2,7 +2,7 @@
  * An `application/x-www-form-urlencoded` body as a document: each `name=value`
  * pair is a segment, located as `<location>.form:<name>`.
  */
-import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type FieldJoin, type TextDocument } from './inspect-document.js'
 import type { NameCheck } from './json-document.js'
 
 interface Pair {
@@ -38,6 +38,7 @@ export function formDocument(raw: string, location: string, isSafeName: NameChec
   }
   return {
     raw,
+    joins: () => pairJoins(raw, pairs, `${location}.form(joined)`),
     segmentsFor: (ranges) => selectSegments(segments, ranges),
     locate: (offsets) =>
       offsets.map((offset) => {
@@ -52,4 +53,22 @@ export function formDocument(raw: string, location: string, isSafeName: NameChec
         return pairs.length > 0 ? `${location}.form:${nameOf(lo)}` : `${location}.form`
       }),
   }
+}
+
+/** `a=1&b=2` pairs as joins: the values alone, and names and values interleaved (`<part1>=<part2>`). */
+export function pairJoins(raw: string, pairs: readonly { start: number; end: number }[], location: string): FieldJoin[] {
+  const values: string[] = []
+  const all: string[] = []
+  for (const pair of pairs) {
+    const text = raw.slice(pair.start, pair.end)
+    const eq = text.indexOf('=')
+    const name = decodeComponent(eq < 0 ? text : text.slice(0, eq))
+    const value = eq < 0 ? '' : decodeComponent(text.slice(eq + 1))
+    all.push(name, value)
+    values.push(value)
+  }
+  return [
+    { fields: values, location },
+    { fields: all, location },
+  ]
 }

@@ -10,6 +10,7 @@ import type { DecodeBudget } from './decode-variants.js'
 import { asciiBytesOf, findEncodedRuns } from './decode-variants.js'
 import type { FindingSink } from './findings.js'
 import { detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
+import { inspectJoin, joinMatcher } from './join-scan.js'
 
 export interface DocumentSegment {
   /** The text a receiver reads for this part (escapes decoded). */
@@ -37,6 +38,17 @@ export interface TextDocument {
   locate(offsets: readonly number[]): readonly string[]
   /** Findings the parser made itself (a part it could not read), at raw offsets. */
   notes?: readonly { rule: string; at: number; encoding: string | undefined }[]
+  /**
+   * The sequences of fields a receiver may concatenate, each in document
+   * order, as the receiver reads them (`join-scan.ts`), and the location to
+   * report a join's findings at. Absent: the document is one field.
+   */
+  joins?(): readonly FieldJoin[]
+}
+
+export interface FieldJoin {
+  fields: readonly string[]
+  location: string
 }
 
 /** Segments from a complete, sorted list: every uncovered one, and every one a range overlaps. */
@@ -88,5 +100,8 @@ export function inspectDocument(doc: TextDocument, detectors: Detectors, collect
     const ascii = asciiBytesOf(seg.text)
     if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors, ascii)) report(hit.rule, hit.encoding)
     inspectBelowSurface(seg.text, [], 0, detectors, budget, report, ascii)
+  }
+  for (const join of doc.joins?.() ?? []) {
+    inspectJoin(join.fields, detectors, joinMatcher(), budget, (rule, encoding) => collector.add(rule, join.location, encoding))
   }
 }

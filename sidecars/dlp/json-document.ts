@@ -6,7 +6,7 @@
  * duplicate key (`{"a": "<secret>", "a": "x"}`) vanishes from JSON.parse's
  * result but not from what a lenient receiver may read.
  */
-import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type FieldJoin, type TextDocument } from './inspect-document.js'
 
 /** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
 export type NameCheck = (name: string) => boolean
@@ -136,7 +136,37 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
       return selectSegments(all, ranges).map((seg) => (seg.rawCovered ? { ...seg, text: raw.slice(seg.rawStart + 1, seg.rawEnd - 1) } : seg))
     },
     locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
+    joins: () => jsonJoins(raw, tokens(), location),
   }
+}
+
+/** A key is a string token followed (after whitespace) by a colon. */
+function isKey(raw: string, token: StringToken): boolean {
+  for (let i = token.end; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 58) return true
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false
+  }
+  return false
+}
+
+/**
+ * Every string in order (keys and values: `{"<part1>": "<part2>"}`), and the
+ * values alone (array elements and sibling members). Tokens are unescaped
+ * only when they have escapes.
+ */
+function jsonJoins(raw: string, tokens: readonly StringToken[], location: string): FieldJoin[] {
+  const all: string[] = []
+  const values: string[] = []
+  for (const tok of tokens) {
+    const text = tok.escaped ? (JSON.parse(raw.slice(tok.start, tok.end)) as string) : raw.slice(tok.start + 1, tok.end - 1)
+    all.push(text)
+    if (!isKey(raw, tok)) values.push(text)
+  }
+  return [
+    { fields: values, location: `${location}.json(joined)` },
+    { fields: all, location: `${location}.json(joined)` },
+  ]
 }
 
 /**
@@ -157,5 +187,6 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
       return doc().segmentsFor(ranges)
     },
     locate: (offsets) => doc().locate(offsets),
+    joins: () => doc().joins?.() ?? [],
   }
 }

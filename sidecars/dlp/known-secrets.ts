@@ -19,6 +19,8 @@ export const MIN_KNOWN_SECRET_LENGTH = 8
 
 export interface KnownSecretHit {
   index: number
+  /** Length of the form found (the value, or its encoding). */
+  length: number
   /** The form the value was found in: undefined (as is), `hex` or `base64`. */
   encoding: 'hex' | 'base64' | undefined
 }
@@ -78,7 +80,7 @@ export function compileKnownSecrets(values: readonly string[]): KnownSecrets {
       if (text.length < MIN_KNOWN_SECRET_LENGTH) return hits
       for (const needle of needles) {
         const index = text.indexOf(needle.text)
-        if (index >= 0) hits.push({ index, encoding: needle.encoding })
+        if (index >= 0) hits.push({ index, length: needle.text.length, encoding: needle.encoding })
       }
       return hits
     },

@@ -106,6 +106,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
   const base = `${location}.multipart`
 
   const notes: Note[] = []
+  const contents: string[] = []
   const segment = (start: number, end: number, decoded?: Buffer) => {
     if (end <= start) return
     const slice = decoded ?? buf.subarray(start, end)
@@ -197,6 +198,7 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
     if (contentEnd < contentStart) contentEnd = contentStart
     spans.push({ start: contentStart, end: contentEnd, name: `${part}.content` })
     segment(contentStart, contentEnd, partContent(buf.subarray(contentStart, contentEnd), transfer, contentStart, budget, notes))
+    if (contentEnd > contentStart) contents.push((segments[segments.length - 1] as DocumentSegment).text)
     pos = next + 1
   }
 
@@ -207,6 +209,10 @@ export function multipartDocument(bytes: Uint8Array, boundary: string | undefine
     doc: {
       raw,
       notes,
+      joins: () => [
+        { fields: contents, location: `${base}(joined)` },
+        { fields: segments.map((seg) => seg.text), location: `${base}(joined)` },
+      ],
       segmentsFor: (ranges) => selectSegments(segments, ranges),
       locate: (offsets) =>
         offsets.map((offset) => {

@@ -9,6 +9,7 @@ import type { DecodeBudget } from './decode-variants.js'
 import { hasHighEntropySplitLabels, isHighEntropyLabel } from './entropy.js'
 import type { FindingCollector } from './findings.js'
 import { detectLayer, inspectBelowSurface, KNOWN_SECRET_RULE, type Detectors } from './inspect-layers.js'
+import { inspectJoin, joinMatcher } from './join-scan.js'
 import { normalize } from './normalize.js'
 
 export const HIGH_ENTROPY_LABEL_RULE = 'high-entropy-label'
@@ -40,6 +41,12 @@ export function inspectHost(host: string, location: string, detectors: Detectors
   }
 
   if (IPV4.test(name) || name.includes(':')) return
+  // Labels of any length are fields a receiver may concatenate (`akiaiosf.odnn7exa.mple.x.example.com`);
+  // DNS folds case, so formats written in upper case (AWS key ids) are looked for in upper case too.
+  for (const hit of detectLayer(name.toUpperCase(), detectors)) report(hit.rule, hit.encoding ? `upper-case+${hit.encoding}` : 'upper-case')
+  const rawLabels = name.split('.')
+  inspectJoin(rawLabels, detectors, joinMatcher(), budget, report)
+  inspectJoin(rawLabels.map((l) => l.toUpperCase()), detectors, joinMatcher(), budget, report)
   const labels = readable.toLowerCase().split('.')
   if (labels.some(isHighEntropyLabel) || hasHighEntropySplitLabels(labels)) report(HIGH_ENTROPY_LABEL_RULE, undefined)
 }

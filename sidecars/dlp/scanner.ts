@@ -11,6 +11,7 @@ import { decodeBudgetFor, detectLayer, inspectBelowSurface, type Detectors } fro
 import { compileKnownSecrets } from './known-secrets.js'
 import { normalize } from './normalize.js'
 import { inspectBody } from './scan-body.js'
+import { inspectJoin, joinMatcher } from './join-scan.js'
 import { inspectHost } from './scan-host.js'
 import { urlDocument } from './url-document.js'
 import type { DlpScanner, ScannerOptions } from './types.js'
@@ -56,6 +57,13 @@ export function createScanner(options: ScannerOptions = {}): DlpScanner {
         collector.add(HIGH_ENTROPY_PATH_SEGMENT_RULE, `${location}.path`, undefined)
       }
       return collector.resolve(doc.locate)
+    },
+
+    scanJoined(fields, location) {
+      const collector = new FindingCollector()
+      const budget = decodeBudgetFor(fields.reduce((n, f) => n + f.length, 0))
+      inspectJoin(fields, detectors, joinMatcher(), budget, (rule, encoding) => collector.add(rule, location, encoding))
+      return collector.resolve(() => [])
     },
 
     scanHost(host, location = 'host') {

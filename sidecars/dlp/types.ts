@@ -45,6 +45,13 @@ export interface CredentialPattern {
    */
   startsWithKeyword?: boolean
   /**
+   * The most characters a match can hold before the start of the first
+   * keyword occurrence inside it; absent or 0 when every match begins with
+   * one of `keywords`. The search for secrets split across fields starts
+   * its tries this far before a keyword (`join-scan.ts`).
+   */
+  keywordLead?: number
+  /**
    * For patterns without keywords: a run of at least `length` characters of
    * the class `chars` (one ASCII character class) that every match contains.
    * Text without such a run skips the regex; finding one costs a probe every
@@ -103,6 +110,12 @@ export interface DlpScanner {
    * scan it with `scanHost`. Default location `url`.
    */
   scanUrl(url: URL, location?: string): DlpFinding[]
+  /**
+   * Fields a receiver may concatenate, in order (header values, WebSocket
+   * messages, the same field of consecutive requests): only what crosses a
+   * field boundary is reported (see `join-scan.ts`), at `location`.
+   */
+  scanJoined(fields: readonly string[], location: string): DlpFinding[]
   /** A hostname: patterns and known secrets on the whole name (known secrets case-insensitively, across dots, and through punycode), and entropy per label. Default location `host`. */
   scanHost(host: string, location?: string): DlpFinding[]
   /**

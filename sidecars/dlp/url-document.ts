@@ -3,6 +3,7 @@
  * segments (located `<location>.path`), query pairs (`<location>.query:<name>`)
  * and the fragment (`<location>.fragment`).
  */
+import { pairJoins } from './form-document.js'
 import { selectSegments, type DocumentSegment, type TextDocument } from './inspect-document.js'
 import type { NameCheck } from './json-document.js'
 
@@ -65,6 +66,7 @@ export function urlDocument(url: URL, location: string, isSafeName: NameCheck): 
   return {
     raw,
     segmentsFor: (ranges) => selectSegments(segments, ranges),
+    joins: () => [{ fields: pathSegments, location: `${location}.path(joined)` }, ...pairJoins(raw, pairs, `${location}.query(joined)`)],
     pathSegments,
     locate: (offsets) =>
       offsets.map((offset) => {

@@ -14,19 +14,22 @@ import type { LoadedEgressFiles } from './load-config.js'
 import { createEgressPolicy } from './policy.js'
 import { withScanCache } from './scan-cache.js'
 import type { EgressRuntime } from './proxy-context.js'
+import type { FragmentWindows } from './fragment-window.js'
 import type { DomainRateLimiter } from './rate-limit.js'
 
 export interface RuntimeDependencies {
   createScanner: (options: ScannerOptions) => DlpScanner
   /** Shared across reloads so an edit never refills a budget. */
   limiter: DomainRateLimiter
+  /** Shared across reloads so an edit never forgets the fragments already sent. */
+  windows: FragmentWindows
   /** PEM bundle of the system's trusted CAs (read once at startup). */
   systemCaPem: string | undefined
 }
 
 export function buildEgressRuntime(files: LoadedEgressFiles, generation: number, deps: RuntimeDependencies): EgressRuntime {
   const scanner = withScanCache(deps.createScanner({ knownSecrets: [...files.secrets.values()] }))
-  const policy = createEgressPolicy({ config: files.config, secrets: files.secrets, scanner, limiter: deps.limiter })
+  const policy = createEgressPolicy({ config: files.config, secrets: files.secrets, scanner, limiter: deps.limiter, windows: deps.windows })
   const leaves = files.ca ? createLeafCertificates({ ca: files.ca }) : undefined
   const answers = compileAnswerSecrets(files.secrets, files.config.placeholders)
   return { policy, leaves, upstreamTrust: upstreamTrust(deps.systemCaPem, files.config.upstreamCaCerts), configHash: files.configHash, generation, answers }

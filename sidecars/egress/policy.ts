@@ -14,6 +14,7 @@
  * Contract: the mechanism treats a thrown error as a denial (`policy-error`),
  * so a bug here refuses traffic rather than letting it through.
  */
+import { Buffer } from 'node:buffer'
 import type { BodyVerdict, DlpFinding, DlpScanner } from '../dlp/types.js'
 import { routePorts, type EgressConfig, type EgressRouteConfig } from './config.js'
 import { EgressDenial } from './deny.js'
@@ -24,6 +25,7 @@ import { findingsTouch, scanRequestBody, scanRequestHead } from './request-scan.
 import { formatHostHeader, headerValue, injectAuthorization, stripRequestHeaders, type AuthScheme } from './rewrite-headers.js'
 import { compileRoutes, matchRoute, pathAllowed, type CanonicalHost, type RoutePattern, type RouteTable } from './route-match.js'
 import { checkAddress } from './ssrf-guard.js'
+import { FragmentWindows, requestFragments, subdomainFragments, type Fragment } from './fragment-window.js'
 import { isCanonicalPath } from './canonical-path.js'
 
 export type Scheme = 'http' | 'https'
@@ -88,7 +90,13 @@ export interface EgressPolicy {
   decideRequest(target: RequestTarget): RequestDecision
   inspectBody(request: AllowedRequest, body: Uint8Array): BodyDecision
   /** One whole WebSocket message (or control frame payload) the agent sends after an upgrade. */
-  inspectMessage(request: AllowedRequest, kind: 'text' | 'binary' | 'control', payload: Uint8Array): BodyDecision
+  /**
+   * One whole WebSocket message (or control frame payload) the agent sends
+   * after an upgrade. `recent`: the connection's previous messages, which
+   * this call joins the message to (a secret split over consecutive
+   * messages) and then appends it to (bounded).
+   */
+  inspectMessage(request: AllowedRequest, kind: 'text' | 'binary' | 'control', payload: Uint8Array, recent?: string[]): BodyDecision
   /** Undefined when the resolved address may be dialled. */
   checkAddress(address: string): EgressDenial | undefined
   /** Undefined when the bytes fit the base domain's budget (and were taken from it). */
@@ -103,6 +111,8 @@ export interface PolicyInput {
   scanner: DlpScanner
   /** Shared across reloads. */
   limiter: DomainRateLimiter
+  /** Recent fragments per base domain, for secrets split across requests; shared across reloads. */
+  windows?: FragmentWindows
 }
 
 interface CompiledRoute extends RoutePattern {
@@ -114,6 +124,7 @@ const NO_REDACTION: Redaction = { host: false, path: false }
 
 export function createEgressPolicy(input: PolicyInput): EgressPolicy {
   const { config, secrets, scanner, limiter } = input
+  const windows = input.windows ?? new FragmentWindows()
   const routes: RouteTable<CompiledRoute> = compileRoutes(
     config.routes.map((route): CompiledRoute => {
       const compiled: CompiledRoute = { host: route.host, ports: routePorts(route), config: route }
@@ -153,6 +164,10 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
     return { ok: true, warnings: verdict.findings }
   }
 
+  /** Findings that only the recent requests to this base domain, joined per channel, reveal. */
+  const scanWindows = (rateKey: string, fragments: readonly Fragment[]): DlpFinding[] =>
+    windows.observe(rateKey, fragments).flatMap((join) => scanner.scanJoined(join.values, `recent-requests:${join.channel}`))
+
   const denyRate = (verdict: Extract<RateVerdict, { ok: false }>, domain: string) =>
     deny(verdict.rule, `${verdict.rule === 'rate-limit-requests' ? 'requests' : 'bytes'} per minute to ${domain} exhausted; retry in ${verdict.retryAfterSeconds}s`)
 
@@ -160,13 +175,15 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
     decideConnect(target) {
       const match = routeFor(target.host, target.port)
       if (!match.matched) return match.denial
+      const route = match.route
+      const rateKey = baseDomain(target.host.host, target.host.kind)
+      const subdomain = subdomainOf(route.host, target.host.host)
       const hostFindings = target.host.kind === 'name' ? scanner.scanHost(target.host.host, 'host') : []
+      hostFindings.push(...scanWindows(rateKey, subdomainFragments(subdomain)))
       const firstHost = hostFindings[0]
       if (firstHost && blocking) return deny('dlp', dlpReason(firstHost), { host: true, path: false }, firstHost)
-      const route = match.route
       const mode = route.config.tls
       const dial: DialTarget = route.upstream ?? { scheme: 'https', host: target.host.host, port: target.port }
-      const rateKey = baseDomain(target.host.host, target.host.kind)
       // Every tunnel counts as a request: opening one resolves its host name,
       // and a stream of tunnels to fresh subdomains would otherwise carry data
       // out through DNS without a single counted request.
@@ -198,11 +215,12 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       })
       // Compressed WebSocket frames could not be scanned: do not let the agent negotiate compression.
       if (target.upgrade && route.config.scan.body) stripped.headers = withoutHeader(stripped.headers, 'sec-websocket-extensions')
+      const rateKey = baseDomain(target.host.host, target.host.kind)
       const findings = scanRequestHead(scanner, { host: target.host, url: target.url, headers: stripped.headers })
+      findings.push(...scanWindows(rateKey, requestFragments(subdomainOf(route.host, target.host.host), target.url, stripped.headers)))
       const first = findings[0]
       if (first && blocking) return deny('dlp', dlpReason(first), findingsTouch(findings), first)
 
-      const rateKey = baseDomain(target.host.host, target.host.kind)
       const path = `${target.url.pathname}${target.url.search}`
       const verdict = limiter.admitRequest(rateKey, headBytes(target.method, path, stripped.headers), limits)
       if (!verdict.ok) return denyRate(verdict, rateKey)
@@ -233,9 +251,14 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       return bodyDecision(scanRequestBody(scanner, body, headerValue(request.headers, 'content-type'), headerValue(request.headers, 'content-encoding')))
     },
 
-    inspectMessage(_request, kind, payload) {
+    inspectMessage(_request, kind, payload, recent) {
       // Text messages are mostly JSON; the engine reads malformed JSON as plain text.
-      return bodyDecision(scanRequestBody(scanner, payload, kind === 'binary' ? 'application/octet-stream' : 'application/json', undefined))
+      const verdict = scanRequestBody(scanner, payload, kind === 'binary' ? 'application/octet-stream' : 'application/json', undefined)
+      if (!verdict.ok || kind === 'control' || recent === undefined) return bodyDecision(verdict)
+      const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString(kind === 'text' ? 'utf8' : 'latin1')
+      const joined = scanner.scanJoined([...recent, text], 'websocket(joined)').filter((f) => !verdict.findings.some((own) => own.rule === f.rule))
+      rememberMessage(recent, text)
+      return bodyDecision({ ok: true, findings: [...verdict.findings, ...joined] })
     },
 
     checkAddress(address) {
@@ -259,8 +282,28 @@ function withoutHeader(headers: readonly string[], name: string): string[] {
   return out
 }
 
+/** Messages a WebSocket connection remembers for joins, and how much of each (head and tail). */
+export const RECENT_MESSAGES = { count: 8, chars: 2048 } as const
+
+function rememberMessage(recent: string[], text: string): void {
+  const half = RECENT_MESSAGES.chars / 2
+  recent.push(text.length <= RECENT_MESSAGES.chars ? text : `${text.slice(0, half)}${text.slice(-half)}`)
+  if (recent.length > RECENT_MESSAGES.count) recent.shift()
+}
+
+/** Rules that say the scan could not read something, rather than that it found a secret. */
+const UNREADABLE_RULES = new Set(['scan-limit-exceeded', 'unreadable-encoding', 'charset-mismatch'])
+
 function dlpReason(finding: DlpFinding): string {
-  return `secret matching rule ${finding.rule} in ${finding.location}${finding.encoding ? ` (${finding.encoding})` : ''}`
+  const what = UNREADABLE_RULES.has(finding.rule) ? `content the scan cannot read (${finding.rule})` : `secret matching rule ${finding.rule}`
+  return `${what} in ${finding.location}${finding.encoding ? ` (${finding.encoding})` : ''}`
+}
+
+/** The labels a wildcard route lets vary (`a.b` of `a.b.cdn.example.com` under `*.cdn.example.com`); empty for exact routes. */
+function subdomainOf(routeHost: string, host: string): string {
+  if (!routeHost.startsWith('*.')) return ''
+  const suffix = routeHost.slice(1).toLowerCase()
+  return host.endsWith(suffix) ? host.slice(0, -suffix.length) : ''
 }
 
 function headBytes(method: string, path: string, headers: readonly string[]): number {

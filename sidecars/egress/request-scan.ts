@@ -18,12 +18,19 @@ export function scanRequestHead(scanner: DlpScanner, head: RequestHead): DlpFind
   const findings: DlpFinding[] = []
   if (head.host.kind === 'name') findings.push(...scanner.scanHost(head.host.host, 'host'))
   findings.push(...scanner.scanUrl(head.url, 'url'))
+  const values: string[] = []
+  const both: string[] = []
   for (let i = 0; i + 1 < head.headers.length; i += 2) {
     const name = (head.headers[i] as string).toLowerCase()
     if (name === 'host') continue // scanned as `host`, and rebuilt from it
     findings.push(...scanner.scanText(head.headers[i] as string, 'header-name'))
     findings.push(...scanner.scanText(head.headers[i + 1] as string, `header:${name}`))
+    values.push(head.headers[i + 1] as string)
+    both.push(head.headers[i] as string, head.headers[i + 1] as string)
   }
+  // A secret split over several header values, or over a header's name and its value.
+  const joined = [...scanner.scanJoined(values, 'header(joined)'), ...scanner.scanJoined(both, 'header(joined)')]
+  for (const finding of joined) if (!findings.some((f) => f.rule === finding.rule && f.location.startsWith('header'))) findings.push(finding)
   return findings
 }
 
@@ -38,7 +45,7 @@ export function scanRequestBody(scanner: DlpScanner, body: Uint8Array, contentTy
  */
 export function findingsTouch(findings: readonly DlpFinding[]): { host: boolean; path: boolean } {
   return {
-    host: findings.some((f) => f.location.startsWith('host')),
-    path: findings.some((f) => f.location.startsWith('url') && !/^url\.(query|fragment)/.test(f.location)),
+    host: findings.some((f) => f.location.startsWith('host') || f.location.startsWith('recent-requests:subdomain') || f.location === 'recent-requests:any'),
+    path: findings.some((f) => (f.location.startsWith('url') && !/^url\.(query|fragment)/.test(f.location)) || /^recent-requests:(path|any)/.test(f.location)),
   }
 }

@@ -36,6 +36,10 @@ export function withScanCache(scanner: DlpScanner, options: ScanCacheOptions = {
       const href = url.href
       return remember(`u\0${location ?? ''}\0${href}`, href.length, () => scanner.scanUrl(url, location))
     },
+    scanJoined: (fields, location) => {
+      const key = `j\0${location}\0${fields.join('\u0001')}`
+      return remember(key, key.length, () => scanner.scanJoined(fields, location))
+    },
     scanBody: (input, location) => scanner.scanBody(input, location),
   }
 }

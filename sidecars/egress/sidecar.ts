@@ -19,6 +19,7 @@ import { buildEgressRuntime, readSystemCaBundle } from './build-runtime.js'
 import type { Resolve } from './dial.js'
 import { startEgressProxy, type EgressProxy } from './proxy-server.js'
 import { createDomainRateLimiter } from './rate-limit.js'
+import { FragmentWindows } from './fragment-window.js'
 import { createConfigReloader, type ConfigReloader } from './reload.js'
 
 export interface EgressEnvironment {
@@ -72,13 +73,14 @@ export interface EgressSidecar {
 
 export async function startEgressSidecar(options: EgressSidecarOptions): Promise<EgressSidecar> {
   const limiter = createDomainRateLimiter()
+  const windows = new FragmentWindows()
   const systemCaPem = readSystemCaBundle()
   const reloader = createConfigReloader({
     configDir: options.configDir,
     stateDir: options.stateDir,
     log: options.log,
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-    build: (files, generation) => buildEgressRuntime(files, generation, { createScanner: options.createScanner, limiter, systemCaPem }),
+    build: (files, generation) => buildEgressRuntime(files, generation, { createScanner: options.createScanner, limiter, windows, systemCaPem }),
   })
   // Load before listening, so the first request already meets the config (or a clear no-config denial).
   await reloader.reload('startup')

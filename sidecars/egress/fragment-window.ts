@@ -1,0 +1,136 @@
+/**
+ * Secrets split across requests: `?q=AKIAIOSF` now, `?q=ODNN7EXA` next,
+ * `MPLE...` after that, or one DNS label per tunnel. No single request holds
+ * the secret; the origin (or the DNS server behind it) concatenates them.
+ *
+ * For each base domain the proxy keeps, per channel, the recent values the
+ * agent sent there, and every request that brings a new value is scanned as
+ * the join of that channel's recent values ending with the new one
+ * (`DlpScanner.scanJoined`, which reports only what crosses a value
+ * boundary). The request that would complete a secret is refused, so the
+ * origin never holds more than a fragment.
+ *
+ * Channels: the subdomain labels a wildcard route lets vary, each path
+ * segment by position and the last one, each query parameter by name, each
+ * request header by name, and `any`: every value that changed, in the order
+ * sent, for an agent that moves the pieces between fields.
+ *
+ * A value equal to the channel's previous one adds nothing and is skipped,
+ * so the constant headers of ordinary traffic cost one comparison.
+ *
+ * Memory bound: at most WINDOW_LIMITS.domains base domains (least recently
+ * used dropped), each with at most `channels` channels (least recently
+ * changed dropped), each holding at most `values` values of at most
+ * `valueChars` characters: 32 x 32 x 8 x 256 characters (2 Mi characters,
+ * 4 MiB) at the very worst, a few KiB for real traffic.
+ */
+
+export const WINDOW_LIMITS = {
+  domains: 32,
+  channels: 32,
+  /** Values per channel: a secret split into more pieces than this is not reassembled. */
+  values: 8,
+  /** Longer values keep their head and tail: a piece of a split secret is short, or its edges are what joins. */
+  valueChars: 256,
+} as const
+
+export interface Fragment {
+  channel: string
+  value: string
+}
+
+/** One channel's recent values, oldest first, ending with the value just sent. */
+export interface ChannelJoin {
+  channel: string
+  values: string[]
+}
+
+interface Channel {
+  values: string[]
+}
+
+function clip(value: string): string {
+  const half = WINDOW_LIMITS.valueChars / 2
+  return value.length <= WINDOW_LIMITS.valueChars ? value : `${value.slice(0, half)}${value.slice(-half)}`
+}
+
+export class FragmentWindows {
+  private readonly domains = new Map<string, Map<string, Channel>>()
+
+  /**
+   * Record the fragments of one request to `domain` and return the joins to
+   * scan: for every channel that got a new value, its recent values, oldest
+   * first, ending with the new one (only channels with two or more).
+   */
+  observe(domain: string, fragments: readonly Fragment[]): ChannelJoin[] {
+    let channels = this.domains.get(domain)
+    if (channels) this.domains.delete(domain)
+    else channels = new Map()
+    this.domains.set(domain, channels)
+    if (this.domains.size > WINDOW_LIMITS.domains) this.domains.delete(this.domains.keys().next().value as string)
+
+    const joins: ChannelJoin[] = []
+    const changed: string[] = []
+    for (const { channel, value } of fragments) {
+      if (value === '') continue
+      const clipped = clip(value)
+      if (this.push(channels, channel, clipped, joins)) changed.push(clipped)
+    }
+    for (const value of changed) this.push(channels, 'any', value, undefined)
+    if (changed.length > 0) {
+      const any = channels.get('any') as Channel
+      if (any.values.length >= 2) joins.push({ channel: 'any', values: [...any.values] })
+    }
+    return joins
+  }
+
+  /** Append a value unless it repeats the channel's last; collect the channel's join. True when appended. */
+  private push(channels: Map<string, Channel>, name: string, value: string, joins: ChannelJoin[] | undefined): boolean {
+    let channel = channels.get(name)
+    if (channel && channel.values[channel.values.length - 1] === value) return false
+    if (channel) channels.delete(name)
+    else channel = { values: [] }
+    channels.set(name, channel)
+    if (channels.size > WINDOW_LIMITS.channels) channels.delete(channels.keys().next().value as string)
+    channel.values.push(value)
+    if (channel.values.length > WINDOW_LIMITS.values) channel.values.shift()
+    if (joins && channel.values.length >= 2) joins.push({ channel: name, values: [...channel.values] })
+    return true
+  }
+}
+
+/**
+ * The labels a wildcard route lets vary, dots removed. DNS folds case, so
+ * they also go in upper case, where formats written in upper case (AWS key
+ * ids) are found.
+ */
+export function subdomainFragments(subdomain: string): Fragment[] {
+  if (subdomain === '') return []
+  const value = subdomain.replace(/\./g, '')
+  return [
+    { channel: 'subdomain', value },
+    { channel: 'subdomain-upper', value: value.toUpperCase() },
+  ]
+}
+
+/** Headers whose values vary with every request and cannot carry a chosen string. */
+const UNCHOSEN_HEADERS = new Set(['host', 'content-length'])
+
+/**
+ * The fragments of one request: `subdomain` is the part of the host a
+ * wildcard route lets vary (empty for exact routes), `url` the parsed URL,
+ * `headers` the flat raw list as it will leave (before any credential).
+ */
+export function requestFragments(subdomain: string, url: URL, headers: readonly string[]): Fragment[] {
+  const out: Fragment[] = []
+  out.push(...subdomainFragments(subdomain))
+  const segments = url.pathname.split('/').filter((s) => s !== '')
+  segments.slice(0, 8).forEach((segment, i) => out.push({ channel: `path[${i}]`, value: segment }))
+  if (segments.length > 0) out.push({ channel: 'path[last]', value: segments[segments.length - 1] as string })
+  for (const [name, value] of url.searchParams) out.push({ channel: `query:${name.slice(0, 64)}`, value })
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase()
+    if (!UNCHOSEN_HEADERS.has(name)) out.push({ channel: `header:${name.slice(0, 64)}`, value: headers[i + 1] as string })
+  }
+  return out
+}
