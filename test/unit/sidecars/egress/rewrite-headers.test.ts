@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   formatHostHeader,
   injectAuthorization,
+  limitAcceptEncoding,
   stripRequestHeaders,
   stripResponseHeaders,
   withContentLength,
@@ -89,5 +90,27 @@ describe('stripResponseHeaders', () => {
   it('drops hop-by-hop and Connection-listed headers, keeps the rest in order', () => {
     const got = stripResponseHeaders(['Content-Type', 'a', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'])
     expect(pairs(got)).toEqual(['Content-Type: a', 'Set-Cookie: a=1', 'Set-Cookie: b=2'])
+  })
+})
+
+describe('limitAcceptEncoding', () => {
+  const decodable = ['gzip', 'deflate', 'br']
+  const cases = [
+    { name: 'drops codings the proxy cannot decode', raw: ['Accept-Encoding', 'gzip, deflate, br, zstd'], want: ['Accept-Encoding: gzip, deflate, br'] },
+    { name: 'keeps q-values, identity and x-gzip', raw: ['accept-encoding', 'br;q=1.0, x-gzip;q=0.5, identity;q=0.1, compress'], want: ['accept-encoding: br;q=1.0, x-gzip;q=0.5, identity;q=0.1'] },
+    { name: 'nothing decodable: identity', raw: ['Accept-Encoding', 'zstd'], want: ['Accept-Encoding: identity'] },
+    { name: '* stands for the decodable codings not named', raw: ['Accept-Encoding', 'br, *;q=0.5'], want: ['Accept-Encoding: br, gzip;q=0.5, deflate;q=0.5'] },
+    { name: '*;q=0 goes', raw: ['Accept-Encoding', 'gzip, *;q=0'], want: ['Accept-Encoding: gzip'] },
+    { name: 'several headers become one, where the first was', raw: ['Accept-Encoding', 'zstd', 'X-A', '1', 'Accept-Encoding', 'gzip'], want: ['Accept-Encoding: gzip', 'X-A: 1'] },
+  ]
+  it.each(cases)('$name', ({ raw, want }) => {
+    expect(pairs(limitAcceptEncoding(['Host', 'h', ...raw], decodable))).toEqual(['Host: h', ...want])
+  })
+
+  it('leaves a request without Accept-Encoding, or one already narrow, as it is (same array)', () => {
+    const none = ['Host', 'h', 'Accept', '*/*']
+    expect(limitAcceptEncoding(none, decodable)).toBe(none)
+    const narrow = ['Host', 'h', 'Accept-Encoding', 'gzip, br']
+    expect(limitAcceptEncoding(narrow, decodable)).toBe(narrow)
   })
 })
