@@ -6,6 +6,7 @@
  * policy-free Node proxy of node-floor.ts (both).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
@@ -91,6 +92,8 @@ export interface BottleSetup {
   originPorts: number[]
   originCaPem: string
   agentCa: { certPem: string; keyPem: string }
+  /** Generated secret values in secrets.json (BENCH_BOTTLE_SECRETS): every answer is then searched for them. */
+  secretValues?: number
 }
 
 export async function startBottle(setup: BottleSetup): Promise<Contender> {
@@ -105,7 +108,8 @@ export async function startBottle(setup: BottleSetup): Promise<Contender> {
     routes: [{ host: '127.0.0.1', ports: setup.originPorts }],
   }
   await writeFile(join(configDir, 'config.json'), JSON.stringify(config))
-  await writeFile(join(configDir, 'secrets.json'), '{}', { mode: 0o600 })
+  const secrets = Object.fromEntries(Array.from({ length: setup.secretValues ?? 0 }, (_, i) => [`bench${i}`, `bench-secret-${i}-${randomBytes(40).toString('base64url')}`]))
+  await writeFile(join(configDir, 'secrets.json'), JSON.stringify(secrets), { mode: 0o600 })
   await writeFile(join(configDir, 'ca.crt'), setup.agentCa.certPem)
   await writeFile(join(configDir, 'ca.key'), setup.agentCa.keyPem, { mode: 0o600 })
   const port = await freePort()

@@ -26,6 +26,8 @@
  *   BENCH_CONTENDERS=direct,bottle         only these (the ratio columns need squid, mitmdump and node-floor)
  *   BENCH_BOTTLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile bottle under load
  *   BENCH_SCHEMES=https BENCH_SIZES=65536 BENCH_CONNECTIONS=16   only these scenarios
+ *   BENCH_BOTTLE_SECRETS=2                 give bottle (and bottle-before) this many secret values, so
+ *                                          every answer is searched for them (answer redaction's cost)
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -50,6 +52,7 @@ const listOf = (value: string | undefined, fallback: number[]) => (value ? value
 const SIZES = listOf(process.env.BENCH_SIZES, [64, 64 * 1024])
 const CONNECTIONS = listOf(process.env.BENCH_CONNECTIONS, [1, 16])
 const SCHEMES = (process.env.BENCH_SCHEMES?.split(',') ?? ['http', 'https']) as ('http' | 'https')[]
+const SECRET_VALUES = Number(process.env.BENCH_BOTTLE_SECRETS ?? 0)
 
 interface Cell {
   scheme: 'http' | 'https'
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   const startContenders = async (): Promise<Map<string, Contender>> => {
     const want = (name: string) => !ONLY || ONLY.has(name)
     contenders = []
-    const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa }
+    const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa, secretValues: SECRET_VALUES }
     if (want('bottle')) contenders.push(await startBottle({ ...bottleSetup, bundlePath }))
     if (BEFORE_BUNDLE && want('bottle-before')) contenders.push(await startBottle({ ...bottleSetup, name: 'bottle-before', bundlePath: BEFORE_BUNDLE }))
     if (want('node-floor')) contenders.push(await startNodeFloor(bottleSetup))
