@@ -118,6 +118,11 @@ const BINARY_CLEAN = randomBytes(3000)
 function wsEcho(req: IncomingMessage, socket: Duplex): void {
   const auth = String(req.headers.authorization ?? '')
   const token = auth.replace(/^Bearer /, '')
+  if (req.url === '/refuse') {
+    const body = `no WebSocket for ${auth}`
+    socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Seen: ${token}\r\n\r\n${body}`)
+    return
+  }
   const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}${WEBSOCKET_GUID}`).digest('base64')
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Echo-Authorization: ${auth}\r\n\r\n`)
   const fragment = (opcode: number, payload: string) => {
@@ -317,6 +322,22 @@ describe('answer headers', () => {
 })
 
 describe('WebSocket frames from the origin', () => {
+  it('redacts the answer of an origin that declines to switch protocols', async () => {
+    const socket = await socketThrough(proxy.port, 'ws.test', wsPort, proxy.ca.certPem)
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.write(
+      `GET /refuse HTTP/1.1\r\nHost: ws.test:${wsPort}\r\nAuthorization: Bearer ${PLACEHOLDER}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
+    await once(socket, 'close')
+    const raw = Buffer.concat(chunks)
+    expectNoSecret(raw)
+    const text = raw.toString('latin1')
+    expect(text).toMatch(/^HTTP\/1\.1 401 /)
+    expect(text).toContain(`X-Seen: ${PLACEHOLDER}`)
+    expect(text.endsWith(`\r\n\r\nno WebSocket for Bearer ${PLACEHOLDER}`)).toBe(true)
+  })
+
   async function open(): Promise<{ socket: Duplex; received: () => Buffer; next: (count: number) => Promise<ReturnType<typeof messagesOf>>; head: string }> {
     const socket = await socketThrough(proxy.port, 'ws.test', wsPort, proxy.ca.certPem)
     let data = Buffer.alloc(0)
