@@ -139,8 +139,8 @@ export function stripResponseHeaders(rawHeaders: readonly string[]): string[] {
  */
 export function limitAcceptEncoding(headers: string[], decodable: readonly string[]): string[] {
   let at = -1
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() === 'accept-encoding') at = at < 0 ? i : at
+  for (let i = 0; at < 0 && i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() === 'accept-encoding') at = i
   }
   if (at < 0) return headers
   const items: string[] = []

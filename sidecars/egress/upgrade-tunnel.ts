@@ -213,16 +213,12 @@ function relayRedactedRefusal(ctx: ProxyContext, answer: IncomingMessage, client
   }
   for (const { where, tally } of head.redactions) logRedactions(ctx.log, fields, where, tally)
   client.write(`HTTP/1.1 ${status} ${answer.statusMessage ?? ''}\r\n${rawHeaderLines(head.headers, ['connection', 'transfer-encoding', 'keep-alive'])}Connection: close\r\n\r\n`)
-  let bytesIn = 0
   relayRedactedBody(answer, client, head.body === 'none' ? 'identity' : head.body, redactor, {
-    received: (bytes) => {
-      bytesIn += bytes
-      ctx.streamed(bytes)
-    },
+    received: (bytes) => ctx.streamed(bytes),
     redacted: (tally) => logRedactions(ctx.log, fields, 'body', tally),
     failed: () => client.destroy(),
   })
-  logEvent(ctx.log, { event: 'request.allowed', status, bytesOut: 0, bytesIn, durationMs: Math.round(performance.now() - started), ...fields })
+  logEvent(ctx.log, { event: 'request.allowed', status, bytesOut: 0, bytesIn: 0, durationMs: Math.round(performance.now() - started), ...fields })
 }
 
 function rawHeaderLines(raw: readonly string[], skip: readonly string[]): string {
