@@ -3,6 +3,7 @@
  * pair is a segment, located as `<location>.form:<name>`.
  */
 import { selectSegments, type DocumentSegment, type FieldJoin, type TextDocument } from './inspect-document.js'
+import { pairFields } from './join-scan.js'
 import type { NameCheck } from './json-document.js'
 
 interface Pair {
@@ -55,20 +56,20 @@ export function formDocument(raw: string, location: string, isSafeName: NameChec
   }
 }
 
-/** `a=1&b=2` pairs as joins: the values alone, and names and values interleaved (`<part1>=<part2>`). */
+/** `a=1&b=2` pairs as joins: the values alone, and each name with its value (`<part1>=<part2>`). */
 export function pairJoins(raw: string, pairs: readonly { start: number; end: number }[], location: string): FieldJoin[] {
   const values: string[] = []
-  const all: string[] = []
+  const named: [string, string][] = []
   for (const pair of pairs) {
     const text = raw.slice(pair.start, pair.end)
     const eq = text.indexOf('=')
     const name = decodeComponent(eq < 0 ? text : text.slice(0, eq))
     const value = eq < 0 ? '' : decodeComponent(text.slice(eq + 1))
-    all.push(name, value)
+    named.push([name, value])
     values.push(value)
   }
   return [
     { fields: values, location },
-    { fields: all, location },
+    { fields: pairFields(named), location },
   ]
 }

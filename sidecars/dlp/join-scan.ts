@@ -36,6 +36,24 @@ import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automa
 import { normalize } from './normalize.js'
 import type { CredentialPattern } from './types.js'
 
+/**
+ * Put between name-value pairs in a join of pairs: a name is joined to its
+ * own value, never to the value before it (`p1` between two halves of a
+ * token would otherwise lengthen a match). No token format spans a line
+ * break, and normalization keeps it.
+ */
+export const PAIR_SEPARATOR = '\n'
+
+/** A join of name-value pairs, each name next to its value and the pairs kept apart. */
+export function pairFields(pairs: readonly (readonly [name: string, value: string])[]): string[] {
+  const out: string[] = []
+  for (const [name, value] of pairs) {
+    if (out.length > 0) out.push(PAIR_SEPARATOR)
+    out.push(name, value)
+  }
+  return out
+}
+
 /** How far from a field boundary a secret that crosses it can reach, in characters: longer than any token the catalog knows but PEM blocks. */
 export const JOIN_REACH = 1024
 /** A field cut to its head and tail is bridged by this, which no credential pattern or encoding reads through. */
@@ -191,7 +209,7 @@ function decodeAcross(joined: Joined, detectors: Detectors, budget: DecodeBudget
 
 /** A field that is one encoded run end to end, decoded; the field itself otherwise. */
 function decodedField(field: string, budget: DecodeBudget): string | undefined {
-  const trimmed = field.trim()
+  const trimmed = field.trim().replace(/=+$/, '')
   if (trimmed.length < 8) return undefined
   const runs = findEncodedRuns(trimmed)
   const whole = runs.find((r) => r.start === 0 && r.end === trimmed.length)

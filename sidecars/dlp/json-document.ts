@@ -7,6 +7,7 @@
  * result but not from what a lenient receiver may read.
  */
 import { selectSegments, type DocumentSegment, type FieldJoin, type TextDocument } from './inspect-document.js'
+import { pairFields } from './join-scan.js'
 
 /** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
 export type NameCheck = (name: string) => boolean
@@ -151,22 +152,37 @@ function isKey(raw: string, token: StringToken): boolean {
 }
 
 /**
- * Every string in order (keys and values: `{"<part1>": "<part2>"}`), and the
- * values alone (array elements and sibling members). Tokens are unescaped
- * only when they have escapes.
+ * The values in order (array elements and sibling members: `["<part1>",
+ * "<part2>"]`), and each key with its string value (`{"<part1>": "<part2>"}`).
+ * Tokens are unescaped only when they have escapes.
  */
 function jsonJoins(raw: string, tokens: readonly StringToken[], location: string): FieldJoin[] {
-  const all: string[] = []
+  const text = (tok: StringToken) => (tok.escaped ? (JSON.parse(raw.slice(tok.start, tok.end)) as string) : raw.slice(tok.start + 1, tok.end - 1))
   const values: string[] = []
+  const pairs: [string, string][] = []
+  let key: string | undefined
   for (const tok of tokens) {
-    const text = tok.escaped ? (JSON.parse(raw.slice(tok.start, tok.end)) as string) : raw.slice(tok.start + 1, tok.end - 1)
-    all.push(text)
-    if (!isKey(raw, tok)) values.push(text)
+    if (isKey(raw, tok)) {
+      key = text(tok)
+      continue
+    }
+    const value = text(tok)
+    values.push(value)
+    // A string value right after its key (the key's colon, then this token).
+    if (key !== undefined && /^\s*:\s*$/.test(raw.slice(keyEnd(raw, tok), tok.start))) pairs.push([key, value])
+    key = undefined
   }
   return [
     { fields: values, location: `${location}.json(joined)` },
-    { fields: all, location: `${location}.json(joined)` },
+    { fields: pairFields(pairs), location: `${location}.json(joined)` },
   ]
+}
+
+/** Where the token before `tok` ends: the text between is what separates them. */
+function keyEnd(raw: string, tok: StringToken): number {
+  let i = tok.start - 1
+  while (i >= 0 && raw.charCodeAt(i) !== 34) i--
+  return i + 1
 }
 
 /**

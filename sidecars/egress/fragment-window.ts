@@ -123,14 +123,16 @@ const UNCHOSEN_HEADERS = new Set(['host', 'content-length'])
  */
 export function requestFragments(subdomain: string, url: URL, headers: readonly string[]): Fragment[] {
   const out: Fragment[] = []
+  // Headers first: most of them are the same on every request, and a first request's constant values
+  // then sit before, not between, the pieces an agent moves from field to field (the `any` channel).
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase()
+    if (!UNCHOSEN_HEADERS.has(name)) out.push({ channel: `header:${name.slice(0, 64)}`, value: headers[i + 1] as string })
+  }
   out.push(...subdomainFragments(subdomain))
   const segments = url.pathname.split('/').filter((s) => s !== '')
   segments.slice(0, 8).forEach((segment, i) => out.push({ channel: `path[${i}]`, value: segment }))
   if (segments.length > 0) out.push({ channel: 'path[last]', value: segments[segments.length - 1] as string })
   for (const [name, value] of url.searchParams) out.push({ channel: `query:${name.slice(0, 64)}`, value })
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = (headers[i] as string).toLowerCase()
-    if (!UNCHOSEN_HEADERS.has(name)) out.push({ channel: `header:${name.slice(0, 64)}`, value: headers[i + 1] as string })
-  }
   return out
 }

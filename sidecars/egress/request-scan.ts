@@ -4,6 +4,7 @@
  * `header:<name>` (values), `header-name` (names), `body...`. The engine
  * itself (`sidecars/dlp`) normalizes and decides; this file only feeds it.
  */
+import { pairFields } from '../dlp/join-scan.js'
 import type { BodyVerdict, DlpFinding, DlpScanner } from '../dlp/types.js'
 import type { CanonicalHost } from './route-match.js'
 
@@ -19,17 +20,17 @@ export function scanRequestHead(scanner: DlpScanner, head: RequestHead): DlpFind
   if (head.host.kind === 'name') findings.push(...scanner.scanHost(head.host.host, 'host'))
   findings.push(...scanner.scanUrl(head.url, 'url'))
   const values: string[] = []
-  const both: string[] = []
+  const pairs: [string, string][] = []
   for (let i = 0; i + 1 < head.headers.length; i += 2) {
     const name = (head.headers[i] as string).toLowerCase()
     if (name === 'host') continue // scanned as `host`, and rebuilt from it
     findings.push(...scanner.scanText(head.headers[i] as string, 'header-name'))
     findings.push(...scanner.scanText(head.headers[i + 1] as string, `header:${name}`))
     values.push(head.headers[i + 1] as string)
-    both.push(head.headers[i] as string, head.headers[i + 1] as string)
+    pairs.push([head.headers[i] as string, head.headers[i + 1] as string])
   }
   // A secret split over several header values, or over a header's name and its value.
-  const joined = [...scanner.scanJoined(values, 'header(joined)'), ...scanner.scanJoined(both, 'header(joined)')]
+  const joined = [...scanner.scanJoined(values, 'header(joined)'), ...scanner.scanJoined(pairFields(pairs), 'header(joined)')]
   for (const finding of joined) if (!findings.some((f) => f.rule === finding.rule && f.location.startsWith('header'))) findings.push(finding)
   return findings
 }

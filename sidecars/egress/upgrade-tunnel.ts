@@ -153,10 +153,12 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     if (head.length > 0) charge.write(head)
     const stages: Duplex[] = [charge]
     if (decision.scanBody) {
+      // This connection's recent messages, for a secret split over consecutive messages.
+      const recent: string[] = []
       const filter = createClientFrameFilter({
         maxMessageBytes: decision.maxScanBytes,
         inspect: (kind, payload) => {
-          const verdict = callPolicy(() => runtime.policy.inspectMessage(decision, kind, payload))
+          const verdict = callPolicy(() => runtime.policy.inspectMessage(decision, kind, payload, recent))
           if (isDenied(verdict)) return verdict
           if (!verdict.ok) return verdict.denial
           logWarnings(ctx, verdict.warnings, fields)

@@ -178,6 +178,7 @@ describe('a policy that throws', () => {
       scanUrl: () => [],
       scanHost: () => [],
       scanBody: () => ({ ok: true, findings: [] }),
+      scanJoined: () => [],
     }
     const policy = policyFor(config, broken)
     const got = callPolicy(() => policy.decideRequest(request('https://plain.example.com/', ['Accept', '*/*'])))

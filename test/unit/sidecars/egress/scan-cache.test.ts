@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { DlpScanner } from '../../../../sidecars/dlp/types.js'
 import { withScanCache } from '../../../../sidecars/egress/scan-cache.js'
 
-function countingScanner(): { scanner: DlpScanner; calls: { text: number; host: number; url: number; body: number } } {
-  const calls = { text: 0, host: 0, url: 0, body: 0 }
+function countingScanner(): { scanner: DlpScanner; calls: { text: number; host: number; url: number; body: number; joined: number } } {
+  const calls = { text: 0, host: 0, url: 0, body: 0, joined: 0 }
   const finding = (text: string, location: string) => (text.includes('SECRET') ? [{ rule: 'known-secret', location }] : [])
   return {
     calls,
@@ -12,6 +12,7 @@ function countingScanner(): { scanner: DlpScanner; calls: { text: number; host: 
       scanHost: (host, location = 'host') => (calls.host++, finding(host, location)),
       scanUrl: (url, location = 'url') => (calls.url++, finding(url.href, `${location}.path`)),
       scanBody: (input) => (calls.body++, { ok: true, findings: [] }),
+      scanJoined: (fields, location) => (calls.joined++, finding(fields.join(''), location)),
     },
   }
 }
@@ -25,8 +26,11 @@ describe('withScanCache', () => {
       expect(cached.scanText('x SECRET y', 'header:x-note')).toEqual([{ rule: 'known-secret', location: 'header:x-note' }])
       expect(cached.scanHost('api.example.com', 'host')).toEqual([])
       expect(cached.scanUrl(new URL('https://a.example/SECRET'), 'url')).toEqual([{ rule: 'known-secret', location: 'url.path' }])
+      expect(cached.scanJoined(['SEC', 'RET'], 'header(joined)')).toEqual([{ rule: 'known-secret', location: 'header(joined)' }])
+      // The same characters cut at another boundary are another join.
+      expect(cached.scanJoined(['SE', 'CRET'], 'header(joined)')).toEqual([{ rule: 'known-secret', location: 'header(joined)' }])
     }
-    expect(calls).toEqual({ text: 2, host: 1, url: 1, body: 0 })
+    expect(calls).toEqual({ text: 2, host: 1, url: 1, body: 0, joined: 2 })
   })
 
   it('keeps locations apart: the same value under another header is scanned again', () => {

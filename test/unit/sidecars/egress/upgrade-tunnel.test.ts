@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import { connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
@@ -155,6 +156,52 @@ describe('WebSocket through an allowed route', () => {
     expect(close?.payload.subarray(2).toString()).toMatch(/^bottle-egress: dlp: /)
     expect(await reader.until(() => undefined)).toBeUndefined() // the proxy closes the connection
     expect(proxy.logs.findLast((l) => l.event === 'request.denied')).toMatchObject({ rule: 'dlp', scheme: 'ws', host: 'ws.test' })
+  })
+
+  /** Send frames, then read until the proxy's close frame (or a reply); the close frame's code and reason. */
+  async function closeAfter(socket: Duplex, reader: SocketReader, frames: Buffer[]): Promise<{ code: number; reason: string } | undefined> {
+    for (const frame of frames) socket.write(frame)
+    for (;;) {
+      const frame = await reader.until((data) => {
+        const f = decodeFrame(data)
+        return f && { value: f, used: f.length }
+      })
+      if (!frame) return undefined
+      if (frame.opcode === 0x8) return { code: frame.payload.readUInt16BE(0), reason: frame.payload.subarray(2).toString() }
+    }
+  }
+
+  it('refuses a secret split over consecutive messages at the message that completes it', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, 'ws.test')
+    const half = TOKEN.length / 2
+    expect(await echo(socket, reader, TOKEN.slice(0, half))).toBe(`echo:${TOKEN.slice(0, half)}`)
+    const close = await closeAfter(socket, reader, [encodeFrame(0x1, Buffer.from(TOKEN.slice(half)), true)])
+    expect(close).toMatchObject({ code: 1008, reason: expect.stringMatching(/^bottle-egress: dlp: .*websocket\(joined\)/) })
+  })
+
+  it('refuses a secret in one message sent as three fragments, and a gzip binary frame holding one', async () => {
+    /** A masked frame without FIN: a fragment that more frames of the same message follow. */
+    const fragment = (opcode: number, text: string) => {
+      const frame = encodeFrame(opcode, Buffer.from(text), true)
+      frame[0] = (frame[0] as number) & 0x7f
+      return frame
+    }
+    const fragments = [fragment(0x1, TOKEN.slice(0, 10)), fragment(0x0, TOKEN.slice(10, 20)), encodeFrame(0x0, Buffer.from(TOKEN.slice(20)), true)]
+    for (const frames of [fragments, [encodeFrame(0x2, gzipSync(Buffer.from(`x ${TOKEN}`)), true)]]) {
+      const socket = netConnect(proxy.port, '127.0.0.1')
+      const { reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, 'ws.test')
+      const before = plainOrigin.seen.length
+      expect(await closeAfter(socket, reader, frames)).toMatchObject({ code: 1008, reason: expect.stringMatching(/^bottle-egress: dlp: /) })
+      expect(plainOrigin.seen.length).toBe(before)
+    }
+  })
+
+  it('control: consecutive clean messages pass', async () => {
+    const socket = netConnect(proxy.port, '127.0.0.1')
+    const { reader } = await handshake(socket, `http://ws.test:${plainOrigin.port}/chat`, 'ws.test')
+    for (const text of ['{"type":"hello"}', '{"type":"delta","text":"websocket-route"}', '{"type":"delta","text":" works"}']) expect(await echo(socket, reader, text)).toBe(`echo:${text}`)
+    socket.destroy()
   })
 
   it('relays messages unscanned on a route with scan: {body: false}', async () => {
