@@ -474,44 +474,46 @@ function hasTextRun(bytes: Buffer): boolean {
   return false
 }
 
-/** The variant for decoded text bytes (not compressed), or undefined when they cannot hold anything worth finding. */
-function textVariant(kind: string, bytes: Buffer): DecodedVariant | undefined {
-  if (!isUtf8(bytes)) {
-    const wide = readWideText(bytes)
-    if (wide) return { kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true }
-    return hasTextRun(bytes) ? { kind, text: bytes.toString('latin1'), printable: false } : undefined
-  }
+/**
+ * The readings of decoded bytes (not compressed) worth looking into: UTF-8
+ * text; UTF-16/UTF-32 text (sniffed); and, for bytes that are not text,
+ * the bytes themselves (latin1) when they hold a run of printable ASCII.
+ * None when they cannot hold anything worth finding.
+ */
+function textVariants(kind: string, bytes: Buffer): DecodedVariant[] {
   let controls = 0
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number
-    if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) controls++
+  const utf8 = isUtf8(bytes)
+  if (utf8) {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i] as number
+      if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) controls++
+    }
+    if (controls <= CONTROL_SHARE * bytes.length) return [{ kind, text: bytes.toString('utf8'), printable: true }]
   }
-  const printable = controls <= CONTROL_SHARE * bytes.length
-  if (!printable) {
-    // ASCII in UTF-16 or UTF-32 is valid UTF-8 full of NULs: read it as the wide text it is.
-    const wide = readWideText(bytes)
-    if (wide) return { kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true }
-    if (!hasTextRun(bytes)) return undefined
-  }
-  return { kind, text: bytes.toString('utf8'), printable }
+  const out: DecodedVariant[] = []
+  // ASCII in UTF-16 or UTF-32 is valid UTF-8 full of NULs: read it as the wide text it is.
+  const wide = readWideText(bytes)
+  if (wide) out.push({ kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true })
+  if (hasTextRun(bytes)) out.push({ kind, text: utf8 ? bytes.toString('utf8') : bytes.toString('latin1'), printable: false })
+  return out
 }
 
 /**
- * The variant for decoded bytes: inflated first when they are compressed
+ * The variants for decoded bytes: inflated first when they are compressed
  * (within the budget, which the inflated bytes are charged to), then read
  * as text. Nested compression (a zip inside gzip) is the next layer's job.
  */
-function toVariant(kind: string, bytes: Buffer, budget: DecodeBudget): DecodedVariant | undefined {
+function toVariants(kind: string, bytes: Buffer, budget: DecodeBudget): DecodedVariant[] {
   const inflated = decompress(bytes, budget.remaining)
-  if (inflated === undefined) return textVariant(kind, bytes)
+  if (inflated === undefined) return textVariants(kind, bytes)
   const chain = `${kind}+${inflated.kind}`
   if (inflated.status === 'too-large') {
     budget.exceeded = true
-    return { kind: chain, problem: 'too-large' }
+    return [{ kind: chain, problem: 'too-large' }]
   }
-  if (inflated.status === 'unreadable') return { kind: chain, problem: 'unreadable' }
-  if (!charge(budget, inflated.bytes.length)) return { kind: chain, problem: 'too-large' }
-  return textVariant(chain, inflated.bytes)
+  if (inflated.status === 'unreadable') return [{ kind: chain, problem: 'unreadable' }]
+  if (!charge(budget, inflated.bytes.length)) return [{ kind: chain, problem: 'too-large' }]
+  return textVariants(chain, inflated.bytes)
 }
 
 function charge(budget: DecodeBudget, chars: number): boolean {
@@ -523,17 +525,24 @@ function charge(budget: DecodeBudget, chars: number): boolean {
   return true
 }
 
-const ESCAPE = /\\x([0-9A-Fa-f]{2})|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?/g
+const ESCAPE = /(?:\\x[0-9A-Fa-f]{2})+|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?/g
 
 function codePointOrEmpty(cp: number): string {
   return cp <= 0x10ffff ? String.fromCodePoint(cp) : ''
 }
 
+/** A run of `\xHH` escapes is bytes: UTF-8 when they are (as C, Python and shells mean them), else one character per byte. */
+function escapedBytes(run: string): string {
+  const bytes = Buffer.from(run.replace(/\\x/g, ''), 'hex')
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1')
+}
+
 /** `\x67`, `\u0067`, `\u{67}`, `&#x67;`, `&#103;` replaced by what they stand for; undefined when there are none. */
 export function decodeEscapes(text: string): string | undefined {
   if (!text.includes('\\x') && !text.includes('\\u') && !text.includes('&#')) return undefined
-  const out = text.replace(ESCAPE, (_m, x?: string, ub?: string, u?: string, hx?: string, dec?: string) => {
-    const hex = x ?? ub ?? u ?? hx
+  const out = text.replace(ESCAPE, (m, ub?: string, u?: string, hx?: string, dec?: string) => {
+    if (m.charCodeAt(0) === 92 && m.charCodeAt(1) === 120) return escapedBytes(m)
+    const hex = ub ?? u ?? hx
     return codePointOrEmpty(hex !== undefined ? parseInt(hex, 16) : parseInt(dec as string, 10))
   })
   return out === text ? undefined : out
@@ -575,8 +584,7 @@ export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint
           const usable = body.length - offset - ((body.length - offset) % 2)
           if (usable < MIN_HEX_RUN) continue
           if (!charge(budget, usable / 2)) return
-          const variant = toVariant('hex', Buffer.from(body.slice(offset, offset + usable), 'hex'), budget)
-          if (variant) yield variant
+          yield* toVariants('hex', Buffer.from(body.slice(offset, offset + usable), 'hex'), budget)
         }
         break
       }
@@ -586,8 +594,7 @@ export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint
           const usable = raw.length - offset
           if (usable < MIN_BASE32_RUN) continue
           if (!charge(budget, Math.ceil((usable * 5) / 8))) return
-          const variant = toVariant(run.kind, decodeBase32(raw.slice(offset), run.kind), budget)
-          if (variant) yield variant
+          yield* toVariants(run.kind, decodeBase32(raw.slice(offset), run.kind), budget)
         }
         break
       }
@@ -599,8 +606,7 @@ export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint
           if (usable < MIN_BASE64_RUN) continue
           if (!charge(budget, Math.ceil((usable * 3) / 4))) return
           // Node's decoder accepts both alphabets and missing padding.
-          const variant = toVariant('base64', Buffer.from(body.slice(offset), 'base64'), budget)
-          if (variant) yield variant
+          yield* toVariants('base64', Buffer.from(body.slice(offset), 'base64'), budget)
         }
         break
       }

@@ -12,10 +12,10 @@
  *   scan: the caller fails closed.
  *
  * A truncated or corrupt stream still yields what inflated before the
- * damage (a receiver may read that much), and the damage itself is reported
- * for strong magic numbers, whose false-positive rate is negligible. zlib's
- * two-byte header is weak (one text in ~2000 starting with `x` passes its
- * check), so a zlib stream that does not inflate is simply not one.
+ * damage (a receiver may read that much); one that yields nothing holds
+ * nothing any receiver could read, and is left as the bytes it is (zlib's
+ * two-byte header is weak anyway: one text in ~2000 starting with `x`
+ * passes its check).
  */
 import { Buffer } from 'node:buffer'
 import { constants, gunzipSync, inflateRawSync, inflateSync, brotliDecompressSync } from 'node:zlib'
@@ -138,9 +138,8 @@ export function decompress(bytes: Uint8Array, maxOutput: number): Decompressed |
     case 'zlib': {
       const inflated = inflateLeniently(kind === 'gzip' ? gunzipSync : inflateSync, bytes, maxOutput)
       if (inflated === 'too-large') return { status: 'too-large', kind }
-      if (inflated.damaged && inflated.bytes.length === 0) {
-        return kind === 'zlib' ? undefined : { status: 'unreadable', kind, reason: 'gzip data does not inflate' }
-      }
+      // Nothing inflates: no receiver reads anything out of it either (a cut through a stream, or not a stream).
+      if (inflated.damaged && inflated.bytes.length === 0) return undefined
       return { status: 'ok', kind, bytes: inflated.bytes }
     }
   }

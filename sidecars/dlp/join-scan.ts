@@ -29,8 +29,8 @@
  * the scan's decode budget (beyond it, SCAN_LIMIT_RULE: fail closed).
  */
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
-import { decodeVariants, findEncodedRuns, type DecodeBudget } from './decode-variants.js'
-import { detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, UNREADABLE_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
+import { decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from './decode-variants.js'
+import { detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automaton.js'
 import { normalize } from './normalize.js'
@@ -55,7 +55,7 @@ export function pairFields(pairs: readonly (readonly [name: string, value: strin
 }
 
 /** How far from a field boundary a secret that crosses it can reach, in characters: longer than any token the catalog knows but PEM blocks. */
-export const JOIN_REACH = 1024
+export const JOIN_REACH = 4096
 /** A field cut to its head and tail is bridged by this, which no credential pattern or encoding reads through. */
 const CUT = '\n\u0000\n'
 
@@ -137,10 +137,23 @@ function credentialSpan(m: RegExpExecArray): { at: number; value: string } {
   return { at: m.index, value: m[0] }
 }
 
-/** Credential patterns across boundaries (step 2 of the module comment). */
-function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+/**
+ * Credential patterns across boundaries (step 2 of the module comment).
+ * `anywhere`: report matches that start at a keyword even when they cross
+ * no boundary, for texts whose boundaries decoding has blurred.
+ */
+function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit, anywhere = false): void {
   const hits: [owner: number, start: number][] = []
   matcher.automaton.scan(joined.text, () => undefined, (owner, start) => hits.push([owner, start]))
+  // A pattern with no keyword (it needs a long run of token characters instead) is tried at each field start that opens such a run.
+  matcher.patterns.forEach(({ pattern }, owner) => {
+    const run = pattern.requiresRun
+    if (pattern.keywords?.length || !run) return
+    for (const start of joined.starts) {
+      const head = joined.text.slice(start, start + run.length)
+      if (head.length === run.length && [...head].every((ch) => run.chars.test(ch))) hits.push([owner, start])
+    }
+  })
   const tried = new Set<string>()
   for (const [owner, h] of hits) {
     const { pattern, lead, regex } = matcher.patterns[owner] as CompiledJoinPattern
@@ -150,8 +163,8 @@ function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, 
       const key = `${owner}:${s}`
       if (tried.has(key)) continue
       tried.add(key)
-      // Ends: every field end past the keyword within reach, then the end of the join.
-      const ends = joined.ends.filter((e) => e > h && e <= s + JOIN_REACH)
+      // Ends: every field end past the keyword within reach (or, anywhere, as far as reach goes).
+      const ends = anywhere ? [Math.min(joined.text.length, s + JOIN_REACH)] : joined.ends.filter((e) => e > h && e <= s + JOIN_REACH)
       for (const e of ends) {
         if (budget.remaining < e - s) {
           budget.exceeded = true
@@ -170,7 +183,12 @@ function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, 
           const { at, value } = credentialSpan(m)
           if (pattern.verify && !pattern.verify(value)) continue
           if (isKnownPlaceholder(value)) continue
-          if (!crossesBoundary(joined, s + at, s + at + value.length)) continue
+          // The whole match and the credential both count: context in one field (`sv=...`) and the
+          // credential in the next is a split too, and a credential checked behind its keyword reaches back.
+          // A match that only touches a boundary counts as well: its lookahead or lookbehind read the other field.
+          const from = s + Math.min(m.index, at) - 1
+          const to = s + Math.max(m.index + m[0].length, at + value.length) + 1
+          if (!anywhere && !crossesBoundary(joined, from, to)) continue
           report(pattern.id, undefined)
           found = true
           break
@@ -182,10 +200,52 @@ function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, 
   }
 }
 
+/** Characters of the base64, base32 and hex alphabets (with padding): what an encoded piece is made of. */
+const ENCODED_CHAR = new Uint8Array(128)
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=') ENCODED_CHAR[ch.charCodeAt(0)] = 1
+
+/**
+ * The stretches of the join worth decoding across a boundary: the encoded
+ * runs the engine finds in it, and every maximal stretch of encoding
+ * characters that a boundary cuts, since the text before a piece (a header
+ * value such as `application/json` ends in letters) can make the whole
+ * stretch look like no encoding while the piece from the boundary on is one.
+ */
+function spansAcross(joined: Joined): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = findEncodedRuns(joined.text).filter((r) => crossesBoundary(joined, r.start, r.end))
+  const text = joined.text
+  let start = -1
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0
+    if (c < 128 && ENCODED_CHAR[c] === 1) {
+      if (start < 0) start = i
+      continue
+    }
+    if (start >= 0 && i - start >= 12 && crossesBoundary(joined, start, i) && !out.some((r) => r.start === start && r.end === i)) out.push({ start, end: i })
+    start = -1
+  }
+  return out
+}
+
+/**
+ * A text decoded from a whole join, where the field boundaries no longer
+ * sit at known offsets: matches are also tried from each keyword on, so a
+ * letter that ended the previous field does not hide one.
+ */
+function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+  findAcross({ text, starts: [0], ends: [text.length] }, matcher, budget, report, true)
+}
+
 /** Encoded runs of the join that cross a boundary, decoded whole and cut at the boundaries inside them (step 3). */
-function decodeAcross(joined: Joined, detectors: Detectors, budget: DecodeBudget, report: ReportHit): void {
-  for (const run of findEncodedRuns(joined.text)) {
-    if (!crossesBoundary(joined, run.start, run.end)) continue
+function decodeAcross(joined: Joined, detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+  // Escapes (`\x41`, `&#65;`) are not runs: a sequence of them cut between fields decodes only joined.
+  const unescaped = decodeEscapes(joined.text)
+  if (unescaped !== undefined) {
+    for (const hit of detectLayer(unescaped, detectors)) report(hit.rule, hit.encoding ? `escaped+${hit.encoding}` : 'escaped')
+    inspectBelowSurface(unescaped, ['escaped'], 1, detectors, budget, report)
+    findAtKeywords(normalize(unescaped), matcher, budget, (rule) => report(rule, 'escaped'))
+  }
+  for (const run of spansAcross(joined)) {
     const cuts = [run.start, ...joined.starts.filter((s) => s > run.start && s < run.end)]
     const endsInside = [...joined.ends.filter((e) => e > run.start && e < run.end), run.end]
     // Whole run, and every stretch from a field start to a field end inside it that crosses a boundary.
@@ -195,7 +255,8 @@ function decodeAcross(joined: Joined, detectors: Detectors, budget: DecodeBudget
         const text = joined.text.slice(from, to)
         for (const variant of decodeVariants(text, budget)) {
           if ('problem' in variant) {
-            report(variant.problem === 'unreadable' ? UNREADABLE_RULE : SCAN_LIMIT_RULE, variant.kind)
+            // A cut through compressed data cannot inflate, and that says nothing; a bomb still does.
+            if (variant.problem === 'too-large') report(SCAN_LIMIT_RULE, variant.kind)
             continue
           }
           for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, hit.encoding ? `${variant.kind}+${hit.encoding}` : variant.kind)
@@ -207,8 +268,10 @@ function decodeAcross(joined: Joined, detectors: Detectors, budget: DecodeBudget
   }
 }
 
-/** A field that is one encoded run end to end, decoded; the field itself otherwise. */
+/** A field with its escapes decoded, or that is one encoded run end to end, decoded; undefined when neither. */
 function decodedField(field: string, budget: DecodeBudget): string | undefined {
+  const unescaped = decodeEscapes(field)
+  if (unescaped !== undefined) return unescaped
   const trimmed = field.trim().replace(/=+$/, '')
   if (trimmed.length < 8) return undefined
   const runs = findEncodedRuns(trimmed)
@@ -239,12 +302,23 @@ export function inspectJoin(fields: readonly string[], detectors: Detectors, mat
   const joined = join(readable)
   if (joined.text.length < 8) return
   inspectAcross(joined, detectors, matcher, budget, report)
-  decodeAcross(joined, detectors, budget, report)
+  decodeAcross(joined, detectors, matcher, budget, report)
+  // A receiver may concatenate first and decode after: `%4` + `1...` is `A...` only when joined,
+  // and a multi-byte character cut between two fields only decodes whole.
+  const whole = normalize(join(fields).text)
+  if (whole !== joined.text) {
+    for (const hit of detectLayer(whole, detectors)) report(hit.rule, hit.encoding ? `joined+${hit.encoding}` : 'joined')
+    inspectBelowSurface(whole, ['joined'], 0, detectors, budget, report)
+    findAtKeywords(whole, matcher, budget, (rule) => report(rule, 'joined'))
+  }
 
   // Split first, then each piece encoded: join the pieces' decodings.
   const decoded = readable.map((f) => decodedField(f, budget))
   if (decoded.some((d) => d !== undefined)) {
     const chain = 'decoded-fields'
-    inspectAcross(join(decoded.map((d, i) => d ?? (readable[i] as string))), detectors, matcher, budget, (rule, encoding) => report(rule, encoding ? `${chain}+${encoding}` : chain))
+    const pieces = join(decoded.map((d, i) => d ?? (readable[i] as string)))
+    const reportPieces: ReportHit = (rule, encoding) => report(rule, encoding ? `${chain}+${encoding}` : chain)
+    inspectAcross(pieces, detectors, matcher, budget, reportPieces)
+    decodeAcross(pieces, detectors, matcher, budget, reportPieces)
   }
 }

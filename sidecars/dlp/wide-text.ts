@@ -10,8 +10,14 @@ export type WideEncoding = 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be'
 
 /** How many leading bytes the zero-byte test looks at: enough for a verdict, bounded for big bodies. */
 const SNIFF_BYTES = 4096
-/** Share of units whose high bytes must be zero for text without a byte order mark. */
-const ZERO_SHARE = 0.9
+/**
+ * Share of units whose high bytes must be zero for text without a byte
+ * order mark: ASCII text scores near 1, text padded with invisible or
+ * non-Latin characters lower, random bytes about 1/256 (UTF-16) or 1/2^24.
+ * Callers keep the byte-for-byte reading beside this one, so a binary
+ * format misread as wide text loses nothing.
+ */
+const ZERO_SHARE = 0.3
 
 function zeroShare(bytes: Uint8Array, unit: number, at: readonly number[]): number {
   const units = Math.floor(Math.min(bytes.length, SNIFF_BYTES) / unit)
