@@ -58,34 +58,53 @@ export class FragmentWindows {
   private readonly domains = new Map<string, Map<string, Channel>>()
 
   /**
-   * Record the fragments of one request to `domain` and return the joins to
-   * scan: for every channel that got a new value, its recent values, oldest
-   * first, ending with the new one (only channels with two or more).
+   * The joins one request to `domain` would make: for every channel its
+   * fragments bring a new value to, the channel's recent values, oldest
+   * first, ending with the new one (only channels with two or more). Nothing
+   * is recorded until `commit` is called, which the policy does only for a
+   * request it lets through: the pieces of a refused request never reached
+   * the origin, so later requests are not joined to them.
    */
-  observe(domain: string, fragments: readonly Fragment[]): ChannelJoin[] {
+  preview(domain: string, fragments: readonly Fragment[]): { joins: ChannelJoin[]; commit: () => void } {
+    const channels = this.domains.get(domain)
+    const joins: ChannelJoin[] = []
+    const changed: string[] = []
+    const recentOf = (name: string) => channels?.get(name)?.values ?? []
+    for (const { channel, value } of fragments) {
+      if (value === '') continue
+      const clipped = clip(value)
+      const recent = recentOf(channel)
+      if (recent[recent.length - 1] === clipped) continue
+      changed.push(clipped)
+      if (recent.length >= 1) joins.push({ channel, values: [...recent.slice(1 - WINDOW_LIMITS.values), clipped] })
+    }
+    if (changed.length > 0) {
+      const any = [...recentOf('any')]
+      for (const value of changed) if (any[any.length - 1] !== value) any.push(value)
+      const kept = any.slice(-WINDOW_LIMITS.values)
+      if (kept.length >= 2) joins.push({ channel: 'any', values: kept })
+    }
+    return { joins, commit: () => this.record(domain, fragments) }
+  }
+
+  /** Append a request's new values (see `preview`). */
+  record(domain: string, fragments: readonly Fragment[]): void {
     let channels = this.domains.get(domain)
     if (channels) this.domains.delete(domain)
     else channels = new Map()
     this.domains.set(domain, channels)
     if (this.domains.size > WINDOW_LIMITS.domains) this.domains.delete(this.domains.keys().next().value as string)
-
-    const joins: ChannelJoin[] = []
     const changed: string[] = []
     for (const { channel, value } of fragments) {
       if (value === '') continue
       const clipped = clip(value)
-      if (this.push(channels, channel, clipped, joins)) changed.push(clipped)
+      if (this.push(channels, channel, clipped)) changed.push(clipped)
     }
-    for (const value of changed) this.push(channels, 'any', value, undefined)
-    if (changed.length > 0) {
-      const any = channels.get('any') as Channel
-      if (any.values.length >= 2) joins.push({ channel: 'any', values: [...any.values] })
-    }
-    return joins
+    for (const value of changed) this.push(channels, 'any', value)
   }
 
-  /** Append a value unless it repeats the channel's last; collect the channel's join. True when appended. */
-  private push(channels: Map<string, Channel>, name: string, value: string, joins: ChannelJoin[] | undefined): boolean {
+  /** Append a value unless it repeats the channel's last. True when appended. */
+  private push(channels: Map<string, Channel>, name: string, value: string): boolean {
     let channel = channels.get(name)
     if (channel && channel.values[channel.values.length - 1] === value) return false
     if (channel) channels.delete(name)
@@ -94,7 +113,6 @@ export class FragmentWindows {
     if (channels.size > WINDOW_LIMITS.channels) channels.delete(channels.keys().next().value as string)
     channel.values.push(value)
     if (channel.values.length > WINDOW_LIMITS.values) channel.values.shift()
-    if (joins && channel.values.length >= 2) joins.push({ channel: name, values: [...channel.values] })
     return true
   }
 }

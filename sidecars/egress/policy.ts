@@ -59,6 +59,8 @@ export interface RequestTarget {
   port: number
   /** Parsed and dot-segment-resolved; what is forwarded is rebuilt from it. */
   url: URL
+  /** The path as the agent sent it, before parsing (absent: the parsed one). */
+  rawPath?: string
   method: string
   rawHeaders: readonly string[]
   /** The `Upgrade` protocol when this is a WebSocket handshake. */
@@ -165,8 +167,10 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
   }
 
   /** Findings that only the recent requests to this base domain, joined per channel, reveal. */
-  const scanWindows = (rateKey: string, fragments: readonly Fragment[]): DlpFinding[] =>
-    windows.observe(rateKey, fragments).flatMap((join) => scanner.scanJoined(join.values, `recent-requests:${join.channel}`))
+  const scanWindows = (rateKey: string, fragments: readonly Fragment[]): { findings: DlpFinding[]; commit: () => void } => {
+    const { joins, commit } = windows.preview(rateKey, fragments)
+    return { findings: joins.flatMap((join) => scanner.scanJoined(join.values, `recent-requests:${join.channel}`)), commit }
+  }
 
   const denyRate = (verdict: Extract<RateVerdict, { ok: false }>, domain: string) =>
     deny(verdict.rule, `${verdict.rule === 'rate-limit-requests' ? 'requests' : 'bytes'} per minute to ${domain} exhausted; retry in ${verdict.retryAfterSeconds}s`)
@@ -179,7 +183,8 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       const rateKey = baseDomain(target.host.host, target.host.kind)
       const subdomain = subdomainOf(route.host, target.host.host)
       const hostFindings = target.host.kind === 'name' ? scanner.scanHost(target.host.host, 'host') : []
-      hostFindings.push(...scanWindows(rateKey, subdomainFragments(subdomain)))
+      const window = scanWindows(rateKey, subdomainFragments(subdomain))
+      hostFindings.push(...window.findings)
       const firstHost = hostFindings[0]
       if (firstHost && blocking) return deny('dlp', dlpReason(firstHost), { host: true, path: false }, firstHost)
       const mode = route.config.tls
@@ -189,6 +194,7 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       // out through DNS without a single counted request.
       const verdict = limiter.admitRequest(rateKey, target.host.host.length, limits)
       if (!verdict.ok) return denyRate(verdict, rateKey)
+      window.commit()
       return { action: mode, route: route.host, dial, rateKey, warnings: hostFindings }
     },
 
@@ -196,7 +202,7 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       const match = routeFor(target.host, target.port)
       if (!match.matched) return match.denial
       const route = match.route
-      if (route.config.paths && !isCanonicalPath(target.url.pathname)) {
+      if (route.config.paths && !(isCanonicalPath(target.url.pathname) && isCanonicalPath(target.rawPath ?? target.url.pathname))) {
         return deny('path-not-canonical', `the route for ${route.host} allows path prefixes, and this path reads differently to different origins (encoded separators or dots, backslashes, ; parameters or //)`, { host: false, path: true })
       }
       if (!pathAllowed(route.config.paths, target.url.pathname)) {
@@ -217,13 +223,16 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       if (target.upgrade && route.config.scan.body) stripped.headers = withoutHeader(stripped.headers, 'sec-websocket-extensions')
       const rateKey = baseDomain(target.host.host, target.host.kind)
       const findings = scanRequestHead(scanner, { host: target.host, url: target.url, headers: stripped.headers })
-      findings.push(...scanWindows(rateKey, requestFragments(subdomainOf(route.host, target.host.host), target.url, stripped.headers)))
+      const window = scanWindows(rateKey, requestFragments(subdomainOf(route.host, target.host.host), target.url, stripped.headers))
+      findings.push(...window.findings)
       const first = findings[0]
       if (first && blocking) return deny('dlp', dlpReason(first), findingsTouch(findings), first)
 
       const path = `${target.url.pathname}${target.url.search}`
       const verdict = limiter.admitRequest(rateKey, headBytes(target.method, path, stripped.headers), limits)
       if (!verdict.ok) return denyRate(verdict, rateKey)
+      // Only what leaves joins the window: a refused request's pieces never reached the origin.
+      window.commit()
 
       let headers = stripped.headers
       if (auth) {

@@ -64,6 +64,19 @@ export function parseTunnelRequest(req: IncomingMessage, tunnel: TunnelEnd): Tar
   return finish(req, 'https', url, tunnel)
 }
 
+/**
+ * The path as the agent wrote it, before the URL parser resolved dot
+ * segments and turned backslashes into slashes: path-prefix routes refuse a
+ * path that only becomes canonical by that parsing (`canonical-path.ts`).
+ */
+export function rawRequestPath(requestTarget: string): string {
+  const afterAuthority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*/.exec(requestTarget)
+  const rest = afterAuthority ? requestTarget.slice(afterAuthority[0].length) : requestTarget
+  const end = rest.search(/[?#]/)
+  const path = end < 0 ? rest : rest.slice(0, end)
+  return path === '' ? '/' : path
+}
+
 function finish(req: IncomingMessage, scheme: Scheme, url: URL, tunnel?: TunnelEnd): TargetParse {
   url.hash = ''
   let host: CanonicalHost
@@ -77,5 +90,5 @@ function finish(req: IncomingMessage, scheme: Scheme, url: URL, tunnel?: TunnelE
     host = parsed.value
     port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80
   }
-  return { ok: true, target: { scheme, host, port, url, method: req.method ?? 'GET', rawHeaders: req.rawHeaders } }
+  return { ok: true, target: { scheme, host, port, url, rawPath: rawRequestPath(req.url ?? ''), method: req.method ?? 'GET', rawHeaders: req.rawHeaders } }
 }

@@ -18,8 +18,9 @@ function pieces(value: string, n: number): string[] {
 function send(windows: FragmentWindows, requests: { url: string; headers?: string[]; subdomain?: string }[]): string[] {
   let rules: string[] = []
   for (const r of requests) {
-    const joins = windows.observe('example.com', requestFragments(r.subdomain ?? '', new URL(r.url), r.headers ?? HEADERS))
+    const { joins, commit } = windows.preview('example.com', requestFragments(r.subdomain ?? '', new URL(r.url), r.headers ?? HEADERS))
     rules = joins.flatMap((j) => scanner.scanJoined(j.values, `recent-requests:${j.channel}`)).map((f) => f.rule)
+    if (rules.length === 0) commit()
   }
   return rules
 }
@@ -42,8 +43,16 @@ describe('secrets split across requests to one base domain', () => {
   })
   it('constant headers of ordinary traffic add nothing to scan', () => {
     const windows = new FragmentWindows()
-    windows.observe('example.com', requestFragments('', new URL('https://api.example.com/v1/messages'), HEADERS))
-    expect(windows.observe('example.com', requestFragments('', new URL('https://api.example.com/v1/messages'), HEADERS))).toEqual([])
+    windows.record('example.com', requestFragments('', new URL('https://api.example.com/v1/messages'), HEADERS))
+    expect(windows.preview('example.com', requestFragments('', new URL('https://api.example.com/v1/messages'), HEADERS)).joins).toEqual([])
+  })
+
+  it('a refused request is not remembered: the traffic after it is not joined to its pieces', () => {
+    const windows = new FragmentWindows()
+    const [a, b] = pieces(token, 2) as [string, string]
+    expect(send(windows, [{ url: `https://api.example.com/?q=${a}` }, { url: `https://api.example.com/?q=${b}` }])).toContain('github-pat')
+    // The second piece was refused and not recorded: ordinary values after it join the first piece alone.
+    expect(send(windows, [{ url: 'https://api.example.com/?q=hello' }, { url: 'https://api.example.com/?q=world&page=2' }])).toEqual([])
   })
 
   describe('near misses', () => {
@@ -53,8 +62,8 @@ describe('secrets split across requests to one base domain', () => {
     it('pieces sent to different base domains are not joined', () => {
       const windows = new FragmentWindows()
       const [a, b] = pieces(token, 2) as [string, string]
-      windows.observe('one.com', requestFragments('', new URL(`https://one.com/?q=${a}`), HEADERS))
-      const joins = windows.observe('two.com', requestFragments('', new URL(`https://two.com/?q=${b}`), HEADERS))
+      windows.record('one.com', requestFragments('', new URL(`https://one.com/?q=${a}`), HEADERS))
+      const { joins } = windows.preview('two.com', requestFragments('', new URL(`https://two.com/?q=${b}`), HEADERS))
       expect(joins.flatMap((j) => scanner.scanJoined(j.values, 'x'))).toEqual([])
     })
   })
@@ -66,7 +75,7 @@ describe('memory bound', () => {
     for (let d = 0; d < WINDOW_LIMITS.domains * 2; d++) {
       for (let r = 0; r < WINDOW_LIMITS.values * 2; r++) {
         const params = Array.from({ length: WINDOW_LIMITS.channels * 2 }, (_, c) => `p${c}=${'v'.repeat(WINDOW_LIMITS.valueChars * 2)}${r}`).join('&')
-        windows.observe(`d${d}.com`, requestFragments('', new URL(`https://d${d}.com/?${params}`), []))
+        windows.record(`d${d}.com`, requestFragments('', new URL(`https://d${d}.com/?${params}`), []))
       }
     }
     const state = (windows as unknown as { domains: Map<string, Map<string, { values: string[] }>> }).domains

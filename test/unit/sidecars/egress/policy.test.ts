@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { DlpScanner } from '../../../../sidecars/dlp/types.js'
 import { validateEgressConfig, type EgressConfigInput } from '../../../../sidecars/egress/config.js'
 import { createEgressPolicy, type EgressPolicy, type RequestTarget } from '../../../../sidecars/egress/policy.js'
+import { rawRequestPath } from '../../../../sidecars/egress/request-target.js'
 import { createDomainRateLimiter } from '../../../../sidecars/egress/rate-limit.js'
 import { canonicalHost } from '../../../../sidecars/egress/route-match.js'
 import { callPolicy } from '../../../../sidecars/egress/policy-call.js'
@@ -26,7 +27,7 @@ function request(url: string, headers: string[] = [], scheme: 'http' | 'https' =
   const parsed = new URL(url)
   const host = canonicalHost(parsed.hostname)
   if (!host.ok) throw new Error(host.reason)
-  return { scheme, host: host.value, port: Number(parsed.port) || (scheme === 'https' ? 443 : 80), url: parsed, method: 'GET', rawHeaders: headers }
+  return { scheme, host: host.value, port: Number(parsed.port) || (scheme === 'https' ? 443 : 80), url: parsed, rawPath: rawRequestPath(url), method: 'GET', rawHeaders: headers }
 }
 
 const config: EgressConfigInput = {
@@ -47,6 +48,9 @@ describe('decideRequest', () => {
     { name: 'outside the path list', target: request('https://api.github.com/repos/you/app'), want: 'deny path-not-allowed' },
     { name: 'an encoded separator out of the path list', target: request('https://api.github.com/repos/me/..%2Fyou/app'), want: 'deny path-not-canonical' },
     { name: 'a ; parameter on a path route', target: request('https://api.github.com/repos/me/app;x=1'), want: 'deny path-not-canonical' },
+    { name: 'a dot segment that resolves inside the prefix', target: request('https://api.github.com/repos/me/sub/../app'), want: 'deny path-not-canonical' },
+    { name: 'an encoded dot segment that resolves inside the prefix', target: request('https://api.github.com/repos/me/sub/%2e%2e/app'), want: 'deny path-not-canonical' },
+    { name: 'a backslash the parser turns into a slash', target: request('https://api.github.com/repos\\me\\app'), want: 'deny path-not-canonical' },
     { name: 'an encoded separator on a route without paths is forwarded as is', target: request('https://internal.example.com/a%2Fb'), want: 'allow internal.example.com https://gateway.example.com:8443' },
     { name: 'unlisted host', target: request('https://api.example.com/'), want: 'deny no-route' },
     { name: 'upstream override dials the gateway', target: request('https://internal.example.com/x'), want: 'allow internal.example.com https://gateway.example.com:8443' },

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { parseProxyRequest, parseTunnelRequest, type TargetParse } from '../../../../sidecars/egress/request-target.js'
+import { parseProxyRequest, parseTunnelRequest, rawRequestPath, type TargetParse } from '../../../../sidecars/egress/request-target.js'
 import { canonicalHost } from '../../../../sidecars/egress/route-match.js'
 
 const request = (url: string) => ({ url, method: 'GET', rawHeaders: [], headers: {} }) as unknown as IncomingMessage
@@ -50,5 +50,18 @@ describe('parseTunnelRequest', () => {
   ]
   it.each(cases)('$url -> $want', ({ url, want }) => {
     expect(summary(parseTunnelRequest(request(url), tunnel))).toBe(want)
+  })
+})
+
+describe('rawRequestPath: the path as sent, before the parser resolves it', () => {
+  const cases = [
+    { target: 'http://api.example.com/repos/me/../x?q=1', want: '/repos/me/../x' },
+    { target: 'http://api.example.com', want: '/' },
+    { target: 'https://api.example.com:8443/a%2e%2e/b#frag', want: '/a%2e%2e/b' },
+    { target: '/repos\\me\\x?y', want: '/repos\\me\\x' },
+    { target: '/plain/path', want: '/plain/path' },
+  ]
+  it.each(cases)('$target -> $want', ({ target, want }) => {
+    expect(rawRequestPath(target)).toBe(want)
   })
 })
