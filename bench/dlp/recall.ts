@@ -168,12 +168,17 @@ function seedOf(id: string): number {
 }
 
 /**
- * A sample's shape for reports, never the sample: runs of 9+ letters and
- * digits keep their first 4 characters and become a character class and a
- * length; newlines are shown as ⏎; long shapes are cut.
+ * A sample's shape for reports, never the sample: token-like runs (9+
+ * characters mixing letters and digits, or 16+ mixing cases, or 24+ of
+ * anything) keep their first 4 characters and become a character class and
+ * a length; names such as `NETLIFY_AUTH_TOKEN` stay as they are; newlines
+ * are shown as ⏎; long shapes are cut.
  */
 function shape(text: string): string {
-  const out = text.replace(/[A-Za-z0-9+/_=-]{9,}/g, (run) => {
+  const tokenLike = (run: string) =>
+    (/[0-9]/.test(run) && /[A-Za-z]/.test(run)) || (/[A-Z]/.test(run) && /[a-z]/.test(run) && run.length >= 16) || run.length >= 24
+  const out = text.replace(/[A-Za-z0-9+/_-]{9,}={0,2}/g, (run) => {
+    if (!tokenLike(run.replace(/=+$/, ''))) return run
     const rest = run.slice(4)
     const classes = [/[A-Z]/.test(rest) && 'A-Z', /[a-z]/.test(rest) && 'a-z', /[0-9]/.test(rest) && '0-9', /[+/=]/.test(rest) && '+/=', /[_-]/.test(rest) && '_-'].filter(Boolean).join('')
     return `${run.slice(0, 4)}[${classes}]{${rest.length}}`
