@@ -89,6 +89,31 @@ describe('decideRequest', () => {
     expect(decision.action === 'allow' && decision.warnings.map((f) => f.rule)).toEqual(['known-secret'])
   })
 
+  it('warn mode covers every new layer: splits, windows across requests, unreadable encodings, WebSocket joins', () => {
+    const warn = policyFor({ ...config, dlp: { action: 'warn' } })
+    const block = policyFor(config)
+    const half = TOKEN.length / 2
+    const split = `https://plain.example.com/?a=${TOKEN.slice(0, half)}&b=${TOKEN.slice(half)}`
+    const acrossFirst = `https://plain.example.com/?q=${TOKEN.slice(0, half)}`
+    const acrossSecond = `https://plain.example.com/?q=${TOKEN.slice(half)}`
+    for (const [policy, want] of [[warn, 'allow'], [block, 'deny']] as const) {
+      const within = policy.decideRequest(request(split))
+      expect(within.action).toBe(want)
+      if (within.action === 'allow') expect(within.warnings.map((f) => f.location)).toContain('url.query(joined)')
+      expect(policy.decideRequest(request(acrossFirst)).action).toBe('allow')
+      const across = policy.decideRequest(request(acrossSecond))
+      expect(across.action).toBe(want)
+      if (across.action === 'allow') expect(across.warnings.map((f) => f.location)).toContain('recent-requests:query:q')
+      const allowed = policy.decideRequest(request('https://plain.example.com/upload'))
+      if (allowed.action !== 'allow') throw new Error('expected allow')
+      const xz = new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3, 4])
+      expect(policy.inspectBody(allowed, xz).ok).toBe(want === 'allow')
+      const recent: string[] = []
+      expect(policy.inspectMessage(allowed, 'text', Buffer.from(TOKEN.slice(0, half)), recent).ok).toBe(true)
+      expect(policy.inspectMessage(allowed, 'text', Buffer.from(TOKEN.slice(half)), recent).ok).toBe(want === 'allow')
+    }
+  })
+
   it('keeps body checks closed in warn mode', () => {
     const warn = policyFor({ ...config, dlp: { action: 'warn' } })
     const decision = warn.decideRequest(request('https://plain.example.com/', ['Content-Encoding', 'br']))
