@@ -12,6 +12,7 @@
  */
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
+import { isKnownPlaceholder } from './known-placeholders.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
 /** `ascii`, when given, is `text` as bytes, one per character (the text is ASCII). */
@@ -75,7 +76,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
         break
       }
     }
-    if (p.verify && !p.verify(value)) return
+    if ((p.verify && !p.verify(value)) || isKnownPlaceholder(value)) return
     out.push({ rule: p.id, index: at, length: value.length })
   }
 

@@ -16,7 +16,7 @@
  * Every check here must stay rare on random tokens: a word that a random
  * token of a few hundred characters could hold by chance would cost recall.
  * Words are 6+ characters or carry a separator; runs are 8+ characters
- * (3+ for `*`, which no token alphabet holds).
+ * (4+ for `*`, which no token alphabet holds).
  */
 import { createHash } from 'node:crypto'
 
@@ -29,17 +29,22 @@ const TEMPLATE_REFERENCE = [
   /^%[+\-# 0]?[bcdeEfFgGoOpqstTUvxX]$/, // printf verbs
   /^\{\{.*\}\}$/s, // {{ var }}
   /^\{\d{0,2}\}$/, // {0}
-  /^@[A-Za-z_][A-Za-z0-9_]*@$/, // @VAR@ (autoconf, Maven resource filtering)
+  /^@(?:[A-Z_]+|[a-z_]+)@$/, // @VAR@ (autoconf, Maven resource filtering)
   /^<[^<>]*>$/, // <your-token>
   /^\[[^[\]]*\]$/, // [token]
 ]
 
-/** Filler that marks a value as an example rather than a credential, anywhere in it. */
+/**
+ * Filler that marks a value as an example rather than a credential,
+ * anywhere in it. `your_...` needs the noun after it (`YOUR_API_KEY`,
+ * `your-token-here`): `YOUR_` alone turns up in one random base64url token
+ * in a hundred thousand.
+ */
 const FILLER =
-  /(?:changeme|change_me|change-me|changeit|placeholder|redacted|example|your[_-]|your(?:api)?(?:key|token|secret|password)|[_-]here(?![a-z])|replace[_-]?me|notasecret|not[_-]a[_-]secret|abcdefgh|<|>)/i
+  /(?:changeme|change_me|change-me|changeit|placeholder|redacted|example|your[_-](?:[a-z]+[_-]){0,3}(?:key|token|secret|password|pass|id|here)|your(?:api)?(?:key|token|secret|password)|[_-]here$|replace[_-]?me|notasecret|not[_-]a[_-]secret|abcdefgh|<|>)/i
 
 /** Masks: runs that no random token holds (`ghp_xxxxxxxx...`, `********`, `sk-abc…xyz`). */
-const MASK_RUN = /[xX]{8}|0{8}|\*{3}|#{4}|•{3}|…/
+const MASK_RUN = /[xX]{8}|0{8}|\*{4}|#{4}|•{3}|…/
 
 /** Whole values that are a word, not a secret: gitleaks' global and curl allowlists. */
 const WORD_VALUE = /^(?:true|false|null|nil|none|undefined|password|passwd|pwd|secret|token|test|changeit)$/i

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { SampleRandom, SECRET_SAMPLES } from '../../../../fixtures/secret-samples.js'
 import { compileCredentialMatcher, hasRun } from '../../../../sidecars/dlp/credential-matcher.js'
 import { CREDENTIAL_PATTERNS, findCredentials } from '../../../../sidecars/dlp/credential-patterns.js'
 import {
@@ -137,7 +138,8 @@ describe('credential patterns', () => {
   })
 
   it('has a case for every rule', () => {
-    const covered = new Set(cases.map((c) => c.rule))
+    // Rules without a hand-written case here have random samples and near misses (credential-catalog.test.ts).
+    const covered = new Set([...cases.map((c) => c.rule), ...Object.keys(SECRET_SAMPLES)])
     expect(CREDENTIAL_PATTERNS.map((p) => p.id).filter((id) => !covered.has(id))).toEqual([])
   })
 
@@ -185,7 +187,9 @@ describe('keyword prefilter', () => {
       .sort()
 
   it('finds exactly what running every pattern finds', () => {
-    const pieces = [...cases.flatMap((c) => [c.hit, c.miss]), ' ', '\n', '"', '=', 'api-', 'key-', 'x', ':']
+    const sampleRng = new SampleRandom(0xf11e)
+    const generated = Object.values(SECRET_SAMPLES).flatMap((s) => [s.generate(sampleRng), ...s.nearMisses(sampleRng).slice(0, 1)])
+    const pieces = [...cases.flatMap((c) => [c.hit, c.miss]), ...generated, ' ', '\n', '"', '=', 'api-', 'key-', 'x', ':']
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 8 }), (parts) => {
         const text = parts.join('')
