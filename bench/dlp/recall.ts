@@ -280,7 +280,12 @@ async function recall(): Promise<RuleRecall[]> {
 
 interface NotASecret {
   source: string
+  /** The rule whose near miss this is. */
+  rule: string | undefined
   sample: string
+  /** Where it is embedded, and the seed of the text around it: per source, so one source's results do not move when the catalog grows. */
+  where: Embed
+  seed: number
 }
 
 function uuid(rng: SampleRandom): string {
@@ -398,18 +403,22 @@ const NEAR_MISS_DRAWS = 3
 
 function notSecrets(): NotASecret[] {
   const seen = new Set<string>()
+  const counts = new Map<string, number>()
   const out: NotASecret[] = []
-  const add = (source: string, sample: string) => {
+  const add = (source: string, rule: string | undefined, sample: string) => {
     if (seen.has(`${source}\0${sample}`)) return
     seen.add(`${source}\0${sample}`)
-    out.push({ source, sample })
+    const n = counts.get(source) ?? 0
+    counts.set(source, n + 1)
+    const places = rule ? placesOf(SECRET_SAMPLES[rule] as SecretSample) : (['code', 'config', 'json'] as const)
+    out.push({ source, rule, sample, where: places[n % places.length] as Embed, seed: (seedOf(source) + n) >>> 0 })
   }
   for (const [rule, sample] of Object.entries(SECRET_SAMPLES)) {
     const rng = new SampleRandom(seedOf(rule) ^ 0x5eed)
-    for (let d = 0; d < NEAR_MISS_DRAWS; d++) for (const m of sample.nearMisses(rng)) add(`near miss: ${rule}`, m)
+    for (let d = 0; d < NEAR_MISS_DRAWS; d++) for (const m of sample.nearMisses(rng)) add(`near miss: ${rule}`, rule, m)
   }
   const rng = new SampleRandom(SEED ^ 0x10a1)
-  for (const [category, make] of LOOK_ALIKES) for (let d = 0; d < LOOK_ALIKE_DRAWS; d++) add(category, make(rng))
+  for (const [category, make] of LOOK_ALIKES) for (let d = 0; d < LOOK_ALIKE_DRAWS; d++) add(category, undefined, make(rng))
   return out
 }
 
@@ -431,14 +440,9 @@ interface FpResult {
 
 async function falsePositives(): Promise<FpResult> {
   const corpus = notSecrets()
-  const rng = new SampleRandom(SEED ^ 0xfa15e)
   const result: FpResult = { total: corpus.length, byCategory: new Map(), bottle: [], secretlint: [] }
-  let i = 0
-  for (const { source, sample } of corpus) {
-    const rule = source.startsWith('near miss: ') ? source.slice('near miss: '.length) : undefined
-    const places = rule ? placesOf(SECRET_SAMPLES[rule] as SecretSample) : (['code', 'config', 'json'] as const)
-    const where = places[i++ % places.length] as Embed
-    const input = embed(sample, where, rng)
+  for (const { source, rule, sample, where, seed } of corpus) {
+    const input = embed(sample, where, new SampleRandom(seed))
     const b = bottleScan(input)
     const s = await secretlintScan(input)
     const category = rule ? 'near misses' : source
