@@ -72,7 +72,7 @@ describe('plain HTTP forwarding', () => {
     { name: 'a direct IP in decimal form', url: () => `http://2130706434:${origin.port}/`, rule: 'ip-literal' },
     { name: 'the metadata address', url: () => 'http://169.254.169.254/latest/meta-data/', rule: 'ip-literal' },
     { name: 'a path outside the route', url: () => `http://sub.wild.test:${origin.port}/other/x`, rule: 'path-not-allowed' },
-    { name: 'a dot-segment escape from the route path', url: () => `http://sub.wild.test:${origin.port}/only/../other`, rule: 'path-not-allowed' },
+    { name: 'a dot-segment escape from the route path', url: () => `http://sub.wild.test:${origin.port}/only/../other`, rule: 'path-not-canonical' },
     { name: 'a non-HTTP scheme', url: () => 'ftp://plain.test/x', rule: 'unsupported-scheme' },
     { name: 'an origin-form request', url: () => '/not-absolute', rule: 'malformed-request' },
   ]
