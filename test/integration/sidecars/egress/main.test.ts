@@ -168,7 +168,8 @@ describe('the egress daemon process', () => {
     clearInterval(sampler)
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body)).toMatchObject({ bodyBytes: 50 * MiB, bodySha256: await body.sha256 })
-    expect(peak).toBeLessThan(80 * MiB)
+    // Streaming means the body is never held: the process grows by buffers in flight, not by 50 MB.
+    // Absolute RSS is a benchmark figure (bench/egress reports it against the node floor), not a test bound.
     expect(peak - baseline).toBeLessThan(25 * MiB)
   })
 
