@@ -12,7 +12,7 @@ export const AI_PATTERNS: readonly CredentialPattern[] = [
     // API (`api03`), admin (`admin01`) and OAuth keys: `sk-ant-<kind><version>-<body>`.
     id: 'anthropic-api-key',
     description: 'Anthropic API key',
-    pattern: /(?<![A-Za-z0-9])sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])/g,
+    pattern: /(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32}[A-Za-z0-9_-]*(?![A-Za-z0-9_-])/g,
     keywords: ['sk-ant-'],
   },
   {
@@ -20,7 +20,7 @@ export const AI_PATTERNS: readonly CredentialPattern[] = [
     // The marker sits at most 3 + 120 characters into a legacy-form match.
     id: 'openai-api-key',
     description: 'OpenAI API key',
-    pattern: /(?<![A-Za-z0-9])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|[A-Za-z0-9_-]{16,120}T3BlbkFJ[A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])/g,
+    pattern: /(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40}[A-Za-z0-9_-]*|[A-Za-z0-9_-]{16,120}T3BlbkFJ[A-Za-z0-9_-]{16}[A-Za-z0-9_-]*)(?![A-Za-z0-9_-])/g,
     keywords: ['T3BlbkFJ', 'sk-proj-', 'sk-svcacct-', 'sk-admin-'],
     keywordLead: 123,
     verify: (v) => v.includes('T3BlbkFJ') || hasUpperLowerDigit(v),

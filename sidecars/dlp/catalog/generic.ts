@@ -71,7 +71,7 @@ export const GENERIC_PATTERNS: readonly CredentialPattern[] = [
     id: 'curl-auth',
     description: 'Credential on a curl command line (an Authorization, API key or token header, or -u user:password)',
     pattern: new RegExp(
-      String.raw`${CURL_GAP}(?:(?:-H|--header)(?:=|[ \t]{0,5})["'](?:authorization:[ \t]{0,5}(?:basic[ \t]([a-z0-9+/]{8,}={0,3})|(?:bearer|(?:api-)?token)[ \t]([\w=~@.+/-]{8,})|([\w=~@.+/-]{8,}))|(?:x-(?:[a-z]+-)?)?(?:api-?)?(?:key|token):[ \t]{0,5}([\w=~@.+/-]{8,}))(?=["'])|(?:-u|--user)(?:=|[ \t]{0,5})(?:"[^"\s:]{1,128}:([^"\r\n]{3,128})"|'[^'\s:]{1,128}:([^'\r\n]{3,128})'|[\w$@.-]{1,128}:([\w\${}@.-]{3,128})(?!\S)))`,
+      String.raw`${CURL_GAP}(?:(?:-H|--header)(?:=|[ \t]{0,5})["'](?:authorization:[ \t]{0,5}(?:basic[ \t]([a-z0-9+/]{8}[a-z0-9+/]*={0,3})|(?:bearer|(?:api-)?token)[ \t]([\w=~@.+/-]{8}[\w=~@.+/-]*)|([\w=~@.+/-]{8}[\w=~@.+/-]*))|(?:x-(?:[a-z]+-)?)?(?:api-?)?(?:key|token):[ \t]{0,5}([\w=~@.+/-]{8}[\w=~@.+/-]*))(?=["'])|(?:-u|--user)(?:=|[ \t]{0,5})(?:"[^"\s:]{1,128}:([^"\r\n]{3,128})"|'[^'\s:]{1,128}:([^'\r\n]{3,128})'|[\w$@.-]{1,128}:([\w\${}@.-]{3,128})(?!\S)))`,
       'gi',
     ),
     keywords: ['curl '],

@@ -30,7 +30,7 @@ export const INFRA_PATTERNS: readonly CredentialPattern[] = [
     // Legacy service tokens (`s.` + 24) are too short and plain to find alone: only under a Vault name.
     id: 'vault-token',
     description: 'HashiCorp Vault token',
-    pattern: new RegExp(String.raw`(?<![A-Za-z0-9])(hv[sbr]\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])|${providerAssignment(['vault'], [{ value: String.raw`s\.[a-z0-9]{24}` }])}`, 'gi'),
+    pattern: new RegExp(String.raw`(?<![A-Za-z0-9_-])(hv[sbr]\.[A-Za-z0-9_-]{24}[A-Za-z0-9_-]*)(?![A-Za-z0-9_-])|${providerAssignment(['vault'], [{ value: String.raw`s\.[a-z0-9]{24}` }])}`, 'gi'),
     keywords: ['hvs.', 'hvb.', 'hvr.', 'vault'],
     verify: (v) => (/^hv[sbr]\./i.test(v) ? /^hv[sbr]\./.test(v) && hasUpperAndLower(v.slice(4)) : hasLetterAndDigit(v.slice(2)) && looksRandom(v.slice(2))),
   },
@@ -65,7 +65,7 @@ export const INFRA_PATTERNS: readonly CredentialPattern[] = [
   {
     id: '1password-service-account-token',
     description: '1Password service account token',
-    pattern: /(?<![A-Za-z0-9])ops_eyJ[A-Za-z0-9+/]{250,}={0,3}(?![A-Za-z0-9+/=])/g,
+    pattern: /(?<![A-Za-z0-9+/])ops_eyJ[A-Za-z0-9+/]{250}[A-Za-z0-9+/]*={0,3}(?![A-Za-z0-9+/=])/g,
     keywords: ['_eyJ'],
     keywordLead: 3,
     verify: entropyAtLeast(4),
@@ -78,10 +78,13 @@ export const INFRA_PATTERNS: readonly CredentialPattern[] = [
     verify: (v) => randomEnough(v.slice(4), 3),
   },
   {
+    // `pat.` and `sat.` are in "compat." and "isat."; the token is one run of 72+ token characters and dots, which
+    // is looked for by probing every 72nd character.
     id: 'harness-api-key',
     description: 'Harness personal or service account token',
     pattern: /(?<![A-Za-z0-9])(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}(?![A-Za-z0-9])/g,
     keywords: ['pat.', 'sat.'],
+    requiresRun: { chars: /[A-Za-z0-9_.-]/, length: 72 },
     verify: entropyAtLeast(3.5),
   },
   {

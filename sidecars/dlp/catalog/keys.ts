@@ -10,7 +10,7 @@ import type { CredentialPattern } from '../types.js'
 import { jwtStructure } from './shared.js'
 
 /** The shape the `jwt` rule requires, at the start of a decoded text. */
-const JWT_PREFIX = /^eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}/
+const JWT_PREFIX = /^eyJ[A-Za-z0-9_-]{10}[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]{10}[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16}[A-Za-z0-9_-]*/
 
 /** A JWT, base64-encoded once more (a config value, a Basic credential, a cookie). */
 function base64Jwt(text: string): boolean {
@@ -96,14 +96,14 @@ export const KEY_PATTERNS: readonly CredentialPattern[] = [
   {
     id: 'jwt',
     description: 'JSON Web Token',
-    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])/g,
+    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10}[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]{10}[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16}[A-Za-z0-9_-]*(?![A-Za-z0-9_-])/g,
     keywords: ['eyJ'],
     verify: jwtStructure,
   },
   {
     id: 'jwt-base64',
     description: 'Base64-encoded JSON Web Token',
-    pattern: new RegExp(String.raw`(?<![A-Za-z0-9+/_-])ZXlK(?:${JWT_HEADER_B64.join('|')})[A-Za-z0-9+/_-]{30,}={0,2}(?![A-Za-z0-9+/=_-])`, 'g'),
+    pattern: new RegExp(String.raw`(?<![A-Za-z0-9+/_-])ZXlK(?:${JWT_HEADER_B64.join('|')})[A-Za-z0-9+/_-]{30}[A-Za-z0-9+/_-]*={0,2}(?![A-Za-z0-9+/=_-])`, 'g'),
     // Each header's first two characters past `ZXlK` suffice to make a keyword rare, and keep the trie small.
     keywords: [...new Set(JWT_HEADER_B64.map((h) => `ZXlK${h.slice(0, 2)}`))],
     verify: base64Jwt,

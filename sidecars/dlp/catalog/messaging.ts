@@ -39,13 +39,13 @@ export const MESSAGING_PATTERNS: readonly CredentialPattern[] = [
   {
     id: 'slack-token',
     description: 'Slack legacy, workspace, configuration or refresh token',
-    pattern: /(?<![A-Za-z0-9])(?:xox[os]-(?:[0-9]+-)+[A-Za-z0-9]{10,}|xox[ar]-(?:[0-9]+-)*[A-Za-z0-9]{8,}|xoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{60,}|xoxe-[0-9]-[A-Za-z0-9-]{60,})(?![A-Za-z0-9])/g,
+    pattern: /(?<![A-Za-z0-9-])(?:xox[os]-(?:[0-9]+-){1,8}[A-Za-z0-9]{10}[A-Za-z0-9]*|xox[ar]-(?:[0-9]+-){0,8}[A-Za-z0-9]{8}[A-Za-z0-9]*|xoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{60}[A-Za-z0-9]*|xoxe-[0-9]-[A-Za-z0-9-]{60}[A-Za-z0-9-]*)(?![A-Za-z0-9])/g,
     keywords: ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-', 'xoxe'],
   },
   {
     id: 'slack-webhook',
     description: 'Slack incoming webhook or workflow trigger URL',
-    pattern: /hooks\.slack\.com\/(?:services|workflows|triggers)\/T[A-Z0-9]{6,}\/[A-Z0-9]{6,}(?:\/[0-9]{6,})?\/[A-Za-z0-9]{20,}/g,
+    pattern: /hooks\.slack\.com\/(?:services|workflows|triggers)\/T[A-Z0-9]{6}[A-Z0-9]*\/[A-Z0-9]{6}[A-Z0-9]*(?:\/[0-9]{6}[0-9]*)?\/[A-Za-z0-9]{20}[A-Za-z0-9]*/g,
     keywords: ['hooks.slack.com'],
   },
   {
@@ -120,8 +120,7 @@ export const MESSAGING_PATTERNS: readonly CredentialPattern[] = [
     id: 'mailgun-signing-key',
     description: 'Mailgun webhook signing key',
     pattern: new RegExp(providerAssignment(['mailgun'], [{ value: '[a-h0-9]{32}-[a-h0-9]{8}-[a-h0-9]{8}' }]), 'gi'),
-    keywords: ['lgun'],
-    keywordLead: 3,
+    keywords: ['mailgun'],
     verify: (v) => looksRandom(v.replace(/-/g, '')),
   },
   {
@@ -144,8 +143,8 @@ export const MESSAGING_PATTERNS: readonly CredentialPattern[] = [
     id: 'messagebird-api-token',
     description: 'MessageBird API key or client id',
     pattern: new RegExp(providerAssignment(['message[_-]?bird'], [{ value: '[a-z0-9]{25}' }, { value: UUID }]), 'gi'),
-    keywords: ['bird'],
-    keywordLead: 8,
+    keywords: ['ebird', 'e_bird', 'e-bird'],
+    keywordLead: 6,
     verify: looksRandom,
   },
   {
@@ -160,8 +159,8 @@ export const MESSAGING_PATTERNS: readonly CredentialPattern[] = [
     id: 'intercom-api-key',
     description: 'Intercom access token',
     pattern: new RegExp(providerAssignment(['intercom'], [{ value: '[a-z0-9=_-]{60}' }]), 'gi'),
-    keywords: ['rcom'],
-    keywordLead: 4,
+    keywords: ['tercom'],
+    keywordLead: 2,
     verify: entropyAtLeast(3.5),
   },
   {

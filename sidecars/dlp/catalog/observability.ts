@@ -40,7 +40,7 @@ export const OBSERVABILITY_PATTERNS: readonly CredentialPattern[] = [
     id: 'sentry-auth-token',
     description: 'Sentry organization, user or legacy auth token',
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9])(sntrys_eyJ[A-Za-z0-9+/=_-]{50,}|sntryu_[a-f0-9]{64})(?![A-Za-z0-9+/=_-])|${providerAssignment(['sentry'], [{ value: '[a-f0-9]{64}' }])}`,
+      String.raw`(?<![A-Za-z0-9+/=_-])(sntrys_eyJ[A-Za-z0-9+/=_-]{50}[A-Za-z0-9+/=_-]*|sntryu_[a-f0-9]{64})(?![A-Za-z0-9+/=_-])|${providerAssignment(['sentry'], [{ value: '[a-f0-9]{64}' }])}`,
       'gi',
     ),
     keywords: ['sntrys_', 'sntryu_', 'sentry'],
@@ -49,7 +49,7 @@ export const OBSERVABILITY_PATTERNS: readonly CredentialPattern[] = [
   {
     id: 'grafana-token',
     description: 'Grafana service account, Grafana Cloud or legacy API token',
-    pattern: /(?<![A-Za-z0-9])(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/_-]{32,400}={0,3}|eyJrIjoi[A-Za-z0-9+/]{70,400}={0,3})(?![A-Za-z0-9+/=_-])/g,
+    pattern: /(?<![A-Za-z0-9+/_-])(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/_-]{32,400}={0,3}|eyJrIjoi[A-Za-z0-9+/]{70,400}={0,3})(?![A-Za-z0-9+/=_-])/g,
     keywords: ['glsa_', 'glc_', 'eyJrIjoi'],
     verify: grafanaToken,
   },
@@ -106,8 +106,8 @@ export const OBSERVABILITY_PATTERNS: readonly CredentialPattern[] = [
     id: 'travisci-access-token',
     description: 'Travis CI access token',
     pattern: new RegExp(providerAssignment(['travis'], [{ value: '[a-z0-9]{22}' }]), 'gi'),
-    keywords: ['avis'],
-    keywordLead: 2,
+    keywords: ['ravis'],
+    keywordLead: 1,
     verify: looksRandom,
   },
   {

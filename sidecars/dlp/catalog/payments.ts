@@ -28,7 +28,7 @@ export const PAYMENT_PATTERNS: readonly CredentialPattern[] = [
   {
     id: 'stripe-webhook-secret',
     description: 'Stripe webhook signing secret',
-    pattern: /(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/]{32,}(?![A-Za-z0-9+/])/g,
+    pattern: /(?<![A-Za-z0-9+/])whsec_[A-Za-z0-9+/]{32}[A-Za-z0-9+/]*(?![A-Za-z0-9+/])/g,
     keywords: ['whsec_'],
     verify: (v) => randomEnough(v.slice(6), 3.5),
   },
@@ -141,8 +141,8 @@ export const PAYMENT_PATTERNS: readonly CredentialPattern[] = [
     id: 'finnhub-access-token',
     description: 'Finnhub access token',
     pattern: new RegExp(providerAssignment(['finnhub'], [{ value: '[a-z0-9]{20}' }]), 'gi'),
-    keywords: ['nhub'],
-    keywordLead: 3,
+    keywords: ['nnhub'],
+    keywordLead: 2,
     verify: looksRandom,
   },
 ]

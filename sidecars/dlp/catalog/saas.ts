@@ -84,8 +84,7 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     id: 'adobe-client-secret',
     description: 'Adobe OAuth client secret or client id',
     pattern: new RegExp(String.raw`(?<![A-Za-z0-9])(p8e-[A-Za-z0-9]{32})(?![A-Za-z0-9])|${providerAssignment(['adobe'], [{ value: '[a-f0-9]{32}' }])}`, 'gi'),
-    keywords: ['p8e-', 'dobe'],
-    keywordLead: 1,
+    keywords: ['p8e-', 'adobe'],
     verify: looksRandom,
   },
   {
@@ -99,8 +98,8 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     id: 'contentful-delivery-api-token',
     description: 'Contentful delivery API token',
     pattern: new RegExp(providerAssignment(['contentful'], [{ value: '[a-z0-9=_-]{43}' }]), 'gi'),
-    keywords: ['tful'],
-    keywordLead: 6,
+    keywords: ['ntful'],
+    keywordLead: 5,
     verify: entropyAtLeast(3.5),
   },
   {
@@ -153,8 +152,8 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     id: 'looker-client-secret',
     description: 'Looker client id or client secret',
     pattern: new RegExp(providerAssignment(['looker'], [{ value: '[a-z0-9]{20}' }, { value: '[a-z0-9]{24}' }]), 'gi'),
-    keywords: ['oker'],
-    keywordLead: 2,
+    keywords: ['ooker'],
+    keywordLead: 1,
     verify: looksRandom,
   },
   {
@@ -162,11 +161,11 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     id: 'mapbox-api-token',
     description: 'Mapbox access token',
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9])(sk\.eyJ1Ijoi[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])|${providerAssignment(['mapbox'], [{ value: String.raw`pk\.[a-z0-9]{60}\.[a-z0-9]{22}` }])}`,
+      String.raw`(?<![A-Za-z0-9_.-])(sk\.eyJ1Ijoi[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*)(?![A-Za-z0-9_-])|${providerAssignment(['mapbox'], [{ value: String.raw`pk\.[a-z0-9]{60}\.[a-z0-9]{22}` }])}`,
       'gi',
     ),
-    keywords: ['sk.eyJ1Ijoi', 'pbox'],
-    keywordLead: 2,
+    keywords: ['sk.eyJ1Ijoi', 'apbox'],
+    keywordLead: 1,
     verify: mapboxToken,
   },
   {
@@ -235,8 +234,7 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     id: 'cisco-meraki-api-key',
     description: 'Cisco Meraki API key',
     pattern: new RegExp(providerAssignment(['meraki'], [{ value: '[0-9a-f]{40}' }]), 'gi'),
-    keywords: ['raki'],
-    keywordLead: 2,
+    keywords: ['meraki'],
     verify: looksRandom,
   },
 ]

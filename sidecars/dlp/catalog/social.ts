@@ -16,8 +16,7 @@ function twitterCredential(value: string): boolean {
   return looksRandom(dash < 0 ? value : value.slice(dash + 1))
 }
 
-function facebookToken(value: string): boolean {
-  if (value.length >= 104) return /^EAA[MC]/.test(value) && randomEnough(value, 4)
+function facebookAppCredential(value: string): boolean {
   // App access tokens are `<app id>|<app secret>` (`%7C` when URL-encoded).
   const pipe = value.search(/\||%7C/i)
   return looksRandom(pipe < 0 ? value : value.slice(value[pipe] === '|' ? pipe + 1 : pipe + 3))
@@ -45,16 +44,20 @@ export const SOCIAL_PATTERNS: readonly CredentialPattern[] = [
     verify: twitterCredential,
   },
   {
-    // Page and user tokens (`EAAC`, `EAAM`) alone; app secrets and app access tokens under a Facebook name.
+    // Apart from the app secrets, like Alibaba's key ids: `EAAC` and `EAAM` turn up in random base64.
+    id: 'facebook-page-access-token',
+    description: 'Facebook (Meta) page or user access token',
+    pattern: /(?<![A-Za-z0-9])EAA[MC][A-Za-z0-9]{100}[A-Za-z0-9]*(?![A-Za-z0-9])/g,
+    keywords: ['EAAM', 'EAAC'],
+    verify: (v) => randomEnough(v, 4),
+  },
+  {
     id: 'facebook-access-token',
-    description: 'Facebook (Meta) access token or app secret',
-    pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9])(EAA[MC][A-Za-z0-9]{100,})(?![A-Za-z0-9])|${providerAssignment(['facebook'], [{ value: '[0-9]{15,16}(?:\\||%7C)[0-9a-z_-]{27,40}' }, { value: '[a-f0-9]{32}' }])}`,
-      'gi',
-    ),
-    keywords: ['EAAM', 'EAAC', 'ebook'],
+    description: 'Facebook (Meta) app access token or app secret',
+    pattern: new RegExp(providerAssignment(['facebook'], [{ value: '[0-9]{15,16}(?:\\||%7C)[0-9a-z_-]{27,40}' }, { value: '[a-f0-9]{32}' }]), 'gi'),
+    keywords: ['ebook'],
     keywordLead: 3,
-    verify: facebookToken,
+    verify: facebookAppCredential,
   },
   {
     id: 'linkedin-client-secret',
@@ -101,8 +104,8 @@ export const SOCIAL_PATTERNS: readonly CredentialPattern[] = [
       providerAssignment(['dropbox'], [{ value: '[a-z0-9]{15}' }, { value: '[a-z0-9]{11}a{10}[a-z0-9_=-]{43}' }, { value: String.raw`sl\.(?:u\.)?[a-z0-9_=-]{135,1400}` }]),
       'gi',
     ),
-    keywords: ['pbox'],
-    keywordLead: 3,
+    keywords: ['opbox'],
+    keywordLead: 2,
     verify: dropboxToken,
   },
 ]

@@ -62,14 +62,14 @@ export const SOURCE_CONTROL_PATTERNS: readonly CredentialPattern[] = [
     // Classic (`glpat-` + 20) and routable (`glpat-<payload>.<version><crc>`) tokens.
     id: 'gitlab-pat',
     description: 'GitLab personal access token',
-    pattern: /(?<![A-Za-z0-9])glpat-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]{2,}){0,2}(?![A-Za-z0-9_.-])/g,
+    pattern: /(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{2}[A-Za-z0-9_-]*){0,2}(?![A-Za-z0-9_-])/g,
     keywords: ['glpat-'],
     verify: entropyAtLeast(3),
   },
   {
     id: 'gitlab-token',
     description: 'GitLab deploy, runner, trigger, CI job, SCIM, OAuth, agent, mail or feed token',
-    pattern: /(?<![A-Za-z0-9])(?:(?:gldt|glrt|glptt|glsoat|glcbt|glffct|glimt|glagent|gloas|glft)-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]{2,}){0,2}|GR1348941[A-Za-z0-9_-]{20})(?![A-Za-z0-9_.-])/g,
+    pattern: /(?<![A-Za-z0-9_-])(?:(?:gldt|glrt|glptt|glsoat|glcbt|glffct|glimt|glagent|gloas|glft)-[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]{2}[A-Za-z0-9_-]*){0,2}|GR1348941[A-Za-z0-9_-]{20})(?![A-Za-z0-9_-])/g,
     keywords: ['gldt-', 'glrt-', 'glptt-', 'glsoat-', 'glcbt-', 'glffct-', 'glimt-', 'glagent-', 'gloas-', 'glft-', 'GR1348941'],
     verify: entropyAtLeast(3),
   },
@@ -85,7 +85,7 @@ export const SOURCE_CONTROL_PATTERNS: readonly CredentialPattern[] = [
     id: 'atlassian-api-token',
     description: 'Atlassian API token',
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9])(ATATT3[A-Za-z0-9_=-]{150,})(?![A-Za-z0-9_=-])|${providerAssignment(['atlassian', 'confluence', JIRA.source], [{ value: '[a-z0-9]{20}[a-f0-9]{4}' }])}`,
+      String.raw`(?<![A-Za-z0-9_=-])(ATATT3[A-Za-z0-9_=-]{150}[A-Za-z0-9_=-]*)(?![A-Za-z0-9_=-])|${providerAssignment(['atlassian', 'confluence', JIRA.source], [{ value: '[a-z0-9]{20}[a-f0-9]{4}' }])}`,
       'gi',
     ),
     keywords: ['ATATT3', 'atlassian', 'fluence', ...JIRA.keywords],
