@@ -54,13 +54,13 @@ export const SAAS_PATTERNS: readonly CredentialPattern[] = [
     verify: looksRandom,
   },
   {
-    // No keyword: the only literal, `pat`, opens "path", "pattern" and "patch" all over code, where it would cost a
-    // try of this regex (and of the join of split fields) at every one. Every token holds the `.` and 64 hex digits
-    // in a row, a run of 65 that prose and code lack; one longer than 64 is looked for by probing every 65th
-    // character, not by a pass over the text.
+    // `pat` opens "path", "pattern" and "patch" all over code: the regex waits for text that also holds the `.` and
+    // 64 hex digits of a token in a row. A run longer than 64 is looked for by probing every 65th character, not by a
+    // pass over the text, so a text full of "path" costs a few probes.
     id: 'airtable-personal-access-token',
     description: 'Airtable personal access token',
     pattern: /(?<![A-Za-z0-9])pat[A-Za-z0-9]{14}\.[a-f0-9]{64}(?![A-Za-z0-9])/g,
+    keywords: ['pat'],
     requiresRun: { chars: /[a-f0-9.]/, length: 65 },
     verify: entropyAtLeast(3.5),
   },

@@ -91,7 +91,7 @@ describe('the catalog', () => {
 
   it('gives every rule keywords, or a required run where no literal exists', () => {
     const withoutKeywords = CREDENTIAL_PATTERNS.filter((p) => !p.keywords?.length).map((p) => p.id)
-    expect(withoutKeywords).toEqual(['discord-bot-token', 'airtable-personal-access-token'])
+    expect(withoutKeywords).toEqual(['discord-bot-token'])
     expect(CREDENTIAL_PATTERNS.filter((p) => !p.keywords?.length && !p.requiresRun)).toEqual([])
   })
 
