@@ -17,6 +17,7 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { BYTE_PASSES_MIN_LENGTH } from './byte-scan.js'
+import { charBytesOf } from './decode-variants.js'
 import { decodeWide, readWideText, sniffWideEncoding, type WideEncoding } from './wide-text.js'
 
 export interface BodyText {
@@ -24,9 +25,10 @@ export interface BodyText {
   /** Not valid text in any charset the engine reads: decoded byte for byte. */
   binary: boolean
   /**
-   * The input bytes when character i of `text` is byte i (ASCII, or latin1
-   * for binary), so byte-level passes can stand in for passes over the text;
-   * absent on bodies too short for those passes to pay.
+   * One byte per character of `text` (the input bytes for ASCII and for
+   * latin1-read binary; `charBytesOf` for other UTF-8 text), so byte-level
+   * passes can stand in for passes over the text; absent on bodies too
+   * short for those passes to pay.
    */
   bytes?: Uint8Array
   /** Another reading of the same bytes a receiver may use, when it differs from `text`. */
@@ -108,6 +110,9 @@ export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): 
 
   // ASCII is UTF-8 read the cheap way, and most request bodies are ASCII (JSON escapes what is not).
   if (ascii) return { text: buf.toString('latin1'), binary: false, ...byteView }
-  if (isUtf8(buf)) return { text: buf.toString('utf8'), binary: false }
+  if (isUtf8(buf)) {
+    const text = buf.toString('utf8')
+    return text.length >= BYTE_PASSES_MIN_LENGTH ? { text, binary: false, bytes: charBytesOf(text) } : { text, binary: false }
+  }
   return { text: buf.toString('latin1'), binary: true, ...byteView }
 }

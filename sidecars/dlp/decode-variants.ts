@@ -171,32 +171,59 @@ const MIN_WRAPPED_CHARS = MIN_BASE64_RUN
  * secret may cross a line break, so the block is decoded whole.
  */
 function pushWrappedBase64(text: string, runs: EncodedRun[]): void {
+  const isB64 = (c: number) => c < 128 && ((CLASS[c] as number) & B64) !== 0
   let lineStart = 0
+  let previousStart = -1
+  let previousEnd = -1
+  /** Where the block's encoding starts (maybe inside the line before its first full line), and its full lines. */
   let blockStart = -1
   let blockEnd = -1
-  let lines = 0
-  let chars = 0
-  const flush = () => {
-    if (lines >= 2 && chars >= MIN_WRAPPED_CHARS) runs.push({ kind: 'base64-lines', start: blockStart, end: blockEnd })
+  let pieces = 0
+  const flush = (nextStart: number, nextEnd: number) => {
+    if (pieces >= 1) {
+      // The encoding may close before other text on the line after the block: that part belongs to it.
+      let end = blockEnd
+      let k = nextStart
+      while (k >= 0 && k < nextEnd && isB64(text.charCodeAt(k))) k++
+      while (k >= 0 && k < nextEnd && text.charCodeAt(k) === 61) k++
+      if (nextStart >= 0 && k > nextStart) {
+        end = k
+        pieces++
+      }
+      if (pieces >= 2 && end - blockStart >= MIN_WRAPPED_CHARS) runs.push({ kind: 'base64-lines', start: blockStart, end })
+    }
     blockStart = -1
-    lines = 0
-    chars = 0
+    pieces = 0
   }
   while (lineStart <= text.length) {
     const nl = text.indexOf('\n', lineStart)
     const lineEnd = nl < 0 ? text.length : nl
     if (lineEnd > lineStart && BASE64_LINE.test(text.slice(lineStart, lineEnd))) {
-      if (blockStart < 0) blockStart = lineStart
+      if (blockStart < 0) {
+        blockStart = lineStart
+        // The encoding may open after other text (`q=`, `data: `) on the line before: that part belongs to it.
+        if (previousStart >= 0) {
+          let k = previousEnd
+          if (k > previousStart && text.charCodeAt(k - 1) === 13) k--
+          const tailEnd = k
+          while (k > previousStart && isB64(text.charCodeAt(k - 1))) k--
+          if (k < tailEnd) {
+            blockStart = k
+            pieces++
+          }
+        }
+      }
       blockEnd = lineEnd
-      lines++
-      chars += lineEnd - lineStart
+      pieces++
     } else {
-      flush()
+      flush(lineStart, lineEnd)
     }
+    previousStart = lineStart
+    previousEnd = lineEnd
     if (nl < 0) break
     lineStart = nl + 1
   }
-  flush()
+  flush(-1, -1)
 }
 
 /**
@@ -223,6 +250,13 @@ let separatedHexBytes: ByteClass | undefined
  * text's bytes at hand, the byte class pass finds the stretches that could
  * hold separated hex, and the regex runs only there.
  */
+/** The spread-out runs alone (wrapped base64, separated hex): for callers that find contiguous runs their own way. */
+export function findSpreadRuns(text: string, bytes?: Uint8Array): EncodedRun[] {
+  const runs: EncodedRun[] = []
+  pushSpreadRuns(text, runs, bytes)
+  return runs
+}
+
 function pushSpreadRuns(text: string, runs: EncodedRun[], bytes?: Uint8Array): void {
   if (text.includes('\n')) pushWrappedBase64(text, runs)
   if (bytes === undefined) {
@@ -254,6 +288,117 @@ function base64Plausible(text: string, start: number, end: number): boolean {
   // Base64 of 12+ bytes almost always mixes cases; SCREAMING_CASE names and upper-case hex do not.
   if (upper === 0 || lower === 0) return false
   return upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1)
+}
+
+/**
+ * Could `text[start, end)` be one encoding of something (base64 or
+ * base64url, hex, base32 in either alphabet)? The same tests the run finder
+ * applies, for callers that hold a stretch of their own; base32 also needs
+ * a digit or few vowels here, since words run together (`userassistant`)
+ * are lower-case base32 characters too.
+ */
+export function looksEncoded(text: string, start: number, end: number): boolean {
+  const n = end - start
+  if (n < MIN_BASE64_RUN) return false
+  // One pass for every test: character classes and their switches (base64), which base32 alphabets
+  // (a bit per alphabet and case, as in B32) every character belongs to, hex, digits 2-7 and vowels.
+  let upper = 0
+  let lower = 0
+  let switches = 0
+  let prev = kindOf(text.charCodeAt(start))
+  let b32 = 0xf
+  let hex = true
+  let base32Digit = false
+  let vowels = 0
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 128) return false
+    const k = kindOf(c)
+    if (k === 0) lower++
+    else if (k === 1) upper++
+    if (k !== prev) switches++
+    prev = k
+    b32 &= B32[c] as number
+    if (((CLASS[c] as number) & HEX) === 0) hex = false
+    if (c >= 50 && c <= 55) base32Digit = true
+    if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 65 || c === 69 || c === 73 || c === 79 || c === 85) vowels++
+  }
+  if (upper > 0 && lower > 0 && (upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1))) return true
+  if (hex) return n >= MIN_HEX_RUN
+  if (b32 === 0 || n < MIN_BASE32_RUN) return false
+  // Base32 spreads over its 32 symbols, 5 of them vowels; words run together are a third vowels.
+  if (!base32Digit && vowels >= MAX_BASE32_VOWEL_SHARE * n) return false
+  return base32Worth(text, start, end, (b32 & 3) !== 0 ? 'base32' : 'base32hex')
+}
+
+const MAX_BASE32_VOWEL_SHARE = 0.25
+
+/** Columns of the per-character prefix counts `stretchProfile` keeps. */
+const COLUMNS = 10
+const UPPER_COL = 0
+const LOWER_COL = 1
+const SWITCH_COL = 2
+const NONHEX_COL = 3
+const DIGIT27_COL = 4
+const VOWEL_COL = 5
+/** Columns 6..9: characters outside each base32 alphabet (bit 1, 2, 4, 8 of B32). */
+const NON_B32_COL = 6
+let profileScratch = new Int32Array(1024 * COLUMNS)
+
+/**
+ * `looksEncoded` for many sub-ranges of one stretch: one pass keeps prefix
+ * counts of everything the tests look at, so each range then costs a few
+ * subtractions (the distinct-symbol test of base32 aside, which runs only
+ * for a range that passes all the rest). The returned function is valid
+ * until the next call.
+ */
+export function stretchProfile(text: string, start: number, end: number): (from: number, to: number) => boolean {
+  const n = end - start
+  if (profileScratch.length < (n + 1) * COLUMNS) profileScratch = new Int32Array((n + 1) * COLUMNS * 2)
+  const p = profileScratch
+  p.fill(0, 0, COLUMNS)
+  let prev = kindOf(text.charCodeAt(start))
+  let ascii = true
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(start + i)
+    const at = (i + 1) * COLUMNS
+    const was = i * COLUMNS
+    for (let col = 0; col < COLUMNS; col++) p[at + col] = p[was + col] as number
+    if (c >= 128) {
+      ascii = false
+      continue
+    }
+    const k = kindOf(c)
+    if (k === 0) p[at + LOWER_COL] = (p[at + LOWER_COL] as number) + 1
+    else if (k === 1) p[at + UPPER_COL] = (p[at + UPPER_COL] as number) + 1
+    if (i > 0 && k !== prev) p[at + SWITCH_COL] = (p[at + SWITCH_COL] as number) + 1
+    prev = k
+    if (((CLASS[c] as number) & HEX) === 0) p[at + NONHEX_COL] = (p[at + NONHEX_COL] as number) + 1
+    if (c >= 50 && c <= 55) p[at + DIGIT27_COL] = (p[at + DIGIT27_COL] as number) + 1
+    if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 65 || c === 69 || c === 73 || c === 79 || c === 85) p[at + VOWEL_COL] = (p[at + VOWEL_COL] as number) + 1
+    const b32 = B32[c] as number
+    for (let bit = 0; bit < 4; bit++) if ((b32 & (1 << bit)) === 0) p[at + NON_B32_COL + bit] = (p[at + NON_B32_COL + bit] as number) + 1
+  }
+  return (from, to) => {
+    const len = to - from
+    if (!ascii || len < MIN_BASE64_RUN) return false
+    const a = (from - start) * COLUMNS
+    const b = (to - start) * COLUMNS
+    const count = (col: number) => (p[b + col] as number) - (p[a + col] as number)
+    const upper = count(UPPER_COL)
+    const lower = count(LOWER_COL)
+    // Switches between positions inside the range: the first position's own switch is from outside it.
+    const switches = count(SWITCH_COL) - ((p[a + COLUMNS + SWITCH_COL] as number) - (p[a + SWITCH_COL] as number))
+    if (upper > 0 && lower > 0 && (upper >= MIN_BASE64_UPPER_SHARE * len || switches >= MIN_BASE64_SWITCH_RATE * (len - 1))) return true
+    if (count(NONHEX_COL) === 0) return len >= MIN_HEX_RUN
+    if (len < MIN_BASE32_RUN) return false
+    let alphabet: Base32Alphabet | undefined
+    if (count(NON_B32_COL) === 0 || count(NON_B32_COL + 1) === 0) alphabet = 'base32'
+    else if (count(NON_B32_COL + 2) === 0 || count(NON_B32_COL + 3) === 0) alphabet = 'base32hex'
+    if (!alphabet) return false
+    if (count(DIGIT27_COL) === 0 && count(VOWEL_COL) >= MAX_BASE32_VOWEL_SHARE * len) return false
+    return base32Worth(text, from, to, alphabet)
+  }
 }
 
 /**
@@ -341,6 +486,24 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uin
 export function asciiBytesOf(text: string, minLength = 1024): Uint8Array | undefined {
   if (text.length < minLength || Buffer.byteLength(text, 'utf8') !== text.length) return undefined
   return Buffer.from(text, 'latin1')
+}
+
+/**
+ * One byte per character of any text, for the byte-level passes: ASCII as
+ * itself, everything else as 0x80, which no keyword, encoding alphabet or
+ * token class holds and which the passes treat as a character
+ * normalization acts on, exactly as they treat a non-ASCII character.
+ * Offsets are then the text's own, so a body with a few accented letters
+ * or dashes keeps the fast passes.
+ */
+export function charBytesOf(text: string): Uint8Array {
+  if (Buffer.byteLength(text, 'utf8') === text.length) return Buffer.from(text, 'latin1')
+  const out = Buffer.allocUnsafe(text.length)
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    out[i] = c < 128 ? c : 0x80
+  }
+  return out
 }
 
 /** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
@@ -447,7 +610,7 @@ function findEncodedRunsInLatin1(text: string, bytes: Uint8Array, actedOn: CharR
     }
     if (i - start >= MIN_BASE64_RUN) pushRun(text, bytes, start, i, runs)
   }
-  pushSpreadRuns(text, runs)
+  pushSpreadRuns(text, runs, bytes)
   return runs
 }
 

@@ -58,14 +58,15 @@ const JOINED = '(joined)'
 /**
  * A join (`body.json(joined)`) also sees whatever one of its fields holds
  * whole, often with a neighbour appended; when a field of the same document
- * (`body.json:$.a`) already reports the rule, the join's finding adds
- * nothing but noise.
+ * (`body.json:$.a`, or `body.text` when the JSON did not parse) already
+ * reports the rule, the join's finding adds nothing but noise.
  */
 function withoutRedundantJoins(findings: DlpFinding[]): DlpFinding[] {
   if (!findings.some((f) => f.location.endsWith(JOINED))) return findings
+  const rootOf = (location: string) => location.split(/[.(:[]/, 1)[0] as string
   return findings.filter((f) => {
     if (!f.location.endsWith(JOINED)) return true
-    const prefix = f.location.slice(0, -JOINED.length)
-    return !findings.some((other) => other.rule === f.rule && !other.location.endsWith(JOINED) && other.location.startsWith(prefix))
+    const root = rootOf(f.location)
+    return !findings.some((other) => other.rule === f.rule && !other.location.endsWith(JOINED) && rootOf(other.location) === root)
   })
 }

@@ -73,12 +73,16 @@ export function selectSegments(all: readonly DocumentSegment[], ranges: readonly
  */
 const ACTED_ON_GAP = 256
 
-/** Raw ranges that hold something the deeper layers would act on, sorted by start. */
-function deepRanges(raw: string, rawBytes: Uint8Array | undefined): RawRange[] {
+/**
+ * Raw ranges that hold something the deeper layers would act on, sorted by
+ * start, and whether any of them holds a character normalization or escape
+ * decoding acts on (rather than only encoded runs).
+ */
+function deepRanges(raw: string, rawBytes: Uint8Array | undefined): { ranges: RawRange[]; actedOn: boolean } {
   const actedOn: [number, number][] = []
   const ranges: RawRange[] = findEncodedRuns(raw, actedOn, rawBytes, ACTED_ON_GAP).map((r) => [r.start, r.end])
-  if (actedOn.length === 0) return ranges.sort((a, b) => a[0] - b[0])
-  if (ranges.length === 0) return actedOn
+  if (actedOn.length === 0) return { ranges: ranges.sort((a, b) => a[0] - b[0]), actedOn: false }
+  if (ranges.length === 0) return { ranges: actedOn, actedOn: true }
   // actedOn comes sorted and never starts where a run does (they hold different characters): merge.
   ranges.sort((a, b) => a[0] - b[0])
   const out: RawRange[] = []
@@ -88,20 +92,23 @@ function deepRanges(raw: string, rawBytes: Uint8Array | undefined): RawRange[] {
     out.push(range)
   }
   while (r < ranges.length) out.push(ranges[r++] as RawRange)
-  return out
+  return { ranges: out, actedOn: true }
 }
 
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
   for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
   for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
-  for (const seg of doc.segmentsFor(deepRanges(doc.raw, doc.rawBytes))) {
+  const deep = deepRanges(doc.raw, doc.rawBytes)
+  for (const seg of doc.segmentsFor(deep.ranges)) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
     // A long escaped JSON string (code, with \n and \" everywhere) is mostly ASCII: read its bytes.
     const ascii = asciiBytesOf(seg.text)
     if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors, ascii)) report(hit.rule, hit.encoding)
     inspectBelowSurface(seg.text, [], 0, detectors, budget, report, ascii)
   }
+  // No acted-on character anywhere in the raw text: no part holds anything normalization would change.
+  const plain = !deep.actedOn
   for (const join of doc.joins?.() ?? []) {
-    inspectJoin(join.fields, detectors, joinMatcher(), budget, (rule, encoding) => collector.add(rule, join.location, encoding))
+    inspectJoin(join.fields, detectors, joinMatcher(), (rule, encoding) => collector.add(rule, join.location, encoding), plain)
   }
 }

@@ -8,7 +8,7 @@
  */
 import { decodeVariants, type DecodeBudget } from './decode-variants.js'
 import type { KnownSecrets } from './known-secrets.js'
-import { normalizeDetailed, removeInvisible } from './normalize.js'
+import { normalizeDetailed, percentDecodeOnce, removeInvisible } from './normalize.js'
 import type { CredentialMatch } from './types.js'
 
 export const KNOWN_SECRET_RULE = 'known-secret'
@@ -166,6 +166,12 @@ export function inspectBelowSurface(
     const partChain = [...chain, ...part.steps]
     for (const hit of detectLayer(part.text, detectors)) report(hit.rule, chainOf(partChain, hit.encoding))
     decode(part.text, partChain, depth, detectors, budget, report)
+  }
+  // Percent-decoding to a fixpoint also decodes a `%79` that was part of the secret (some tokens hold `%`);
+  // a receiver decodes once, so the text decoded once is read too.
+  if (text.includes('%2') && parts.some((part) => part.steps.includes('url-encoded'))) {
+    const once = percentDecodeOnce(text)
+    if (once !== text) for (const hit of detectLayer(once, detectors)) report(hit.rule, chainOf(chain, hit.encoding ? `url-encoded-once+${hit.encoding}` : 'url-encoded-once'))
   }
   // Unless one normalized part stands for the whole text, the runs outside the windows are decoded as they are.
   if (!(parts.length === 1 && (parts[0] as NormalizedPart).whole)) decode(text, chain, depth, detectors, budget, report, ascii)

@@ -13,24 +13,31 @@
  *
  * 1. known secrets (and their hex and base64 forms) by substring;
  * 2. credential patterns, where a field boundary counts as a token boundary:
- *    at each keyword occurrence the pattern is tried on slices that start
- *    at the keyword (or at a field start within the pattern's
- *    `keywordLead` before it) and end at each following field end, so
- *    neither a letter at the end of the previous field nor one at the start
- *    of the next hides the match;
- * 3. encoded runs (base64, base32, hex) that cross a boundary, decoded whole
- *    and cut at the boundaries inside them, through every layer the engine
- *    reads;
- * 4. a second join of the fields decoded one by one, for a secret that was
- *    split first and then encoded piece by piece.
+ *    at each keyword occurrence near a boundary, the pattern is tried on
+ *    slices that start at the keyword (or at a field start within the
+ *    pattern's `keywordLead` before it) and end at each of the next
+ *    MAX_SLICE_ENDS field ends, so neither a letter ending the previous
+ *    field nor one opening the next hides the match;
+ * 3. stretches of encoding characters (base64, base32, hex) that a boundary
+ *    cuts and that look encoded, decoded whole and cut at the boundaries
+ *    inside them, through every layer the engine reads; escape sequences
+ *    (`\x41`) cut by a boundary, decoded with their surroundings;
+ * 4. a second join of the fields decoded one by one, for a secret split
+ *    first and then encoded piece by piece;
+ * 5. when a field ends inside a percent-escape, the raw join normalized
+ *    whole (`%4` + `1...` is `A...` only when joined).
  *
- * Cost: the join is at most (fields x 2 x JOIN_REACH) characters and is
- * read by the same passes as any text; the slices of step 2 are charged to
- * the scan's decode budget (beyond it, SCAN_LIMIT_RULE: fail closed).
+ * Cost: the join is at most (fields x 2 x JOIN_REACH) characters, read by
+ * one keyword pass, the known-secret search and one pass for encoding
+ * stretches; the rest of the work happens only at boundaries where a
+ * keyword, an encoded-looking stretch or an escape sits, and is charged to
+ * a budget of its own (16 characters per character joined, plus 64 Ki),
+ * past which SCAN_LIMIT_RULE is reported (fail closed).
  */
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
-import { decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from './decode-variants.js'
-import { detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
+import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
+import { asciiBytesOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
+import { decodeBudgetFor, detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automaton.js'
 import { normalize } from './normalize.js'
@@ -39,23 +46,43 @@ import type { CredentialPattern } from './types.js'
 /**
  * Put between name-value pairs in a join of pairs: a name is joined to its
  * own value, never to the value before it (`p1` between two halves of a
- * token would otherwise lengthen a match). No token format spans a line
- * break, and normalization keeps it.
+ * token would otherwise lengthen a match). No token format holds a tab,
+ * normalization keeps it, and unlike a line break it makes no two pairs
+ * look like lines of wrapped base64.
  */
-export const PAIR_SEPARATOR = '\n'
+export const PAIR_SEPARATOR = '\t'
 
-/** A join of name-value pairs, each name next to its value and the pairs kept apart. */
+/** How much of a value a pair join keeps: a secret that starts in the name ends early in the value. */
+const PAIR_VALUE_HEAD = 512
+
+/**
+ * A join of name-value pairs, each name next to the head of its value and
+ * the pairs kept apart. What else a value holds is the values join's and
+ * its own scan's concern.
+ */
 export function pairFields(pairs: readonly (readonly [name: string, value: string])[]): string[] {
   const out: string[] = []
   for (const [name, value] of pairs) {
     if (out.length > 0) out.push(PAIR_SEPARATOR)
-    out.push(name, value)
+    out.push(name, value.length > PAIR_VALUE_HEAD ? value.slice(0, PAIR_VALUE_HEAD) : value)
   }
   return out
 }
 
-/** How far from a field boundary a secret that crosses it can reach, in characters: longer than any token the catalog knows but PEM blocks. */
-export const JOIN_REACH = 4096
+/** How far from a field boundary a piece of a split secret is looked for: its encoded form may be many times its length. */
+export const JOIN_REACH = 2048
+/** The longest match a credential pattern makes, past its keyword (PEM blocks and JWTs are the long ones). */
+const MAX_TOKEN = 1024
+/** Field ends tried per slice start: a secret split into more pieces than this after its keyword is not reassembled. */
+const MAX_SLICE_ENDS = 48
+/** Field starts tried before a keyword, for patterns whose matches open before it. */
+const MAX_SLICE_STARTS = 8
+/** What one anchored try of a pattern is charged: it fails within a few characters, or matches a token. */
+const STICKY_TRY_COST = 64
+/** Cuts tried at each end of an encoded stretch. */
+const MAX_STRETCH_CUTS = 2
+/** An encoded secret of 8 bytes or more is 12+ characters; split, with a neighbour, a stretch is longer. */
+const MIN_ENCODED_STRETCH = 16
 /** A field cut to its head and tail is bridged by this, which no credential pattern or encoding reads through. */
 const CUT = '\n\u0000\n'
 
@@ -65,6 +92,8 @@ interface Joined {
   starts: number[]
   /** Offset just past each field's end. */
   ends: number[]
+  /** `text` as bytes when it is ASCII and long enough for the byte passes (made once, shared by them). */
+  bytes?: Uint8Array | undefined
 }
 
 function join(fields: readonly string[]): Joined {
@@ -76,21 +105,47 @@ function join(fields: readonly string[]): Joined {
     text += field.length > 2 * JOIN_REACH ? `${field.slice(0, JOIN_REACH)}${CUT}${field.slice(-JOIN_REACH)}` : field
     ends.push(text.length)
   }
-  return { text, starts, ends }
+  return { text, starts, ends, bytes: asciiBytesOf(text, BYTES_FROM) }
+}
+
+/** Joins this long get a byte copy for the WebAssembly passes; shorter ones are read as strings. */
+const BYTES_FROM = 16384
+
+/** Index of the field holding `offset` (the last field starting at or before it). */
+function fieldAt(joined: Joined, offset: number): number {
+  let lo = 0
+  let hi = joined.starts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if ((joined.starts[mid] as number) <= offset) lo = mid
+    else hi = mid - 1
+  }
+  return lo
+}
+
+/** Field starts in [from, to), by binary search: joins of many small fields must not cost fields x stretches. */
+function fieldStartsIn(joined: Joined, from: number, to: number): number[] {
+  const out: number[] = []
+  for (let i = fieldAt(joined, from); i < joined.starts.length && (joined.starts[i] as number) < to; i++) {
+    if ((joined.starts[i] as number) >= from) out.push(joined.starts[i] as number)
+  }
+  return out
+}
+
+/** Field ends in [from, to). */
+function fieldEndsIn(joined: Joined, from: number, to: number): number[] {
+  const out: number[] = []
+  for (let i = fieldAt(joined, from); i < joined.ends.length && (joined.ends[i] as number) < to; i++) {
+    if ((joined.ends[i] as number) >= from) out.push(joined.ends[i] as number)
+  }
+  return out
 }
 
 /** Does [start, end) contain a boundary between two fields (a field end strictly inside it)? */
 function crossesBoundary(joined: Joined, start: number, end: number): boolean {
-  // Binary search for the first field end after start.
-  let lo = 0
-  let hi = joined.ends.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if ((joined.ends[mid] as number) <= start) lo = mid + 1
-    else hi = mid
-  }
-  const end0 = joined.ends[lo] as number
-  return end0 > start && end0 < end
+  const i = fieldAt(joined, Math.max(0, start))
+  const fieldEnd = joined.ends[i] as number
+  return fieldEnd > start && fieldEnd < end
 }
 
 interface CompiledJoinPattern {
@@ -98,14 +153,27 @@ interface CompiledJoinPattern {
   lead: number
   /** Tried at one offset of a slice (lead 0), or searched through it. */
   regex: RegExp
+  /**
+   * The same pattern without its closing negative lookahead, when it has
+   * one: where it matches tells how far a match could reach when the
+   * lookahead failed only on the next field's first character.
+   */
+  relaxed: RegExp | undefined
+  /** Its keywords as one case-insensitive search, run only on joins where the keyword pass saw one of them. */
+  keywordSearch: RegExp | undefined
 }
 
 export interface JoinMatcher {
   patterns: readonly CompiledJoinPattern[]
   automaton: KeywordAutomaton
+  /** Patterns without keywords, by the run of characters each needs (a membership table by character code). */
+  runs: readonly { owner: number; member: Uint8Array; length: number }[]
 }
 
 let shared: JoinMatcher | undefined
+
+/** A negative lookahead closing a pattern's source (no nested groups inside it). */
+const CLOSING_LOOKAHEAD = /\(\?!(?:[^()\\[]|\\.|\[(?:[^\]\\]|\\.)*\])*\)$/
 
 /** The catalog's patterns and one keyword automaton that reports every occurrence of every keyword. */
 export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_PATTERNS): JoinMatcher {
@@ -118,12 +186,21 @@ export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_
       if (!list.includes(index)) list.push(index)
       owners.set(key, list)
     }
-    const lead = p.keywordLead ?? 0
-    const flags = new Set([...p.pattern.flags, 'g', 'd', ...(lead === 0 ? ['y'] : [])])
-    return { pattern: p, lead, regex: new RegExp(p.pattern.source, [...flags].join('')) }
+    // A context that reaches further back than the join's reach is not reassembled (Kubernetes manifests).
+    const lead = Math.min(p.keywordLead ?? 0, JOIN_REACH)
+    const flags = [...new Set([...p.pattern.flags, 'g', 'd', ...(lead === 0 ? ['y'] : [])])].join('')
+    const open = p.pattern.source.replace(CLOSING_LOOKAHEAD, '')
+    const keywordSearch = p.keywords?.length ? new RegExp(p.keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi') : undefined
+    return { pattern: p, lead, regex: new RegExp(p.pattern.source, flags), relaxed: open === p.pattern.source ? undefined : new RegExp(open, flags), keywordSearch }
   })
-  const tracked = new Set(compiled.map((_, i) => i))
-  const matcher = { patterns: compiled, automaton: compileKeywordAutomaton(owners, tracked) }
+  const runs = patterns.flatMap((p, owner) => {
+    if (p.keywords?.length || !p.requiresRun) return []
+    const { chars, length } = p.requiresRun
+    const member = new Uint8Array(128)
+    for (let c = 0; c < 128; c++) if (chars.test(String.fromCharCode(c))) member[c] = 1
+    return [{ owner, member, length }]
+  })
+  const matcher = { patterns: compiled, automaton: compileKeywordAutomaton(owners), runs }
   if (patterns === CREDENTIAL_PATTERNS) shared = matcher
   return matcher
 }
@@ -137,83 +214,165 @@ function credentialSpan(m: RegExpExecArray): { at: number; value: string } {
   return { at: m.index, value: m[0] }
 }
 
+function charge(budget: DecodeBudget, chars: number, report: ReportHit): boolean {
+  if (budget.remaining < chars) {
+    if (!budget.exceeded) report(SCAN_LIMIT_RULE, 'join')
+    budget.exceeded = true
+    return false
+  }
+  budget.remaining -= chars
+  return true
+}
+
+/** Keyword occurrences (pattern index, start), and field starts that open the long run a keyword-less pattern needs. */
+function keywordHits(joined: Joined, matcher: JoinMatcher): [owner: number, start: number][] {
+  const hits: [owner: number, start: number][] = []
+  // One keyword pass says which patterns have a keyword here at all (rarely any); only theirs are then located.
+  const present = new Set<number>()
+  matcher.automaton.scan(joined.bytes ?? joined.text, (owners) => {
+    for (const owner of owners) present.add(owner)
+  })
+  for (const owner of present) {
+    const search = (matcher.patterns[owner] as CompiledJoinPattern).keywordSearch
+    if (!search) continue
+    search.lastIndex = 0
+    for (let m = search.exec(joined.text); m !== null; m = search.exec(joined.text)) {
+      hits.push([owner, m.index])
+      search.lastIndex = m.index + 1
+    }
+  }
+  for (const { owner, member, length } of matcher.runs) {
+    for (const start of joined.starts) {
+      // Probe the run's last character first: most field starts open no run that long.
+      const last = joined.text.charCodeAt(start + length - 1)
+      if (!(last < 128 && member[last] === 1)) continue
+      let n = 0
+      for (; n < length; n++) {
+        const c = joined.text.charCodeAt(start + n)
+        if (!(c < 128 && member[c] === 1)) break
+      }
+      if (n === length) hits.push([owner, start])
+    }
+  }
+  return hits
+}
+
+interface Span {
+  /** Offsets in the join: the whole match and its credential together. */
+  from: number
+  to: number
+}
+
+/** The first match of `regex` in `text[s, e)` that passes the pattern's checks (unless `unchecked`), in join offsets. */
+function firstMatch(regex: RegExp, pattern: CredentialPattern, text: string, s: number, e: number, unchecked = false): Span | undefined {
+  const slice = text.slice(s, e)
+  regex.lastIndex = 0
+  for (let m = regex.exec(slice); m !== null; m = regex.sticky ? null : regex.exec(slice)) {
+    if (m[0].length === 0) {
+      regex.lastIndex++
+      continue
+    }
+    const { at, value } = credentialSpan(m)
+    if (!unchecked && pattern.verify && !pattern.verify(value)) continue
+    if (!unchecked && isKnownPlaceholder(value)) continue
+    return { from: s + Math.min(m.index, at), to: s + Math.max(m.index + m[0].length, at + value.length) }
+  }
+  return undefined
+}
+
+/** A match crossing a boundary, or touching one: its lookahead or lookbehind then read the other field. */
+function spansBoundary(joined: Joined, span: Span): boolean {
+  return crossesBoundary(joined, span.from - 1, span.to + 1)
+}
+
 /**
  * Credential patterns across boundaries (step 2 of the module comment).
- * `anywhere`: report matches that start at a keyword even when they cross
- * no boundary, for texts whose boundaries decoding has blurred.
+ * From each keyword, the pattern is tried over its whole reach; when that
+ * fails and the pattern closes with a lookahead, the lookahead may have
+ * failed only on the next field's first character, so the pattern without
+ * it says how far a match could go, and the field ends up to there are
+ * tried. `anywhere`: the text came out of decoding a whole join, its
+ * boundaries are unknown, and a match from a keyword counts wherever it is.
  */
 function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit, anywhere = false): void {
-  const hits: [owner: number, start: number][] = []
-  matcher.automaton.scan(joined.text, () => undefined, (owner, start) => hits.push([owner, start]))
-  // A pattern with no keyword (it needs a long run of token characters instead) is tried at each field start that opens such a run.
-  matcher.patterns.forEach(({ pattern }, owner) => {
-    const run = pattern.requiresRun
-    if (pattern.keywords?.length || !run) return
-    for (const start of joined.starts) {
-      const head = joined.text.slice(start, start + run.length)
-      if (head.length === run.length && [...head].every((ch) => run.chars.test(ch))) hits.push([owner, start])
-    }
-  })
-  const tried = new Set<string>()
-  for (const [owner, h] of hits) {
-    const { pattern, lead, regex } = matcher.patterns[owner] as CompiledJoinPattern
+  const text = joined.text
+  const tried = new Set<number>()
+  for (const [owner, h] of keywordHits(joined, matcher)) {
+    const { pattern, lead, regex, relaxed } = matcher.patterns[owner] as CompiledJoinPattern
+    const field = fieldAt(joined, h)
+    // A keyword deep inside a long field starts a match that stays inside it: that field's own scan has it.
+    if (!anywhere && (joined.ends[field] as number) - h > MAX_TOKEN && h - (joined.starts[field] as number) > lead) continue
     const lo = Math.max(0, h - lead)
-    const starts = lead === 0 ? [h] : [lo, ...joined.starts.filter((s) => s > lo && s <= h)]
+    const starts = lead === 0 ? [h] : [lo, ...fieldStartsIn(joined, lo + 1, h + 1).slice(-MAX_SLICE_STARTS)]
+    const limit = Math.min(text.length, h + MAX_TOKEN)
     for (const s of starts) {
-      const key = `${owner}:${s}`
+      const key = owner * 0x100000000 + s
       if (tried.has(key)) continue
       tried.add(key)
-      // Ends: every field end past the keyword within reach (or, anywhere, as far as reach goes).
-      const ends = anywhere ? [Math.min(joined.text.length, s + JOIN_REACH)] : joined.ends.filter((e) => e > h && e <= s + JOIN_REACH)
-      for (const e of ends) {
-        if (budget.remaining < e - s) {
-          budget.exceeded = true
-          report(SCAN_LIMIT_RULE, 'join')
-          return
-        }
-        budget.remaining -= e - s
-        const slice = joined.text.slice(s, e)
-        regex.lastIndex = 0
-        let found = false
-        for (let m = regex.exec(slice); m !== null; m = regex.sticky ? null : regex.exec(slice)) {
-          if (m[0].length === 0) {
-            regex.lastIndex++
-            continue
-          }
-          const { at, value } = credentialSpan(m)
-          if (pattern.verify && !pattern.verify(value)) continue
-          if (isKnownPlaceholder(value)) continue
-          // The whole match and the credential both count: context in one field (`sv=...`) and the
-          // credential in the next is a split too, and a credential checked behind its keyword reaches back.
-          // A match that only touches a boundary counts as well: its lookahead or lookbehind read the other field.
-          const from = s + Math.min(m.index, at) - 1
-          const to = s + Math.max(m.index + m[0].length, at + value.length) + 1
-          if (!anywhere && !crossesBoundary(joined, from, to)) continue
+      if (!charge(budget, regex.sticky ? STICKY_TRY_COST : limit - s, report)) return
+      const whole = firstMatch(regex, pattern, text, s, limit)
+      if (whole) {
+        if (anywhere || spansBoundary(joined, whole)) {
           report(pattern.id, undefined)
-          found = true
           break
         }
-        // The shortest slice that matches is the one the boundary made: longer ones only add to it.
-        if (found) break
+        continue
+      }
+      if (anywhere || !relaxed) continue
+      // How far a match could reach: the checks would judge the overlong match, not the one a boundary cuts.
+      const reach = firstMatch(relaxed, pattern, text, s, limit, true)
+      if (!reach) continue
+      for (const e of joined.ends.slice(field, field + MAX_SLICE_ENDS)) {
+        if (e <= h) continue
+        if (e > reach.to) break
+        if (!charge(budget, regex.sticky ? STICKY_TRY_COST : e - s, report)) return
+        const span = firstMatch(regex, pattern, text, s, e)
+        if (span && spansBoundary(joined, span)) {
+          report(pattern.id, undefined)
+          break
+        }
       }
     }
   }
+}
+
+/** A text decoded from a whole join: its boundaries are unknown, so matches are tried from each keyword on. */
+function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+  findAcross({ text, starts: [0], ends: [text.length], bytes: asciiBytesOf(text) }, matcher, budget, report, true)
 }
 
 /** Characters of the base64, base32 and hex alphabets (with padding): what an encoded piece is made of. */
 const ENCODED_CHAR = new Uint8Array(128)
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=') ENCODED_CHAR[ch.charCodeAt(0)] = 1
 
+let encodedBytes: ByteClass | undefined
+
 /**
- * The stretches of the join worth decoding across a boundary: the encoded
- * runs the engine finds in it, and every maximal stretch of encoding
- * characters that a boundary cuts, since the text before a piece (a header
- * value such as `application/json` ends in letters) can make the whole
- * stretch look like no encoding while the piece from the boundary on is one.
+ * Maximal stretches of encoding characters that a boundary cuts. One pass
+ * over the join; a stretch holding no boundary costs nothing more.
  */
-function spansAcross(joined: Joined): { start: number; end: number }[] {
-  const out: { start: number; end: number }[] = findEncodedRuns(joined.text).filter((r) => crossesBoundary(joined, r.start, r.end))
+function stretchesAcross(joined: Joined): { start: number; end: number; contiguous?: boolean }[] {
+  // Wrapped base64 and separated hex hold line breaks, spaces or colons: they are found as runs of their own.
+  const bytes = joined.bytes
+  const out: { start: number; end: number; contiguous?: boolean }[] = findSpreadRuns(joined.text, bytes).filter((r) => {
+    if (!crossesBoundary(joined, r.start, r.end)) return false
+    if (r.kind !== 'base64-lines') return true
+    const bare = joined.text.slice(r.start, r.end).replace(/\s+/g, '')
+    return looksEncoded(bare, 0, bare.length)
+  })
   const text = joined.text
+  // Padding closes an encoding: the tests read the characters before it, and decoders do not need it.
+  const push = (start: number, end: number) => {
+    let last = end
+    while (last > start && text.charCodeAt(last - 1) === 61) last--
+    if (last - start >= 12 && crossesBoundary(joined, start, last)) out.push({ start, end: last, contiguous: true })
+  }
+  if (bytes) {
+    // Long ASCII joins: the SIMD class pass finds the stretches.
+    encodedBytes ??= byteClass((c) => c < 128 && ENCODED_CHAR[c] === 1)
+    classRuns(bytes, encodedBytes, 12, push)
+    return out
+  }
   let start = -1
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 0
@@ -221,63 +380,92 @@ function spansAcross(joined: Joined): { start: number; end: number }[] {
       if (start < 0) start = i
       continue
     }
-    if (start >= 0 && i - start >= 12 && crossesBoundary(joined, start, i) && !out.some((r) => r.start === start && r.end === i)) out.push({ start, end: i })
+    if (start >= 0) push(start, i)
     start = -1
   }
   return out
 }
 
 /**
- * A text decoded from a whole join, where the field boundaries no longer
- * sit at known offsets: matches are also tried from each keyword on, so a
- * letter that ended the previous field does not hide one.
+ * Lower-case letters only, a third of them vowels: words run together
+ * (`pathassistantconst`), which no encoding of a secret looks like (base64
+ * mixes cases, hex and base32 hold digits or few vowels).
  */
-function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
-  findAcross({ text, starts: [0], ends: [text.length] }, matcher, budget, report, true)
+function isWords(text: string, start: number, end: number): boolean {
+  let vowels = 0
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 97 || c > 122) return false
+    if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117) vowels++
+  }
+  return vowels * 4 >= end - start
 }
 
-/** Encoded runs of the join that cross a boundary, decoded whole and cut at the boundaries inside them (step 3). */
-function decodeAcross(joined: Joined, detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
-  // Escapes (`\x41`, `&#65;`) are not runs: a sequence of them cut between fields decodes only joined.
-  const unescaped = decodeEscapes(joined.text)
-  if (unescaped !== undefined) {
-    for (const hit of detectLayer(unescaped, detectors)) report(hit.rule, hit.encoding ? `escaped+${hit.encoding}` : 'escaped')
-    inspectBelowSurface(unescaped, ['escaped'], 1, detectors, budget, report)
-    findAtKeywords(normalize(unescaped), matcher, budget, (rule) => report(rule, 'escaped'))
+/** Decode `text` through every layer and report what the decodings hold (a cut through compressed data says nothing). */
+function inspectDecoded(text: string, detectors: Detectors, budget: DecodeBudget, report: ReportHit): void {
+  for (const variant of decodeVariants(text, budget)) {
+    if ('problem' in variant) {
+      if (variant.problem === 'too-large') report(SCAN_LIMIT_RULE, variant.kind)
+      continue
+    }
+    for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, hit.encoding ? `${variant.kind}+${hit.encoding}` : variant.kind)
+    if (variant.printable) inspectBelowSurface(variant.text, [variant.kind], 1, detectors, budget, report)
+    if (budget.exceeded) return
   }
-  for (const run of spansAcross(joined)) {
-    const cuts = [run.start, ...joined.starts.filter((s) => s > run.start && s < run.end)]
-    const endsInside = [...joined.ends.filter((e) => e > run.start && e < run.end), run.end]
-    // Whole run, and every stretch from a field start to a field end inside it that crosses a boundary.
-    for (const from of cuts.slice(0, 8)) {
-      for (const to of endsInside.slice(-8)) {
-        if (to - from < 12 || !crossesBoundary(joined, from, to)) continue
-        const text = joined.text.slice(from, to)
-        for (const variant of decodeVariants(text, budget)) {
-          if ('problem' in variant) {
-            // A cut through compressed data cannot inflate, and that says nothing; a bomb still does.
-            if (variant.problem === 'too-large') report(SCAN_LIMIT_RULE, variant.kind)
-            continue
-          }
-          for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, hit.encoding ? `${variant.kind}+${hit.encoding}` : variant.kind)
-          if (variant.printable) inspectBelowSurface(variant.text, [variant.kind], 1, detectors, budget, report)
-          if (budget.exceeded) return
-        }
-      }
+}
+
+/** A run of escapes, e.g. `\x41\x4b`, `\u0041`, `&#65;`. */
+const ESCAPE_RUN = /(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|&#[xX]?[0-9A-Fa-f]{1,7};?)+/g
+/** How much text around an escape run cut by a boundary is decoded with it. */
+const ESCAPE_CONTEXT = 512
+
+/** Step 3 of the module comment: encoded stretches and escape runs that boundaries cut. */
+function decodeAcross(joined: Joined, detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+  const text = joined.text
+  if (text.includes('\\x') || text.includes('\\u') || text.includes('&#')) {
+    let covered = -1
+    for (const m of text.matchAll(ESCAPE_RUN)) {
+      const end = m.index + m[0].length
+      if (end <= covered || !crossesBoundary(joined, m.index - 1, end + 1)) continue
+      const from = Math.max(0, m.index - ESCAPE_CONTEXT)
+      covered = Math.min(text.length, end + ESCAPE_CONTEXT)
+      const unescaped = decodeEscapes(text.slice(from, covered))
+      if (unescaped === undefined || !charge(budget, unescaped.length, report)) continue
+      for (const hit of detectLayer(unescaped, detectors)) report(hit.rule, hit.encoding ? `escaped+${hit.encoding}` : 'escaped')
+      inspectBelowSurface(unescaped, ['escaped'], 1, detectors, budget, report)
+      findAtKeywords(normalize(unescaped), matcher, budget, (rule) => report(rule, 'escaped'))
+    }
+  }
+  for (const stretch of stretchesAcross(joined)) {
+    // The whole stretch, and cut at the first few boundaries inside it from either end: a piece's
+    // encoding starts at a field start or ends at a field end, and whatever sits before or after it
+    // in the same stretch is what the cut removes.
+    if (stretch.contiguous && (stretch.end - stretch.start < MIN_ENCODED_STRETCH || isWords(text, stretch.start, stretch.end))) continue
+    const cuts: [number, number][] = [[stretch.start, stretch.end]]
+    for (const from of fieldStartsIn(joined, stretch.start + 1, stretch.end).slice(0, MAX_STRETCH_CUTS)) cuts.push([from, stretch.end])
+    for (const to of fieldEndsIn(joined, stretch.start + 1, stretch.end).slice(-MAX_STRETCH_CUTS)) cuts.push([stretch.start, to])
+    const looks = stretch.contiguous ? stretchProfile(text, stretch.start, stretch.end) : undefined
+    for (const [from, to] of cuts) {
+      if (!crossesBoundary(joined, from, to) || (looks && !looks(from, to))) continue
+      inspectDecoded(text.slice(from, to), detectors, budget, report)
+      if (budget.exceeded) return
     }
   }
 }
 
-/** A field with its escapes decoded, or that is one encoded run end to end, decoded; undefined when neither. */
+/** A field that is one encoded run end to end (or holds escapes), decoded; undefined otherwise. */
+const WHOLE_ENCODED = /^[A-Za-z0-9+/_-]{8,}={0,2}$/
+
 function decodedField(field: string, budget: DecodeBudget): string | undefined {
-  const unescaped = decodeEscapes(field)
-  if (unescaped !== undefined) return unescaped
-  const trimmed = field.trim().replace(/=+$/, '')
-  if (trimmed.length < 8) return undefined
-  const runs = findEncodedRuns(trimmed)
-  const whole = runs.find((r) => r.start === 0 && r.end === trimmed.length)
-  if (!whole) return undefined
-  for (const variant of decodeVariants(trimmed, budget)) {
+  if (field.includes('\\') || field.includes('&#')) {
+    const unescaped = decodeEscapes(field)
+    if (unescaped !== undefined) return unescaped
+  }
+  const trimmed = field.trim()
+  if (trimmed.length < 12 || !WHOLE_ENCODED.test(trimmed)) return undefined
+  const bare = trimmed.replace(/=+$/, '')
+  if (!looksEncoded(bare, 0, bare.length)) return undefined
+  for (const variant of decodeVariants(bare, budget)) {
     if (!('problem' in variant) && variant.printable) return variant.text
   }
   return undefined
@@ -286,30 +474,61 @@ function decodedField(field: string, budget: DecodeBudget): string | undefined {
 /** Known secrets and credential patterns across the boundaries of one join (steps 1 and 2). */
 function inspectAcross(joined: Joined, detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
   // First occurrences suffice: a known secret whose first occurrence sits inside one field was found by that field's scan.
-  for (const hit of detectors.knownSecrets.find(joined.text)) {
+  if (detectors.knownSecrets.size > 0) for (const hit of detectors.knownSecrets.find(joined.text)) {
     if (crossesBoundary(joined, hit.index, hit.index + hit.length)) report('known-secret', hit.encoding)
   }
   findAcross(joined, matcher, budget, report)
 }
 
+/** What normalization acts on (see normalize.ts): fields without it are read as they are, without a call. */
+const NEEDS_NORMALIZING = /[^\t\n\r\x20-\x24\x26-\x7e]/
+
+/** How much of each end of a field is normalized for the join: a split piece sits at an end. */
+const NORMALIZED_EDGE = JOIN_REACH
+
+/**
+ * A field as the join reads it: normalized (percent-decoded, invisible
+ * characters removed, Unicode folded) at its ends, where the pieces of a
+ * split secret are. The middle of a long field is another field's concern,
+ * and normalizing a whole body twice is most of what a join would cost.
+ */
+function edgesNormalized(field: string): string {
+  if (field.length <= 2 * NORMALIZED_EDGE) return NEEDS_NORMALIZING.test(field) ? normalize(field) : field
+  const head = field.slice(0, NORMALIZED_EDGE)
+  const tail = field.slice(-NORMALIZED_EDGE)
+  const middle = field.slice(NORMALIZED_EDGE, -NORMALIZED_EDGE)
+  return `${NEEDS_NORMALIZING.test(head) ? normalize(head) : head}${middle}${NEEDS_NORMALIZING.test(tail) ? normalize(tail) : tail}`
+}
+
+/** A field ending inside a percent-escape, or whose escapes decode to a broken character: only the whole join reads right. */
+const CUT_ESCAPE = /%[0-9A-Fa-f]?$/
+
 /**
  * Findings that only the concatenation of `fields`, in order, reveals.
- * `report` gets the rule and the encoding chain.
+ * `report` gets the rule and the encoding chain. `plain`: the caller knows
+ * no field holds anything normalization acts on.
  */
-export function inspectJoin(fields: readonly string[], detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
+export function inspectJoin(fields: readonly string[], detectors: Detectors, matcher: JoinMatcher, report: ReportHit, plain = false): void {
   if (fields.length < 2) return
-  const readable = fields.map((f) => normalize(f))
-  const joined = join(readable)
+  const raw = join(fields)
+  // Most joins hold nothing normalization acts on (`plain`: the caller knows the document has none).
+  const readable = !plain && NEEDS_NORMALIZING.test(raw.text) ? fields.map(edgesNormalized) : fields
+  const joined = readable === fields ? raw : join(readable)
   if (joined.text.length < 8) return
+  const budget = decodeBudgetFor(joined.text.length)
   inspectAcross(joined, detectors, matcher, budget, report)
+  // Normalization decodes percent-escapes to a fixpoint; a token that holds `%` itself is read as the fields are, too.
+  if (joined !== raw) inspectAcross(raw, detectors, matcher, budget, report)
   decodeAcross(joined, detectors, matcher, budget, report)
-  // A receiver may concatenate first and decode after: `%4` + `1...` is `A...` only when joined,
-  // and a multi-byte character cut between two fields only decodes whole.
-  const whole = normalize(join(fields).text)
-  if (whole !== joined.text) {
-    for (const hit of detectLayer(whole, detectors)) report(hit.rule, hit.encoding ? `joined+${hit.encoding}` : 'joined')
-    inspectBelowSurface(whole, ['joined'], 0, detectors, budget, report)
-    findAtKeywords(whole, matcher, budget, (rule) => report(rule, 'joined'))
+
+  // A receiver may concatenate first and decode after.
+  if (fields.some((f, i) => CUT_ESCAPE.test(f) || CUT_ESCAPE.test(readable[i] as string) || (readable[i] as string).includes('\uFFFD'))) {
+    const whole = normalize(raw.text)
+    if (whole !== joined.text && charge(budget, whole.length, report)) {
+      for (const hit of detectLayer(whole, detectors)) report(hit.rule, hit.encoding ? `joined+${hit.encoding}` : 'joined')
+      inspectBelowSurface(whole, ['joined'], 0, detectors, budget, report)
+      findAtKeywords(whole, matcher, budget, (rule) => report(rule, 'joined'))
+    }
   }
 
   // Split first, then each piece encoded: join the pieces' decodings.

@@ -203,6 +203,7 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
       return doc().segmentsFor(ranges)
     },
     locate: (offsets) => doc().locate(offsets),
-    joins: () => doc().joins?.() ?? [],
+    // Joins need the string tokens, not the validity check: a lenient receiver reads malformed JSON's strings too.
+    joins: () => jsonJoins(raw, stringTokens(raw), location),
   }
 }

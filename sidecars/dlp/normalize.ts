@@ -71,6 +71,15 @@ export function percentDecodeFully(text: string): string {
   return changed ? UTF8.decode(stack.subarray(0, top)) : text
 }
 
+/** One round of percent-decoding, as a receiver does it: `%2579` becomes `%79`, not `y`. */
+export function percentDecodeOnce(text: string): string {
+  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex')
+    return UTF8.decode(bytes)
+  })
+  return decoded
+}
+
 // Zero-width and format characters, bidi controls, exotic spaces, C0/C1 controls (not \t \n \r),
 // Hangul fillers, variation selectors and the BOM.
 const INVISIBLE =

@@ -45,8 +45,8 @@ export function inspectHost(host: string, location: string, detectors: Detectors
   // DNS folds case, so formats written in upper case (AWS key ids) are looked for in upper case too.
   for (const hit of detectLayer(name.toUpperCase(), detectors)) report(hit.rule, hit.encoding ? `upper-case+${hit.encoding}` : 'upper-case')
   const rawLabels = name.split('.')
-  inspectJoin(rawLabels, detectors, joinMatcher(), budget, report)
-  inspectJoin(rawLabels.map((l) => l.toUpperCase()), detectors, joinMatcher(), budget, report)
+  inspectJoin(rawLabels, detectors, joinMatcher(), report)
+  inspectJoin(rawLabels.map((l) => l.toUpperCase()), detectors, joinMatcher(), report)
   const labels = readable.toLowerCase().split('.')
   if (labels.some(isHighEntropyLabel) || hasHighEntropySplitLabels(labels)) report(HIGH_ENTROPY_LABEL_RULE, undefined)
 }

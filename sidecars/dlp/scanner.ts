@@ -61,8 +61,7 @@ export function createScanner(options: ScannerOptions = {}): DlpScanner {
 
     scanJoined(fields, location) {
       const collector = new FindingCollector()
-      const budget = decodeBudgetFor(fields.reduce((n, f) => n + f.length, 0))
-      inspectJoin(fields, detectors, joinMatcher(), budget, (rule, encoding) => collector.add(rule, location, encoding))
+      inspectJoin(fields, detectors, joinMatcher(), (rule, encoding) => collector.add(rule, location, encoding))
       return collector.resolve(() => [])
     },
 

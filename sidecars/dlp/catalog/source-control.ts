@@ -10,7 +10,9 @@ import { entropyAtLeast, looksRandom, providerAssignment, shortName } from './sh
 /** GitHub reserves up to 255 characters; only the 36-character body has a published checksum. */
 function githubClassicToken(token: string): boolean {
   const body = token.slice(4)
-  return body.length === 36 ? hasBase62Crc32Tail(body) : true
+  // Every token GitHub issues has a 36-character body with its checksum. Longer bodies were accepted
+  // unchecked until a join of two fields (a near miss and the value after it) proved how easily that matches.
+  return body.length === 36 && hasBase62Crc32Tail(body)
 }
 
 const JIRA = shortName('jira')
