@@ -66,7 +66,7 @@ export function checkBottleRules(bottle: Bottle, ctx: RuleContext, report: Repor
     }
     ;(route.paths ?? []).forEach((path, j) => {
       const canonical = canonicalPath(path)
-      if (canonical !== path) report('bad-value', [...at, 'paths', j], `${JSON.stringify(path)} is not canonical; write it as ${JSON.stringify(canonical)} (paths are compared in one form, see the egress docs)`)
+      if (canonical !== path) report('bad-value', [...at, 'paths', j], `${JSON.stringify(path)} is not canonical; write it as ${JSON.stringify(canonical)} (origins read encoded separators, dot segments and ; parameters differently, so paths are compared in one canonical form)`)
     })
     checkTokenRef(route.auth?.tokenRef, [...at, 'auth', 'tokenRef'], ctx, report)
   })
