@@ -8,8 +8,10 @@
  * (what sits inside one field was found by that field's own scan).
  *
  * What the join reads, per field: the text the receiver gets (decoded,
- * normalized), cut to its first and last JOIN_REACH characters, since a
- * secret that crosses a boundary lies within that reach of it. Then:
+ * normalized), cut to its edges, since a secret that crosses a boundary
+ * sits at one: at each end, the stretch without spaces that touches the
+ * boundary (at most JOIN_REACH characters) and CONTEXT characters more.
+ * Then:
  *
  * 1. known secrets (and their hex and base64 forms) by substring;
  * 2. credential patterns, where a field boundary counts as a token boundary:
@@ -27,7 +29,7 @@
  * 5. when a field ends inside a percent-escape, the raw join normalized
  *    whole (`%4` + `1...` is `A...` only when joined).
  *
- * Cost: the join is at most (fields x 2 x JOIN_REACH) characters, read by
+ * Cost: the join is at most (fields x 2 x (JOIN_REACH + CONTEXT)) characters, read by
  * one keyword pass, the known-secret search and one pass for encoding
  * stretches; the rest of the work happens only at boundaries where a
  * keyword, an encoded-looking stretch or an escape sits, and is charged to
@@ -96,13 +98,37 @@ interface Joined {
   bytes?: Uint8Array | undefined
 }
 
+/**
+ * How much of a field's end a join keeps: the stretch without spaces that
+ * touches the boundary (a token, an encoding, wrapped lines of one) plus
+ * CONTEXT characters for what a pattern reads before or after it (`key = `),
+ * within JOIN_REACH. A field of prose that ends in a sentence keeps
+ * CONTEXT characters; most of a long field is that field's own concern.
+ */
+function edgeLength(field: string, fromEnd: boolean): number {
+  const n = field.length
+  const limit = Math.min(n, JOIN_REACH)
+  let k = 0
+  while (k < limit) {
+    const c = field.charCodeAt(fromEnd ? n - 1 - k : k)
+    if (c === 32 || c === 9) break
+    k++
+  }
+  return Math.min(limit, k + CONTEXT)
+}
+
+/** Characters kept beyond the stretch that touches a boundary, for a pattern's context. */
+const CONTEXT = 64
+
 function join(fields: readonly string[]): Joined {
   let text = ''
   const starts: number[] = []
   const ends: number[] = []
   for (const field of fields) {
     starts.push(text.length)
-    text += field.length > 2 * JOIN_REACH ? `${field.slice(0, JOIN_REACH)}${CUT}${field.slice(-JOIN_REACH)}` : field
+    const head = edgeLength(field, false)
+    const tail = edgeLength(field, true)
+    text += head + tail + CUT.length >= field.length ? field : `${field.slice(0, head)}${CUT}${field.slice(field.length - tail)}`
     ends.push(text.length)
   }
   return { text, starts, ends, bytes: asciiBytesOf(text, BYTES_FROM) }
