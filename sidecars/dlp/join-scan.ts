@@ -254,11 +254,12 @@ function charge(budget: DecodeBudget, chars: number, report: ReportHit): boolean
 function keywordHits(joined: Joined, matcher: JoinMatcher): [owner: number, start: number][] {
   const hits: [owner: number, start: number][] = []
   // One keyword pass says which patterns have a keyword here at all (rarely any); only theirs are then located.
-  const present = new Set<number>()
+  let present: Set<number> | undefined
   matcher.automaton.scan(joined.bytes ?? joined.text, (owners) => {
+    present ??= new Set()
     for (const owner of owners) present.add(owner)
   })
-  for (const owner of present) {
+  for (const owner of present ?? []) {
     const search = (matcher.patterns[owner] as CompiledJoinPattern).keywordSearch
     if (!search) continue
     search.lastIndex = 0
@@ -322,8 +323,10 @@ function spansBoundary(joined: Joined, span: Span): boolean {
  */
 function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit, anywhere = false): void {
   const text = joined.text
+  const hits = keywordHits(joined, matcher)
+  if (hits.length === 0) return
   const tried = new Set<number>()
-  for (const [owner, h] of keywordHits(joined, matcher)) {
+  for (const [owner, h] of hits) {
     const { pattern, lead, regex, relaxed } = matcher.patterns[owner] as CompiledJoinPattern
     const field = fieldAt(joined, h)
     // A keyword deep inside a long field starts a match that stays inside it: that field's own scan has it.

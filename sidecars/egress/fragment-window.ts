@@ -68,6 +68,7 @@ export class FragmentWindows {
   preview(domain: string, fragments: readonly Fragment[]): { joins: ChannelJoin[]; commit: () => void } {
     const channels = this.domains.get(domain)
     const joins: ChannelJoin[] = []
+    if (!channels) return { joins, commit: () => this.record(domain, fragments) }
     const changed: string[] = []
     const recentOf = (name: string) => channels?.get(name)?.values ?? []
     for (const { channel, value } of fragments) {
@@ -84,7 +85,8 @@ export class FragmentWindows {
       const kept = any.slice(-WINDOW_LIMITS.values)
       if (kept.length >= 2) joins.push({ channel: 'any', values: kept })
     }
-    return { joins, commit: () => this.record(domain, fragments) }
+    // Nothing new (the same request again): nothing to record either.
+    return { joins, commit: changed.length > 0 ? () => this.record(domain, fragments) : () => undefined }
   }
 
   /** Append a request's new values (see `preview`). */
