@@ -108,13 +108,19 @@ interface Joined {
 function edgeLength(field: string, fromEnd: boolean): number {
   const n = field.length
   const limit = Math.min(n, JOIN_REACH)
+  const at = (i: number) => field.charCodeAt(fromEnd ? n - 1 - i : i)
   let k = 0
   while (k < limit) {
-    const c = field.charCodeAt(fromEnd ? n - 1 - k : k)
-    if (c === 32 || c === 9) break
+    const c = at(k)
+    // A space ends the stretch, unless it separates hex bytes (`41 4b 49`), an encoding that holds spaces.
+    if ((c === 32 || c === 9) && !(isHexDigit(at(k - 1)) && isHexDigit(at(k + 1)))) break
     k++
   }
   return Math.min(limit, k + CONTEXT)
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
 }
 
 /** Characters kept beyond the stretch that touches a boundary, for a pattern's context. */
