@@ -10,15 +10,16 @@
  * What the join reads, per field: the text the receiver gets (decoded,
  * normalized), cut to its edges, since a secret that crosses a boundary
  * sits at one: at each end, the stretch without spaces that touches the
- * boundary (at most JOIN_REACH characters) and CONTEXT characters more.
- * Then:
+ * boundary (hex bytes separated by spaces run on; at most JOIN_REACH
+ * characters) and CONTEXT characters more. Then:
  *
  * 1. known secrets (and their hex and base64 forms) by substring;
  * 2. credential patterns, where a field boundary counts as a token boundary:
- *    at each keyword occurrence near a boundary, the pattern is tried on
- *    slices that start at the keyword (or at a field start within the
- *    pattern's `keywordLead` before it) and end at each of the next
- *    MAX_SLICE_ENDS field ends, so neither a letter ending the previous
+ *    from each keyword near a boundary (or a field start within the
+ *    pattern's `keywordLead` before it) the pattern is tried over its
+ *    reach; when that fails and the pattern closes with a lookahead, the
+ *    pattern without it says how far a match could go, and the field ends
+ *    up to there are tried as ends, so neither a letter ending the previous
  *    field nor one opening the next hides the match;
  * 3. stretches of encoding characters (base64, base32, hex) that a boundary
  *    cuts and that look encoded, decoded whole and cut at the boundaries
@@ -29,8 +30,9 @@
  * 5. when a field ends inside a percent-escape, the raw join normalized
  *    whole (`%4` + `1...` is `A...` only when joined).
  *
- * Cost: the join is at most (fields x 2 x (JOIN_REACH + CONTEXT)) characters, read by
- * one keyword pass, the known-secret search and one pass for encoding
+ * Cost: the join is at most (fields x 2 x (JOIN_REACH + CONTEXT))
+ * characters, read by one keyword pass (then a search for the keywords of
+ * the patterns it saw), the known-secret search and one pass for encoding
  * stretches; the rest of the work happens only at boundaries where a
  * keyword, an encoded-looking stretch or an escape sits, and is charged to
  * a budget of its own (16 characters per character joined, plus 64 Ki),
