@@ -109,6 +109,7 @@ interface Joined {
  */
 function edgeLength(field: string, fromEnd: boolean): number {
   const n = field.length
+  if (n <= CONTEXT) return n
   const limit = Math.min(n, JOIN_REACH)
   const at = (i: number) => field.charCodeAt(fromEnd ? n - 1 - i : i)
   let k = 0

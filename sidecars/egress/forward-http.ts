@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { Transform, pipeline } from 'node:stream'
-import type { AnswerRedactor } from './answer-redactor.js'
+import { newTally, tallyTotal, type AnswerRedactor } from './answer-redactor.js'
 import { DECODABLE_CODINGS } from './content-decoding.js'
 import { checkLiteral } from './dial.js'
 import { EgressDenial, isEgressDenial, respondAnswerRefused, respondDenied, respondUpstreamFailure } from './deny.js'
@@ -25,7 +25,7 @@ import type { EgressRuntime, ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
 import { findingsTouch } from './request-scan.js'
 import { limitAcceptEncoding, stripResponseHeaders, withContentLength } from './rewrite-headers.js'
-import { isBodyless, logRedactions, redactAnswerHead, relayRedactedBody } from './scrub-answer.js'
+import { bufferableLength, collectAnswer, isBodyless, logRedactions, redactAnswerHead, relayRedactedBody } from './scrub-answer.js'
 import type { DlpFinding } from '../dlp/types.js'
 
 export interface ForwardOptions {
@@ -226,6 +226,27 @@ function send(
         return
       }
       for (const { where, tally } of head.redactions) logRedactions(ctx.log, fields, where, tally)
+      const whole = bufferableLength(stripResponseHeaders(answer.rawHeaders), head.body)
+      if (whole !== undefined) {
+        void collectAnswer(answer, whole, (bytes) => {
+          bytesIn += bytes
+          ctx.streamed(bytes)
+        }).then((body) => {
+          if (!body) {
+            upstream.destroy()
+            res.destroy()
+            if (end()) logEvent(ctx.log, { event: 'request.failed', error: 'the origin ended the answer early', bytesOut, ...fields })
+            return
+          }
+          const tally = newTally()
+          const redacted = redactor.redactBytes(body, tally)
+          if (tallyTotal(tally) > 0) logRedactions(ctx.log, fields, 'body', tally)
+          res.on('finish', () => logAllowed(status))
+          res.writeHead(status, answer.statusMessage, withContentLength(head.headers, redacted.length))
+          res.end(redacted)
+        })
+        return
+      }
       res.writeHead(status, answer.statusMessage, head.headers)
       relayRedactedBody(answer, res, head.body === 'none' ? 'identity' : head.body, redactor, {
         received: (bytes) => {

@@ -56,6 +56,24 @@ function clip(value: string): string {
 
 export class FragmentWindows {
   private readonly domains = new Map<string, Map<string, Channel>>()
+  /** Per base domain, what the last request that was looked at sent, so a repeat costs one comparison. */
+  private readonly lastSent = new Map<string, string>()
+
+  /**
+   * Was exactly this (`fingerprint`: the URL and headers of a request) the
+   * last request let through to `domain`? Clients repeat themselves: a
+   * repeat brings no new value to any channel, so there is nothing to join
+   * or record.
+   */
+  repeats(domain: string, fingerprint: string): boolean {
+    return this.lastSent.get(domain) === fingerprint
+  }
+
+  /** Note what a request that was let through sent (only those: a refused one must be judged again). */
+  sent(domain: string, fingerprint: string): void {
+    if (this.lastSent.size >= WINDOW_LIMITS.domains && !this.lastSent.has(domain)) this.lastSent.delete(this.lastSent.keys().next().value as string)
+    this.lastSent.set(domain, fingerprint)
+  }
 
   /**
    * The joins one request to `domain` would make: for every channel its

@@ -123,6 +123,8 @@ interface CompiledRoute extends RoutePattern {
 }
 
 const NO_REDACTION: Redaction = { host: false, path: false }
+/** A window scan that found nothing and has nothing to record. */
+const NOTHING_NEW = { findings: [] as DlpFinding[], commit: () => undefined }
 
 export function createEgressPolicy(input: PolicyInput): EgressPolicy {
   const { config, secrets, scanner, limiter } = input
@@ -223,7 +225,8 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       if (target.upgrade && route.config.scan.body) stripped.headers = withoutHeader(stripped.headers, 'sec-websocket-extensions')
       const rateKey = baseDomain(target.host.host, target.host.kind)
       const findings = scanRequestHead(scanner, { host: target.host, url: target.url, headers: stripped.headers })
-      const window = scanWindows(rateKey, requestFragments(subdomainOf(route.host, target.host.host), target.url, stripped.headers))
+      const fingerprint = `${target.url.href}\n${stripped.headers.join('\n')}`
+      const window = windows.repeats(rateKey, fingerprint) ? NOTHING_NEW : scanWindows(rateKey, requestFragments(subdomainOf(route.host, target.host.host), target.url, stripped.headers))
       findings.push(...window.findings)
       const first = findings[0]
       if (first && blocking) return deny('dlp', dlpReason(first), findingsTouch(findings), first)
@@ -233,6 +236,7 @@ export function createEgressPolicy(input: PolicyInput): EgressPolicy {
       if (!verdict.ok) return denyRate(verdict, rateKey)
       // Only what leaves joins the window: a refused request's pieces never reached the origin.
       window.commit()
+      windows.sent(rateKey, fingerprint)
 
       let headers = stripped.headers
       if (auth) {

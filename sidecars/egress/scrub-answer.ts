@@ -22,6 +22,10 @@
  *
  * Streaming stays streaming: each chunk goes on as soon as it is redacted,
  * with backpressure from the agent's socket to the decoder to the origin.
+ * The exception is an answer small enough to hold (a declared length up to
+ * BUFFERED_ANSWER_BYTES, identity coding): it is read whole, redacted in one
+ * pass per spelling and sent with its Content-Length, which costs less than
+ * chunk-by-chunk relaying and keeps the agent's framing what the origin sent.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Readable, Transform, Writable } from 'node:stream'
@@ -58,6 +62,38 @@ export function redactAnswerHead(headers: string[], status: number, bodyless: bo
   }
   const body = plan.kind === 'decode' ? plan.coding : 'identity'
   return { ok: true, headers: withoutHeaders(redacted.headers, body === 'identity' ? LENGTH : LENGTH_AND_CODING), redactions: redacted.redactions, body }
+}
+
+/** Answers with a declared length up to this are held whole, redacted, and sent with their length. */
+export const BUFFERED_ANSWER_BYTES = 256 * 1024
+
+/** The declared length of an identity-coded answer small enough to hold whole, or undefined. */
+export function bufferableLength(headers: readonly string[], coding: BodyCoding | 'none'): number | undefined {
+  if (coding !== 'identity') return undefined
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() !== 'content-length') continue
+    const length = Number(headers[i + 1])
+    return Number.isSafeInteger(length) && length >= 0 && length <= BUFFERED_ANSWER_BYTES ? length : undefined
+  }
+  return undefined
+}
+
+/** Read a whole answer of known, small length; undefined when it ends short or fails. */
+export function collectAnswer(answer: IncomingMessage, length: number, received: (bytes: number) => void): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    answer.on('data', (chunk: Buffer) => {
+      received(chunk.length)
+      size += chunk.length
+      // More than declared is a broken origin: stop holding it.
+      if (size > length) return resolve(undefined)
+      chunks.push(chunk)
+    })
+    answer.on('end', () => resolve(answer.complete && size === length ? Buffer.concat(chunks, size) : undefined))
+    answer.on('error', () => resolve(undefined))
+    answer.on('close', () => resolve(undefined))
+  })
 }
 
 /** A status or method after which an answer has no body (RFC 9110 6.4.1). */

@@ -103,6 +103,8 @@ describe('decideRequest', () => {
       expect(policy.decideRequest(request(acrossFirst)).action).toBe('allow')
       const across = policy.decideRequest(request(acrossSecond))
       expect(across.action).toBe(want)
+      // The same refused request again is judged again, not waved through as a repeat.
+      if (want === 'deny') expect(policy.decideRequest(request(acrossSecond)).action).toBe('deny')
       if (across.action === 'allow') expect(across.warnings.map((f) => f.location)).toContain('recent-requests:query:q')
       const allowed = policy.decideRequest(request('https://plain.example.com/upload'))
       if (allowed.action !== 'allow') throw new Error('expected allow')
