@@ -11,8 +11,8 @@ import { ASSIGN, randomEnough } from './shared.js'
 
 const DOTTED_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
 const PATH_LIKE = /^(?:\/|\.\.?\/|~\/)|:\/\//
-/** `my-secret-name-2`: separator-joined parts that are each all letters or all digits. */
-const WORDS = /^[A-Za-z]+(?:[-_.](?:[A-Za-z]+[0-9]*|[0-9]+))+$/
+/** `my-secret-name-2`, `application/octet-stream`: separator-joined parts that are each all letters or all digits. */
+const WORDS = /^[A-Za-z]+(?:[-_./](?:[A-Za-z]+[0-9]*|[0-9]+))+$/
 
 /**
  * What a hand-assigned secret looks like, as opposed to code, a reference or

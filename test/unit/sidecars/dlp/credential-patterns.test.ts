@@ -121,6 +121,8 @@ const cases: Case[] = [
   { rule: 'generic-secret-assignment', hit: `secret => '${rng.mixed(12)}!'`, miss: 'password: string' },
   { rule: 'generic-secret-assignment', hit: `accessToken = "${rng.mixed(40)}"`, miss: 'secretName: my-secret-name-2' },
   { rule: 'generic-secret-assignment', hit: `passwd:${rng.mixed(10)}`, miss: 'password = hunter2hunter2' },
+  // A keyword made by two words meeting ("map" + "assistant"), then a MIME type: a join of JSON siblings reads this.
+  { rule: 'generic-secret-assignment', hit: `passistant: ${rng.mixed(16)}/octet`, miss: 'passistantContent-Type: application/octet-stream' },
   { rule: 'url-basic-auth', hit: 'https://user:pass@host.example.com/x', miss: 'https://user:${PASSWORD}@host.example.com/x' },
   { rule: 'url-basic-auth', hit: `postgres://app:${rng.mixed(16)}@db:5432/app`, miss: 'ssh://git@git.example.com:22/me/app.git' },
   { rule: 'url-basic-auth', hit: `git clone https://x-access-token:${rng.mixed(20)}@github.com/o/r`, miss: 'https://gateway.example.com:8443/path' },

@@ -85,6 +85,9 @@ describe('splits over fields of one request', () => {
       expect(scanner.scanJoined(['application/json', 'Mozilla/5.0 (X11; Linux x86_64)', 'en-US,en;q=0.9', 'keep-alive', 'no-cache'], 'header(joined)')).toEqual([])
       expect(body('application/json', JSON.stringify({ ids: ['a1b2c3', 'd4e5f6', '0a1b2c'], names: ['AKIA', 'ghp', 'token'], ok: true }))).toEqual([])
       expect(scanner.scanHost('ak.ia.files.example.com')).toEqual([])
+      // "…map" then "assistant" spell "pass"; what follows is a MIME type, not a secret.
+      const turns = [{ role: 'user', content: 'ad05c33bd7  dist/file-1.map' }, { role: 'assistant', content: 'Content-Type: application/octet-stream\n\nluALX1H5' }]
+      expect(body('application/json', JSON.stringify({ messages: turns }))).toEqual([])
     })
     it('pieces out of order', () => {
       const [a, b] = pieces(token, 2) as [string, string]
