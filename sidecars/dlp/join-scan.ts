@@ -338,6 +338,7 @@ function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, 
   for (const [owner, h] of hits) {
     const { pattern, lead, regex, relaxed } = matcher.patterns[owner] as CompiledJoinPattern
     const field = fieldAt(joined, h)
+    if (pattern.startsWithKeyword && !opensWord(joined, field, h)) continue
     // A keyword deep inside a long field starts a match that stays inside it: that field's own scan has it.
     if (!anywhere && (joined.ends[field] as number) - h > MAX_TOKEN && h - (joined.starts[field] as number) > lead) continue
     const lo = Math.max(0, h - lead)
@@ -372,6 +373,27 @@ function findAcross(joined: Joined, matcher: JoinMatcher, budget: DecodeBudget, 
       }
     }
   }
+}
+
+const LOWER_OR_DIGIT = /[a-z0-9]/
+const ALNUM = /[A-Za-z0-9]/
+const UPPER = /[A-Z]/
+
+/**
+ * Whether a keyword at `h` opens a word: at a field's start, after a
+ * separator, or at a camelCase step (`userPassword`). Joined fields glue
+ * words together, and an everyday keyword such as `pass` is spelled by two
+ * of them ("map" + "assistant" in a chat request) far more often than an
+ * agent splits a name mid-word; a split that does (`dbpa` + `ssword=`)
+ * gains nothing anyway, since the value alone, without any name, is just as
+ * easy to send.
+ */
+function opensWord(joined: Joined, field: number, h: number): boolean {
+  // Keywords of punctuation (`://`) glue to the word before them by design.
+  if (joined.starts[field] === h || h === 0 || !ALNUM.test(joined.text[h] as string)) return true
+  const before = joined.text[h - 1] as string
+  if (!ALNUM.test(before)) return true
+  return LOWER_OR_DIGIT.test(before) && UPPER.test(joined.text[h] as string)
 }
 
 /** A text decoded from a whole join: its boundaries are unknown, so matches are tried from each keyword on. */

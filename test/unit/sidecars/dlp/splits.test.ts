@@ -88,6 +88,14 @@ describe('splits over fields of one request', () => {
       // "…map" then "assistant" spell "pass"; what follows is a MIME type, not a secret.
       const turns = [{ role: 'user', content: 'ad05c33bd7  dist/file-1.map' }, { role: 'assistant', content: 'Content-Type: application/octet-stream\n\nluALX1H5' }]
       expect(body('application/json', JSON.stringify({ messages: turns }))).toEqual([])
+      // Two words glued by the join spell a keyword mid-word: "bypass" + "assistant", then a log line's time.
+      const log = [{ role: 'user', content: 'how do I bypass' }, { role: 'assistant', content: '2025-01-01T18:34:25.994Z WARN [handler-0] GET /api' }]
+      expect(body('application/json', JSON.stringify({ messages: log }))).toEqual([])
+    })
+    it('a secret-sounding name split where a word opens, or at a camelCase step', () => {
+      const value = rng.mixed(24)
+      expect(rules(body('application/json', JSON.stringify({ a: 'db_pa', b: `ssword: ${value}` })))).toContain('generic-secret-assignment')
+      expect(rules(body('application/json', JSON.stringify({ a: 'userPa', b: `ssword=${value}` })))).toContain('generic-secret-assignment')
     })
     it('pieces out of order', () => {
       const [a, b] = pieces(token, 2) as [string, string]
