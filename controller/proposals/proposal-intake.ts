@@ -19,7 +19,7 @@ import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout } from '../plan/agent-layout.js'
-import { ensurePrivateDir, writeFileAtomic } from '../reconcile/atomic-write.js'
+import { ensurePrivateDir, writeFileAtomic } from '../atomic-write.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { listRequestIds, MAX_REQUEST_BYTES, readRequestText, REQUESTS_DIR, requestFileName } from '../../sidecars/supervise/route-request.js'
 import {

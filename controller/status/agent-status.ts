@@ -1,4 +1,4 @@
-import type { ObservedAgent, ObservedPart } from '../runtime/driver.js'
+import type { ObservedAgent, ObservedPart } from '../plan/agent-parts.js'
 import { conditionOf, setCondition } from './conditions.js'
 import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
 

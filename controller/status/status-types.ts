@@ -4,6 +4,11 @@
  * is true right now and never holds a secret value.
  */
 
+import type { AppliedRoute } from '../plan/applied-route.js'
+
+// Status files report the routes the plan rendered; the type is the plan's.
+export type { AppliedRoute }
+
 export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Succeeded' | 'Failed' | 'Suspended' | 'Terminating'
 
 export type ConditionType = 'Valid' | 'Ready' | 'SidecarsReady' | 'RoutesApplied' | 'ImageReady' | 'WorkspaceReady'
@@ -34,13 +39,6 @@ export interface StatusEvent {
   type: 'Normal' | 'Warning'
   reason: string
   message: string
-}
-
-export interface AppliedRoute {
-  host: string
-  paths?: string[]
-  tls: 'intercept' | 'passthrough'
-  auth?: { scheme: string; tokenRef: string }
 }
 
 export interface TaskStatus {
