@@ -5,6 +5,8 @@
  */
 
 import type { AppliedRoute } from '../plan/applied-route.js'
+import type { ConditionReason } from './condition-reasons.js'
+import type { EventReason } from './event-reasons.js'
 
 // Status files report the routes the plan rendered; the type is the plan's.
 export type { AppliedRoute }
@@ -18,8 +20,8 @@ export type ConditionStatus = 'True' | 'False' | 'Unknown'
 export interface Condition {
   type: ConditionType
   status: ConditionStatus
-  /** A fact in CamelCase: SpecInvalid, ImageBuildFailed, Progressing. */
-  reason: string
+  /** A fact in CamelCase: SpecInvalid, Progressing (condition-reasons.ts has them all). */
+  reason: ConditionReason
   /** One line for a human; never a secret value. */
   message: string
   /** Changes only when `status` changes. */
@@ -37,7 +39,7 @@ export interface RuntimePartStatus {
 export interface StatusEvent {
   time: string
   type: 'Normal' | 'Warning'
-  reason: string
+  reason: EventReason
   message: string
 }
 
