@@ -13,6 +13,9 @@ import { runLogs } from './commands/logs.js'
 import { registerProposalCommands } from './commands/proposals.js'
 import { editorSchema } from './commands/schema.js'
 import { runValidate } from './commands/validate.js'
+import type { CliIo } from './cli-io.js'
+
+export type { CliIo }
 
 const DEFAULT_DIR = process.env.BOTTLE_DIR ?? '.'
 
@@ -22,12 +25,6 @@ function instanceOption(): Option {
 
 function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format').choices(['yaml', 'json', 'wide'])
-}
-
-/** Where a command writes; tests pass their own streams. */
-export interface CliIo {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream
 }
 
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path'
-import type { ImageRequest } from '../runtime/images.js'
+import type { ImageRequest } from './image-request.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { agentProvider } from './provider-runtime.js'
 

@@ -1,8 +1,8 @@
-import type { PartName, PartSpec } from '../runtime/driver.js'
+import type { PartName, PartSpec } from './agent-parts.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { digest } from '../spec/spec-hash.js'
-import { superviseFiles } from '../proposals/render-supervise-files.js'
-import type { AppliedRoute } from '../status/status-types.js'
+import { superviseFiles } from './render-supervise-files.js'
+import type { AppliedRoute } from './applied-route.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { parseDuration } from '../spec/duration.js'
@@ -12,23 +12,13 @@ import { renderProviderFiles } from './render-provider-files.js'
 import { renderGitconfig } from './render-agent-files.js'
 import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateConfig, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
 import type { SecretRequirement, SecretValues } from './secret-slots.js'
+import type { RenderedFile } from './rendered-file.js'
 
 /** Port of each bundle daemon on the agent's internal network. */
 export const BUNDLE_PORTS = { egress: 8888, 'git-gate': 9420, supervise: 9100 } as const
 
 /** Where the agent reaches the supervise MCP server. */
 const SUPERVISE_URL = `http://supervise:${BUNDLE_PORTS.supervise}/mcp`
-
-/** A file the controller keeps on the host, relative to the Agent's state folder. */
-export interface RenderedFile {
-  path: string
-  content: string
-  mode: number
-  /** Holds secret values: compared by digest, never printed, logged or diffed. */
-  secret: boolean
-  /** What a change of this file needs: a reload of the running bundle, or nothing (read at start). */
-  onChange: 'reload-sidecars' | 'none'
-}
 
 export interface DesiredAgent {
   name: string

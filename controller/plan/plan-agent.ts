@@ -1,6 +1,7 @@
-import type { ObservedAgent, PartName, PartSpec } from '../runtime/driver.js'
+import type { ObservedAgent, PartName, PartSpec } from './agent-parts.js'
 import { digest } from '../spec/spec-hash.js'
-import type { DesiredAgent, RenderedFile } from './desired-agent.js'
+import type { DesiredAgent } from './desired-agent.js'
+import type { RenderedFile } from './rendered-file.js'
 
 /**
  * How disruptive an action is (DESIGN 3): `hot` rewrites config and signals a

@@ -1,6 +1,6 @@
 import type { EgressConfigInput } from '../../sidecars/egress/config.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
-import type { AppliedRoute } from '../status/status-types.js'
+import type { AppliedRoute } from './applied-route.js'
 import { canonicalHost } from '../spec/network-syntax.js'
 import { agentProvider } from './provider-runtime.js'
 import { describeRef, slotFor, type SecretRequirement, type SecretSource } from './secret-slots.js'

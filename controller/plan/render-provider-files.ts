@@ -17,7 +17,7 @@
  */
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { AGENT_IMAGE_LAYOUT } from './agent-image-layout.js'
-import type { RenderedFile } from './desired-agent.js'
+import type { RenderedFile } from './rendered-file.js'
 import { type ProviderName } from './provider-runtime.js'
 import { PROVIDER_PLACEHOLDER } from './render-egress-config.js'
 

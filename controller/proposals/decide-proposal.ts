@@ -19,7 +19,7 @@ import { mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { writeFileAtomic } from '../reconcile/atomic-write.js'
+import { writeFileAtomic } from '../atomic-write.js'
 import { didYouMean } from '../spec/did-you-mean.js'
 import type { Proposal } from '../spec/generated/spec-types.js'
 import { specFileEntry } from '../spec/list-spec-files.js'

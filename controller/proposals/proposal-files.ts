@@ -9,7 +9,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseDocument, stringify } from 'yaml'
-import { writeFileAtomic } from '../reconcile/atomic-write.js'
+import { writeFileAtomic } from '../atomic-write.js'
 import type { Proposal, ProposalStatus } from '../spec/generated/spec-types.js'
 import { findLiteralSecrets } from '../spec/literal-secrets.js'
 import { validateAgainstCrd } from '../spec/schemas.js'

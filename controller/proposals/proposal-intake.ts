@@ -19,7 +19,7 @@ import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout } from '../plan/agent-layout.js'
-import { ensurePrivateDir, writeFileAtomic } from '../reconcile/atomic-write.js'
+import { ensurePrivateDir, writeFileAtomic } from '../atomic-write.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { listRequestIds, MAX_REQUEST_BYTES, readRequestText, REQUESTS_DIR, requestFileName } from '../../sidecars/supervise/route-request.js'
 import {
@@ -34,6 +34,7 @@ import {
 import { checkRequest } from './check-request.js'
 import { phaseOf, readProposals, writeNewProposal, type ProposalFile } from './proposal-files.js'
 import type { ProposalLimits } from './rate-limits.js'
+import type { LogFields } from '../log-events.js'
 
 export interface ProposalIntakeOptions {
   /** The watched spec folder; Proposal files go to its proposals/. */
@@ -78,7 +79,7 @@ export class ProposalIntake {
       try {
         await this.#syncAgent(agent, proposals, report)
       } catch (error) {
-        this.options.log.error({ event: 'proposals.intake-failed', agent: agent.name, err: oneLine(error) }, 'proposal intake failed for this agent')
+        this.options.log.error({ event: 'proposals.intake-failed', agent: agent.name, err: oneLine(error) } satisfies LogFields, 'proposal intake failed for this agent')
       }
     }
     return report
@@ -98,7 +99,7 @@ export class ProposalIntake {
       const file = join(stateDir, REQUESTS_DIR, requestFileName(id))
       if (!PROPOSAL_ID.test(id)) {
         // No id to answer under: the daemon never writes such a name.
-        log.warn({ event: 'proposal.discarded', agent: agent.name, reason: 'file name is not a proposal id' }, 'request discarded')
+        log.warn({ event: 'proposal.discarded', agent: agent.name, reason: 'file name is not a proposal id' } satisfies LogFields, 'request discarded')
         taken.push(file)
         continue
       }
@@ -110,12 +111,12 @@ export class ProposalIntake {
         const path = await writeNewProposal(this.options.specRoot, verdict.proposal)
         proposals.set(id, { path, proposal: verdict.proposal })
         report.filed.push(id)
-        log.info({ event: 'proposal.filed', agent: agent.name, proposal: id, host: verdict.proposal.spec.route.host, file: path }, 'proposal filed for a human decision')
+        log.info({ event: 'proposal.filed', agent: agent.name, proposal: id, host: verdict.proposal.spec.route.host, file: path } satisfies LogFields, 'proposal filed for a human decision')
       } else if (verdict.kind === 'refuse') {
         refusals.set(id, { phase: 'Rejected', refused: true, host: verdict.host, ...(verdict.paths ? { paths: verdict.paths } : {}), message: `refused by the controller: ${verdict.message}`, decidedAt: this.#now().toISOString() })
         report.refused.push(id)
         // The code, not the message: the message may quote what the agent wrote.
-        log.warn({ event: 'proposal.refused', agent: agent.name, proposal: id, code: verdict.code }, 'proposal refused')
+        log.warn({ event: 'proposal.refused', agent: agent.name, proposal: id, code: verdict.code } satisfies LogFields, 'proposal refused')
       }
       taken.push(file)
     }

@@ -11,14 +11,16 @@ import { agentRequirements } from '../plan/agent-requirements.js'
 import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
 import type { ImageRequest, ImageStore } from '../runtime/images.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
-import { computeAgentStatus, type AgentFacts } from '../status/agent-status.js'
+import { computeAgentStatus, pruneFailedStatus, type AgentFacts } from '../status/agent-status.js'
+import type { EventReason } from '../status/event-reasons.js'
 import type { ObjectStatus, StatusEvent } from '../status/status-types.js'
 import { AgentState } from './agent-state.js'
 import type { ReconcileResult } from './reconcile-result.js'
 import { readIdentityFiles } from './read-identity-files.js'
 import { resolveSecrets } from './resolve-secrets.js'
 import type { SharedObservation } from './shared-observation.js'
-import { formatErrors, type SpecStore } from './spec-store.js'
+import { formatErrors, type AgentSpecState, type SpecStore } from './spec-store.js'
+import type { LogFields } from '../log-events.js'
 
 /** Where reconciles report an Agent's status; the controller groups them per spec file. */
 export interface AgentStatusSink {
@@ -65,32 +67,62 @@ export class AgentReconciler {
     const log = this.deps.log.child({ agent: name, reconcileId: randomBytes(4).toString('hex') })
     const layout = agentLayout(this.deps.stateDir, name)
     const state = new AgentState(layout)
-    const applied = await state.readApplied()
-    const spec = this.deps.specs.agentState(name, applied?.specFile)
-    const observed = await this.deps.observation.observeAgent(name)
+    let spec: AgentSpecState | undefined
+    let lastFile: string | undefined
+    try {
+      const applied = await state.readApplied()
+      lastFile = applied?.specFile
+      spec = this.deps.specs.agentState(name, lastFile)
+      const observed = await this.deps.observation.observeAgent(name)
 
-    switch (spec.kind) {
-      case 'absent':
-        return this.prune(name, observed, state, log)
-      case 'invalid':
-      case 'unreadable': {
-        const errors = formatErrors(spec.errors)
-        log.info({ event: 'reconcile.skipped', reason: spec.kind === 'invalid' ? 'SpecInvalid' : 'SpecUnreadable', file: spec.file, errors: errors.length }, 'spec not usable; leaving the agent as it is')
-        await this.report(name, spec.file, { specErrors: errors.length ? errors : [`${spec.file}: cannot be read`], suspended: false, observed, secretProblems: [], events: [] })
-        return { outcome: 'terminal', reason: 'spec is not valid' }
+      switch (spec.kind) {
+        case 'absent':
+          return await this.prune(name, observed, state, log)
+        case 'invalid':
+        case 'unreadable': {
+          const errors = formatErrors(spec.errors)
+          log.info({ event: 'reconcile.skipped', reason: spec.kind === 'invalid' ? 'SpecInvalid' : 'SpecUnreadable', file: spec.file, errors: errors.length } satisfies LogFields, 'spec not usable; leaving the agent as it is')
+          await this.report(name, spec.file, { specErrors: errors.length ? errors : [`${spec.file}: cannot be read`], suspended: false, observed, secretProblems: [], events: [] })
+          return { outcome: 'terminal', reason: 'spec is not valid' }
+        }
+        case 'valid':
+          return await this.converge(spec.agent, observed, state, layout, log)
       }
-      case 'valid':
-        return this.converge(spec.agent, observed, state, layout, log)
+    } catch (err) {
+      // Every exit writes status: a reconcile that threw would otherwise leave
+      // the last status claiming what may no longer hold.
+      const message = oneLine(err)
+      log.error({ event: 'reconcile.failed', err: message } satisfies LogFields, 'reconcile failed')
+      await this.reportFailure(name, spec, lastFile, message)
+      return { outcome: 'retry', error: err instanceof Error ? err : new Error(message) }
     }
+  }
+
+  /** The status of a reconcile that failed outside converge's own error handling. */
+  private async reportFailure(name: string, spec: AgentSpecState | undefined, lastFile: string | undefined, message: string): Promise<void> {
+    if (spec?.kind === 'valid') {
+      const { agent } = spec
+      const observed = await this.deps.observation.observeAgent(name).catch(() => undefined)
+      await this.report(name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, observed, error: message, secretProblems: [], events: [] })
+      return
+    }
+    if (spec?.kind === 'invalid' || spec?.kind === 'unreadable') {
+      const errors = formatErrors(spec.errors)
+      await this.report(name, spec.file, { specErrors: errors.length ? errors : [`${spec.file}: cannot be read`], suspended: false, observed: undefined, error: message, secretProblems: [], events: [] })
+      return
+    }
+    // The spec is gone (or unknown yet): the status it left says the prune did not finish.
+    if (lastFile === undefined) return
+    await this.deps.statuses.set(name, lastFile, pruneFailedStatus(this.deps.statuses.previous(name), message, this.now()))
   }
 
   private async prune(name: string, observed: ObservedAgent | undefined, state: AgentState, log: Logger): Promise<ReconcileResult> {
     if (observed) {
-      log.info({ event: 'action', action: 'remove-agent', class: 'prune' }, 'spec gone; pruning the agent (its workspace volume is kept)')
+      log.info({ event: 'action', action: 'remove-agent', class: 'prune' } satisfies LogFields, 'spec gone; pruning the agent (its workspace volume is kept)')
       await this.deps.driver.removeAgent(name, { purgeWorkspace: false })
     }
     const archived = await state.remove(join(this.deps.stateDir, 'archive', name, this.now().replace(/[:.]/g, '-')))
-    if (archived) log.info({ event: 'sessions-archived', path: archived }, 'kept the agent\'s sessions and transcripts')
+    if (archived) log.info({ event: 'sessions-archived', path: archived } satisfies LogFields, 'kept the agent\'s sessions and transcripts')
     await this.deps.statuses.forget(name)
     return { outcome: 'converged' }
   }
@@ -136,7 +168,7 @@ export class AgentReconciler {
       }
     } catch (err) {
       const message = oneLine(err)
-      log.error({ event: 'reconcile.failed', err: message }, 'reconcile failed')
+      log.error({ event: 'reconcile.failed', err: message } satisfies LogFields, 'reconcile failed')
       const now = await this.deps.observation.observeAgent(agent.name).catch(() => observed)
       await this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, observed: now, error: message, secretProblems, events, ...(desired ? { desired } : {}) })
       return { outcome: 'retry', error: err instanceof Error ? err : new Error(message) }
@@ -157,19 +189,19 @@ export class AgentReconciler {
     let lastReport = 0
     for (const [label, request] of [['sidecars', requests.sidecars], ['agent', requests.agent]] as const) {
       const onProgress = (line: string) => {
-        log.debug({ event: 'image.progress', image: label, line }, 'image build progress')
+        log.debug({ event: 'image.progress', image: label, line } satisfies LogFields, 'image build progress')
         if (Date.now() - lastReport < 2000) return
         lastReport = Date.now()
         void this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: desired.suspended, observed, secretProblems: [], events: [], desired, progress: `building the ${label} image: ${line.slice(0, 120)}` })
       }
       const ref = await this.deps.images.ensure(request, onProgress)
-      log.info({ event: 'image.ready', image: label, ref }, 'image ready')
+      log.info({ event: 'image.ready', image: label, ref } satisfies LogFields, 'image ready')
     }
   }
 
   private async apply(agent: string, action: PlanAction, state: AgentState, log: Logger): Promise<void> {
     const { driver } = this.deps
-    const fields = { event: 'action', action: action.kind, class: action.class, ...('part' in action ? { part: action.part } : {}), ...('reason' in action ? { reason: action.reason } : {}) }
+    const fields = { event: 'action', action: action.kind, class: action.class, ...('part' in action ? { part: action.part } : {}), ...('reason' in action ? { reason: action.reason } : {}) } satisfies LogFields
     switch (action.kind) {
       case 'ensure-infrastructure':
         log.info(fields, 'creating networks and workspace')
@@ -243,7 +275,7 @@ function endpointsOf(desired: DesiredAgent): Record<string, string> {
 function eventFor(action: PlanAction, time: string): StatusEvent {
   const part = 'part' in action ? ` ${action.part}` : ''
   const why = 'reason' in action ? ` (${action.reason})` : ''
-  const reasons: Record<PlanAction['kind'], string> = {
+  const reasons: Record<PlanAction['kind'], EventReason> = {
     'ensure-infrastructure': 'InfrastructureCreated',
     'write-files': 'ConfigWritten',
     'reload-sidecars': 'ConfigReloaded',

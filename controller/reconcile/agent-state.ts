@@ -5,9 +5,9 @@ import { AGENT_IMAGE_LAYOUT } from '../plan/agent-image-layout.js'
 import { APPLIED_FILE, type AppliedEgressState } from '../../sidecars/egress/applied-state.js'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import type { AgentLayout } from '../plan/agent-layout.js'
-import type { RenderedFile } from '../plan/desired-agent.js'
+import type { RenderedFile } from '../plan/rendered-file.js'
 import { fileDigest, type ObservedFiles } from '../plan/plan-agent.js'
-import { ensurePrivateDir, writeFileAtomic } from './atomic-write.js'
+import { ensurePrivateDir, writeFileAtomic } from '../atomic-write.js'
 
 /**
  * The controller's files for one Agent on the host: the CA, the rendered

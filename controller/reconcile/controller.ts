@@ -16,6 +16,7 @@ import { SharedObservation } from './shared-observation.js'
 import { SpecStore } from './spec-store.js'
 import { StatusBook } from './status-book.js'
 import { WorkQueue } from './work-queue.js'
+import type { LogFields } from '../log-events.js'
 
 export interface ControllerOptions {
   source: SpecSource
@@ -58,6 +59,9 @@ export class Controller {
   private readonly secretValues = new Set<string>()
   private readonly observation: SharedObservation
   private loading: Promise<void> = Promise.resolve()
+  /** Spec loads begun since start, and who waits for one that begins after a mark. */
+  private loadsBegun = 0
+  private loadWaiters: { after: number; resolve: () => void }[] = []
   private reportWatcher: FSWatcher | undefined
   private started = false
 
@@ -116,7 +120,7 @@ export class Controller {
     this.proposals.timer.unref()
     await this.enqueueAll('start')
     this.started = true
-    log.info({ event: 'controller.started', source: source.description, driver: this.options.driver.kind, agents: tree.agents.size, resyncMs: resync }, 'controller started')
+    log.info({ event: 'controller.started', source: source.description, driver: this.options.driver.kind, agents: tree.agents.size, resyncMs: resync } satisfies LogFields, 'controller started')
   }
 
   async stop(): Promise<void> {
@@ -127,13 +131,29 @@ export class Controller {
     await this.options.source.stop()
     await this.loading
     await this.queue?.stop()
-    this.options.log.info({ event: 'controller.stopped' }, 'controller stopped')
+    this.options.log.info({ event: 'controller.stopped' } satisfies LogFields, 'controller stopped')
   }
 
   /** Resolves when no reconcile is queued or running (pending retries may remain). Tests and `--once` use it. */
   async idle(): Promise<void> {
     await this.loading
     await this.queue?.idle()
+  }
+
+  /**
+   * Resolves once a spec load that begins after this call has finished and
+   * queued its reconciles: a change made to the source before the call is
+   * then in the specs. Tests wait on it instead of on the watcher's debounce.
+   */
+  nextSpecLoad(): Promise<void> {
+    const after = this.loadsBegun
+    return new Promise((resolve) => this.loadWaiters.push({ after, resolve }))
+  }
+
+  private loadFinished(seq: number): void {
+    const waiting = this.loadWaiters
+    this.loadWaiters = waiting.filter((w) => w.after >= seq)
+    for (const w of waiting) if (w.after < seq) w.resolve()
   }
 
   /** Reloads specs from the source now, as a change would. */
@@ -146,7 +166,7 @@ export class Controller {
     try {
       await this.proposals?.intake.sync(this.specs!.tree.agents.values())
     } catch (err) {
-      this.options.log.error({ event: 'proposals.intake-failed', err: (err as Error).message }, 'proposal intake failed')
+      this.options.log.error({ event: 'proposals.intake-failed', err: (err as Error).message } satisfies LogFields, 'proposal intake failed')
     }
   }
 
@@ -156,6 +176,7 @@ export class Controller {
 
   private onSpecChange(): void {
     this.loading = this.loading.then(async () => {
+      const seq = ++this.loadsBegun
       const snapshot = this.options.source.current()
       try {
         const tree = await loadSpecTree(snapshot.root, snapshot.revision ? { revision: snapshot.revision } : {})
@@ -167,7 +188,9 @@ export class Controller {
         await this.enqueueAll('spec-change')
       } catch (err) {
         // The folder vanished or cannot be listed: keep the last tree, tear nothing down.
-        this.options.log.error({ event: 'specs.load-failed', err: (err as Error).message }, 'cannot load specs; keeping the last good ones')
+        this.options.log.error({ event: 'specs.load-failed', err: (err as Error).message } satisfies LogFields, 'cannot load specs; keeping the last good ones')
+      } finally {
+        this.loadFinished(seq)
       }
     })
   }
@@ -184,10 +207,10 @@ export class Controller {
     try {
       for (const observed of await this.observation.observe()) names.add(observed.agent)
     } catch (err) {
-      this.options.log.warn({ event: 'observe.failed', err: (err as Error).message }, 'cannot observe the runtime; reconciling known agents only')
+      this.options.log.warn({ event: 'observe.failed', err: (err as Error).message } satisfies LogFields, 'cannot observe the runtime; reconciling known agents only')
     }
     for (const name of await readdir(join(this.options.stateDir, 'agents')).catch(() => [] as string[])) names.add(name)
-    this.options.log.debug({ event: 'enqueue', reason, agents: names.size }, 'queueing agents')
+    this.options.log.debug({ event: 'enqueue', reason, agents: names.size } satisfies LogFields, 'queueing agents')
     for (const name of names) this.queue!.add(name)
     this.metrics.setQueueDepth(this.queue!.length)
   }
@@ -198,12 +221,12 @@ export class Controller {
       try {
         for await (const event of driver.events(this.abort.signal)) {
           this.observation.invalidate()
-          log.debug({ event: 'runtime.event', agent: event.agent, part: event.part, kind: event.kind }, 'runtime event')
+          log.debug({ event: 'runtime.event', agent: event.agent, part: event.part, kind: event.kind } satisfies LogFields, 'runtime event')
           if (event.kind === 'die' || event.kind === 'destroy' || event.kind === 'oom' || event.kind === 'stop' || event.kind === 'kill') this.queue?.add(event.agent)
         }
       } catch (err) {
         if (this.abort.signal.aborted) return
-        log.warn({ event: 'runtime.events-lost', err: (err as Error).message }, 'runtime event stream ended; reconnecting')
+        log.warn({ event: 'runtime.events-lost', err: (err as Error).message } satisfies LogFields, 'runtime event stream ended; reconnecting')
         await new Promise((r) => setTimeout(r, 2000).unref())
         // Whatever happened while the stream was down is caught by reconciling everything.
         await this.enqueueAll('events-reconnect').catch(() => undefined)
@@ -247,11 +270,11 @@ export class Controller {
 
   private logTree(tree: SpecTree): void {
     this.options.log.info(
-      { event: 'specs.loaded', files: tree.files.length, bottles: tree.bottles.size, agents: tree.agents.size, errors: tree.errors.length, ...(tree.revision ? { revision: tree.revision } : {}) },
+      { event: 'specs.loaded', files: tree.files.length, bottles: tree.bottles.size, agents: tree.agents.size, errors: tree.errors.length, ...(tree.revision ? { revision: tree.revision } : {}) } satisfies LogFields,
       'specs loaded',
     )
     for (const error of tree.errors.slice(0, 20)) {
-      this.options.log.warn({ event: 'spec.invalid', file: error.file, line: error.line, column: error.column, code: error.code, object: error.object, message: error.message }, 'invalid spec')
+      this.options.log.warn({ event: 'spec.invalid', file: error.file, line: error.line, column: error.column, code: error.code, object: error.object, message: error.message } satisfies LogFields, 'invalid spec')
     }
   }
 }

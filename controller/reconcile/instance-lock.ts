@@ -1,6 +1,6 @@
 import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ensurePrivateDir } from './atomic-write.js'
+import { ensurePrivateDir } from '../atomic-write.js'
 
 /**
  * One controller per instance: two would fight over the same containers.

@@ -1,6 +1,7 @@
 import PQueue from 'p-queue'
 import type { Logger } from 'pino'
 import type { ReconcileResult } from './reconcile-result.js'
+import type { LogFields } from '../log-events.js'
 
 export interface WorkQueueOptions {
   concurrency: number
@@ -107,7 +108,7 @@ export class WorkQueue {
         const n = (this.failures.get(key) ?? 0) + 1
         this.failures.set(key, n)
         const delay = this.backoffFor(n)
-        this.options.log.warn({ agent: key, event: 'reconcile.retry', attempt: n, retryInMs: delay, err: result.error.message }, 'reconcile failed; retrying')
+        this.options.log.warn({ agent: key, event: 'reconcile.retry', attempt: n, retryInMs: delay, err: result.error.message } satisfies LogFields, 'reconcile failed; retrying')
         this.addAfter(key, delay)
         break
       }

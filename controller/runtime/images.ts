@@ -4,15 +4,9 @@
  * root filesystems.
  */
 
-export type ImageRequest =
-  /** The bundled agent image for a provider (images/agent). */
-  | { kind: 'agent'; provider: 'claude' | 'codex' }
-  /** A user's own Dockerfile (path relative to the spec repo, resolved to absolute by the caller). */
-  | { kind: 'agent-dockerfile'; dockerfile: string }
-  /** An image the user names; never built, only checked for. */
-  | { kind: 'agent-ref'; ref: string }
-  /** The sidecar bundle (images/sidecars). */
-  | { kind: 'sidecars' }
+import type { ImageRequest } from '../plan/image-request.js'
+
+export type { ImageRequest }
 
 export type ProgressListener = (line: string) => void
 

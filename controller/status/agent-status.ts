@@ -1,4 +1,5 @@
-import type { ObservedAgent, ObservedPart } from '../runtime/driver.js'
+import type { ObservedAgent, ObservedPart } from '../plan/agent-parts.js'
+import type { ConditionReason } from './condition-reasons.js'
 import { conditionOf, setCondition } from './conditions.js'
 import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
 
@@ -106,7 +107,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   }
 
   let phase: Phase
-  let ready: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
+  let ready: { status: 'True' | 'False' | 'Unknown'; reason: ConditionReason; message: string }
   const routesOk = !f.routes || (f.routes.applied && f.secretProblems.length === 0 && !f.routes.error)
   if (f.suspended && valid) {
     phase = 'Suspended'
@@ -169,4 +170,15 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   if (lastError) status.lastError = lastError
   if (events.length) status.events = events
   return status
+}
+
+/**
+ * The status of an Agent whose spec is gone but whose prune failed: it is
+ * Terminating, not Ready, and says why; the next reconcile tries again and
+ * removes the status once the prune succeeds.
+ */
+export function pruneFailedStatus(previous: ObjectStatus | undefined, error: string, now: string): ObjectStatus {
+  const conditions = (previous?.conditions ?? []).filter((c) => c.type !== 'Ready')
+  setCondition(previous?.conditions, conditions, 'Ready', 'False', 'PruneFailed', `the spec is gone but removing the agent failed: ${error}`, now)
+  return { ...previous, phase: 'Terminating', conditions, lastError: error }
 }

@@ -1,3 +1,4 @@
+import type { ConditionReason } from './condition-reasons.js'
 import type { Condition, ConditionStatus, ConditionType } from './status-types.js'
 
 /**
@@ -10,7 +11,7 @@ export function setCondition(
   next: Condition[],
   type: ConditionType,
   status: ConditionStatus,
-  reason: string,
+  reason: ConditionReason,
   message: string,
   now: string,
 ): void {

@@ -4,6 +4,13 @@
  * is true right now and never holds a secret value.
  */
 
+import type { AppliedRoute } from '../plan/applied-route.js'
+import type { ConditionReason } from './condition-reasons.js'
+import type { EventReason } from './event-reasons.js'
+
+// Status files report the routes the plan rendered; the type is the plan's.
+export type { AppliedRoute }
+
 export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Succeeded' | 'Failed' | 'Suspended' | 'Terminating'
 
 export type ConditionType = 'Valid' | 'Ready' | 'SidecarsReady' | 'RoutesApplied' | 'ImageReady' | 'WorkspaceReady'
@@ -13,8 +20,8 @@ export type ConditionStatus = 'True' | 'False' | 'Unknown'
 export interface Condition {
   type: ConditionType
   status: ConditionStatus
-  /** A fact in CamelCase: SpecInvalid, ImageBuildFailed, Progressing. */
-  reason: string
+  /** A fact in CamelCase: SpecInvalid, Progressing (condition-reasons.ts has them all). */
+  reason: ConditionReason
   /** One line for a human; never a secret value. */
   message: string
   /** Changes only when `status` changes. */
@@ -32,15 +39,8 @@ export interface RuntimePartStatus {
 export interface StatusEvent {
   time: string
   type: 'Normal' | 'Warning'
-  reason: string
+  reason: EventReason
   message: string
-}
-
-export interface AppliedRoute {
-  host: string
-  paths?: string[]
-  tls: 'intercept' | 'passthrough'
-  auth?: { scheme: string; tokenRef: string }
 }
 
 export interface TaskStatus {

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { writeFileAtomic } from '../reconcile/atomic-write.js'
+import { writeFileAtomic } from '../atomic-write.js'
 import { stableStringify } from '../spec/spec-hash.js'
 import { statusFilePath } from './status-file-path.js'
 import type { ObjectStatus, StatusDocument } from './status-types.js'

@@ -46,8 +46,13 @@ export class ControllerProcess {
     }
   }
 
-  kill9(): void {
-    this.child?.kill('SIGKILL')
+  /** Kills the process the way a crash would, and resolves once it is gone. */
+  async kill9(): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
   }
 
   async stop(): Promise<void> {

@@ -53,9 +53,14 @@ export async function startFakeController(options: { specs: TempFolder; env?: No
     images,
     state,
     logs: capture,
-    /** Waits for the watcher's debounce to fire and the queue to drain. */
-    async settle(ms = 150): Promise<void> {
-      await new Promise((r) => setTimeout(r, ms))
+    /**
+     * Makes a change to the spec folder and waits until the controller has
+     * loaded the specs after it and finished the reconciles that load queued.
+     */
+    async afterChange(change: () => Promise<unknown>): Promise<void> {
+      const loaded = controller.nextSpecLoad()
+      await change()
+      await loaded
       await controller.idle()
     },
     async stop(): Promise<void> {

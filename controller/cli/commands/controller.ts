@@ -9,6 +9,7 @@ import { UsageError } from '../cli-error.js'
 import { parseDuration } from '../../spec/duration.js'
 import { startHealthServer } from '../health-server.js'
 import { bundleUser, createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
+import type { LogFields } from '../../log-events.js'
 
 export interface ControllerCommandOptions extends RuntimeOptions {
   dir?: string
@@ -76,10 +77,10 @@ export async function runController(options: ControllerCommandOptions): Promise<
     return 0
   }
   const server = await startHealthServer(controller, options.listen)
-  log.info({ event: 'controller.listening', address: options.listen }, 'health and metrics endpoints listening')
+  log.info({ event: 'controller.listening', address: options.listen } satisfies LogFields, 'health and metrics endpoints listening')
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      log.info({ event: 'controller.signal', signal }, 'stopping')
+      log.info({ event: 'controller.signal', signal } satisfies LogFields, 'stopping')
       resolve()
     }
     process.once('SIGINT', stop)

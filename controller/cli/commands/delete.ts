@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { writeFileAtomic } from '../../reconcile/atomic-write.js'
+import { writeFileAtomic } from '../../atomic-write.js'
 import { statusFilePath } from '../../status/status-file-path.js'
 import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'

@@ -8,7 +8,7 @@
 import type { Command } from 'commander'
 import { approveProposal, ProposalDecisionError, rejectProposal } from '../../proposals/decide-proposal.js'
 import { CliError, EXIT_OK } from '../cli-error.js'
-import type { CliIo } from '../main.js'
+import type { CliIo } from '../cli-io.js'
 
 const DEFAULT_DIR = process.env.BOTTLE_DIR ?? '.'
 

@@ -35,6 +35,7 @@ import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerNa
 import { groupObserved } from './observed-agents.js'
 import { DEFAULT_INTERNAL_POOL, formatCidr, freeSubnet, INTERNAL_PREFIX, parseCidr, type Cidr } from './subnet-allocation.js'
 import { eventFilters, toRuntimeEvent, type DockerEventMessage } from './runtime-events.js'
+import type { LogFields } from '../../log-events.js'
 
 export type OciRuntime = 'runc' | 'runsc'
 
@@ -428,7 +429,7 @@ export class DockerDriver implements RuntimeDriver {
   }
 
   #decided(event: DriverDecision, fields: Record<string, unknown>): void {
-    this.#log.info({ event, ...fields }, event.replace(/-/g, ' '))
+    this.#log.info({ event, ...fields } satisfies LogFields, event.replace(/-/g, ' '))
   }
 
   async #selectRuntime(): Promise<string | undefined> {

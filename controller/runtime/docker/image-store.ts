@@ -41,6 +41,7 @@ import {
   type PackagePin,
 } from './provider-cli-packages.js'
 import { findPackageRoot } from '../../package-root.js'
+import type { LogFields } from '../../log-events.js'
 
 export interface DockerImageStoreOptions {
   docker?: Dockerode
@@ -293,7 +294,7 @@ export class DockerImageStore implements ImageStore {
       })
     } catch (error) {
       const reason = (error as Error).message
-      this.#log.error({ event: 'cli-fetch-failed', image: ref, package: packageSpec(cli), reason }, 'agent CLI fetch failed')
+      this.#log.error({ event: 'cli-fetch-failed', image: ref, package: packageSpec(cli), reason } satisfies LogFields, 'agent CLI fetch failed')
       throw new DriverError('docker', 'fetch-cli', ref, reason.split('\n')[0] ?? reason, { cause: error })
     }
   }
@@ -302,7 +303,7 @@ export class DockerImageStore implements ImageStore {
     const started = Date.now()
     if (plan.cli !== undefined) await this.#fetchCli(plan.ref, plan.cli, onProgress)
     const base = await this.ensureBase(onProgress)
-    this.#log.info({ event: 'image-build-started', image: plan.ref, base }, 'image build started')
+    this.#log.info({ event: 'image-build-started', image: plan.ref, base } satisfies LogFields, 'image build started')
     onProgress(`${plan.ref}: building on ${base}`)
     const packable = await packableContext(plan.context, this.#cacheDir)
     try {
@@ -322,7 +323,7 @@ export class DockerImageStore implements ImageStore {
       })
     } catch (error) {
       const reason = error instanceof EngineStreamError && error.step !== undefined ? `${error.step}: ${error.message}` : (error as Error).message
-      this.#log.error({ event: 'image-build-failed', image: plan.ref, reason }, 'image build failed')
+      this.#log.error({ event: 'image-build-failed', image: plan.ref, reason } satisfies LogFields, 'image build failed')
       throw new DriverError('docker', 'build-image', plan.ref, reason.split('\n')[0] ?? reason, { cause: error })
     } finally {
       await packable.cleanup()
@@ -331,7 +332,7 @@ export class DockerImageStore implements ImageStore {
       throw new DriverError('docker', 'build-image', plan.ref, 'the build finished but the engine has no image by that name')
     }
     const seconds = Math.round((Date.now() - started) / 1000)
-    this.#log.info({ event: 'image-built', image: plan.ref, seconds }, 'image built')
+    this.#log.info({ event: 'image-built', image: plan.ref, seconds } satisfies LogFields, 'image built')
     onProgress(`${plan.ref}: built in ${seconds}s`)
     return plan.ref
   }

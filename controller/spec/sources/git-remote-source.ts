@@ -5,6 +5,7 @@ import { execa } from 'execa'
 import type { Logger } from 'pino'
 import { digest } from '../spec-hash.js'
 import type { SpecSnapshot, SpecSource } from './spec-source.js'
+import type { LogFields } from '../../log-events.js'
 
 export interface GitSourceLocation {
   /** What git clones: an ssh or https URL, or a local repository path. */
@@ -67,7 +68,7 @@ export class GitRemoteSource implements SpecSource {
       await this.fetchAndCheckout()
     }
     this.snapshot = { root: join(this.checkout, this.location.subdir), revision: await this.head() }
-    this.log.info({ event: 'source.ready', source: this.description, revision: this.snapshot.revision }, 'spec source ready')
+    this.log.info({ event: 'source.ready', source: this.description, revision: this.snapshot.revision } satisfies LogFields, 'spec source ready')
     this.timer = setInterval(() => void this.poll(onChange), this.intervalMs)
     this.timer.unref()
     return this.snapshot
@@ -91,12 +92,12 @@ export class GitRemoteSource implements SpecSource {
       await this.fetchAndCheckout()
       const revision = await this.head()
       if (revision !== this.snapshot?.revision) {
-        this.log.info({ event: 'source.changed', source: this.description, from: this.snapshot?.revision, to: revision }, 'spec repository moved')
+        this.log.info({ event: 'source.changed', source: this.description, from: this.snapshot?.revision, to: revision } satisfies LogFields, 'spec repository moved')
         this.snapshot = { root: join(this.checkout, this.location.subdir), revision }
         onChange()
       }
     } catch (err) {
-      this.log.warn({ event: 'source.fetch-failed', source: this.description, err: (err as Error).message.split('\n')[0] }, 'fetch failed; keeping the last checkout')
+      this.log.warn({ event: 'source.fetch-failed', source: this.description, err: (err as Error).message.split('\n')[0] } satisfies LogFields, 'fetch failed; keeping the last checkout')
     } finally {
       this.polling = false
     }

@@ -89,7 +89,8 @@ describe('the CLI against a running controller on Docker', () => {
     out.on('data', (d: Buffer) => (text += d.toString()))
     const abort = new AbortController()
     const watching = runGetWatch('agents', undefined, { dir: specs.path, format: 'table', signal: abort.signal }, out)
-    await sleep(500)
+    const printed = Date.now() + 10_000
+    while (!/\nimpl\s/.test(text) && Date.now() < printed) await sleep(50)
     expect(text).toMatch(/^NAME\s+BOTTLE\s+PHASE\s+READY\s+AGE\nimpl\s+dev\s+Running\s+True/)
     await specs.write('agents/impl.yaml', AGENT + '  suspend: true\n')
     const deadline = Date.now() + 60_000

@@ -48,6 +48,7 @@ describe('bottle-agent-provision', () => {
     })
     expect(JSON.parse(await box.read('sessions/claude/settings.json'))).toEqual({ model: 'opus', skipDangerousModePermissionPrompt: true })
     const before = mtime('sessions/claude/.claude.json')
+    // Lets the clock move past the file system's mtime resolution, so a rewrite would show.
     await new Promise((r) => setTimeout(r, 20))
     for (const step of ['prompt', 'provider', 'skills', 'mcp']) run(step)
     expect(mtime('sessions/claude/.claude.json')).toBe(before)

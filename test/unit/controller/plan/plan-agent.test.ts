@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { DesiredAgent, RenderedFile } from '../../../../controller/plan/desired-agent.js'
+import type { DesiredAgent } from '../../../../controller/plan/desired-agent.js'
+import type { RenderedFile } from '../../../../controller/plan/rendered-file.js'
 import { fileDigest, planAgent, planImpact, type ObservedFiles } from '../../../../controller/plan/plan-agent.js'
 import type { ObservedAgent, ObservedPart, PartSpec } from '../../../../controller/runtime/driver.js'
 

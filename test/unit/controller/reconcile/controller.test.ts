@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { agentLayout } from '../../../../controller/plan/agent-layout.js'
 import { FakeDriver } from '../../../../controller/runtime/fake/fake-driver.js'
 import type { StatusDocument } from '../../../../controller/status/status-types.js'
@@ -42,7 +42,6 @@ describe('Controller with the in-memory runtime', () => {
     const { driver } = running
     expect(driver.partSpec('impl', 'sidecars')).toBeDefined()
     expect(driver.partSpec('impl', 'agent')?.env.HTTPS_PROXY).toBe('http://egress:8888')
-    await running.settle()
     const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
     expect(status?.phase).toBe('Running')
     expect(condition(status, 'Ready')?.status).toBe('True')
@@ -54,7 +53,6 @@ describe('Controller with the in-memory runtime', () => {
 
   it('keeps the token in the bundle config folder only (0600), never in status, logs or the agent', async () => {
     running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
-    await running.settle()
     const layout = agentLayout(running.state.path, 'impl')
     const secrets = join(layout.sidecarsConfig, 'egress', 'secrets.json')
     expect((await stat(secrets)).mode & 0o777).toBe(0o600)
@@ -68,7 +66,6 @@ describe('Controller with the in-memory runtime', () => {
 
   it('a resync of an unchanged agent changes nothing', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.resetCalls()
     running.controller.enqueue('impl')
     await running.controller.idle()
@@ -77,11 +74,9 @@ describe('Controller with the in-memory runtime', () => {
 
   it('an env edit recreates the agent only, and the workspace survives', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     const before = { agent: running.driver.partId('impl', 'agent'), sidecars: running.driver.partId('impl', 'sidecars') }
     running.driver.resetCalls()
-    await specs.write('agents/impl.yaml', agentSpec('impl', '  env: {FOO: bar}\n'))
-    await running.settle()
+    await running.afterChange(() => specs.write('agents/impl.yaml', agentSpec('impl', '  env: {FOO: bar}\n')))
     expect(running.driver.partId('impl', 'agent')).not.toBe(before.agent)
     expect(running.driver.partId('impl', 'sidecars')).toBe(before.sidecars)
     expect(running.driver.partSpec('impl', 'agent')?.env.FOO).toBe('bar')
@@ -91,11 +86,9 @@ describe('Controller with the in-memory runtime', () => {
 
   it('a route edit is hot: config rewritten and the bundle signalled, nothing restarted', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     const before = { agent: running.driver.partId('impl', 'agent'), sidecars: running.driver.partId('impl', 'sidecars') }
     running.driver.resetCalls()
-    await specs.write('bottles/dev.yaml', BOTTLE_DEV + '      - host: registry.npmjs.org\n')
-    await running.settle()
+    await running.afterChange(() => specs.write('bottles/dev.yaml', BOTTLE_DEV + '      - host: registry.npmjs.org\n'))
     expect(running.driver.calls).toEqual(['signalPart impl sidecars:SIGHUP'])
     expect(running.driver.partId('impl', 'agent')).toBe(before.agent)
     expect(running.driver.partId('impl', 'sidecars')).toBe(before.sidecars)
@@ -104,18 +97,15 @@ describe('Controller with the in-memory runtime', () => {
 
   it('heals an agent removed behind its back', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.destroyFromOutside('impl', 'agent')
-    await running.settle(50)
-    expect(running.driver.partSpec('impl', 'agent')).toBeDefined()
+    // The destroy event reaches the controller asynchronously; wait for the fact, not a duration.
+    await vi.waitFor(() => expect(running?.driver.partSpec('impl', 'agent')).toBeDefined())
   })
 
   it('a YAML syntax error leaves the running agent alone and says why, with file:line', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.resetCalls()
-    await specs.write('agents/impl.yaml', 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl\nspec: {bottle: dev}\n')
-    await running.settle()
+    await running.afterChange(() => specs.write('agents/impl.yaml', 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl\nspec: {bottle: dev}\n'))
     expect(running.driver.calls).toEqual([])
     expect(running.driver.partSpec('impl', 'agent')).toBeDefined()
     const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
@@ -126,10 +116,8 @@ describe('Controller with the in-memory runtime', () => {
 
   it('an invalid Bottle keeps its agents running', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.resetCalls()
-    await specs.write('bottles/dev.yaml', BOTTLE_DEV.replace('routes:', 'rotes:'))
-    await running.settle()
+    await running.afterChange(() => specs.write('bottles/dev.yaml', BOTTLE_DEV.replace('routes:', 'rotes:')))
     expect(running.driver.calls).toEqual([])
     const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
     expect(condition(status, 'Valid')?.message).toContain('Bottle "dev" is invalid')
@@ -137,37 +125,46 @@ describe('Controller with the in-memory runtime', () => {
 
   it('deleting the spec prunes the agent and keeps its workspace', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
-    await specs.remove('agents/impl.yaml')
-    await running.settle()
+    await running.afterChange(() => specs.remove('agents/impl.yaml'))
     expect(running.driver.calls).toContain('removeAgent impl keep-workspace')
     expect(running.driver.partSpec('impl', 'agent')).toBeUndefined()
     expect(running.driver.hasWorkspace('impl')).toBe(true)
     expect(await specs.readOptional('agents/impl.status.yaml')).toBeUndefined()
   })
 
+  it('a prune that fails says so in the status instead of leaving it Running', async () => {
+    const driver = new FakeDriver()
+    running = await startFakeController({ specs, driver })
+    driver.failNext.push(...Array<string>(50).fill('removeAgent'))
+    await running.afterChange(() => specs.remove('agents/impl.yaml'))
+    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(status?.phase).toBe('Terminating')
+    expect(condition(status, 'Ready')).toMatchObject({ status: 'False', reason: 'PruneFailed' })
+    expect(status?.lastError).toContain('injected failure')
+    driver.failNext.length = 0
+    await vi.waitFor(async () => expect(await specs.readOptional('agents/impl.status.yaml')).toBeUndefined(), { timeout: 5000 })
+  })
+
   it('a delete and re-create inside the debounce window (an editor save) restarts nothing', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.resetCalls()
     const content = await specs.read('agents/impl.yaml')
-    await specs.remove('agents/impl.yaml')
-    await new Promise((r) => setTimeout(r, 10))
-    await specs.write('agents/impl.yaml', content)
-    await running.settle()
+    await running.afterChange(async () => {
+      await specs.remove('agents/impl.yaml')
+      // The scenario itself: the file is back 10 ms later, well inside the 40 ms debounce.
+      await new Promise((r) => setTimeout(r, 10))
+      await specs.write('agents/impl.yaml', content)
+    })
     expect(running.driver.calls).toEqual([])
   })
 
   it('suspend stops without deleting; resume starts the same parts again', async () => {
     running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
-    await running.settle()
     const id = running.driver.partId('impl', 'agent')
-    await specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: true\n'))
-    await running.settle()
+    await running.afterChange(() => specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: true\n')))
     expect(running.driver.calls.slice(-2)).toEqual(['stopPart impl agent', 'stopPart impl sidecars'])
     expect((await statusOf(specs, 'agents/impl.yaml', 'impl'))?.phase).toBe('Suspended')
-    await specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: false\n'))
-    await running.settle()
+    await running.afterChange(() => specs.write('agents/impl.yaml', agentSpec('impl', '  suspend: false\n')))
     expect(running.driver.partId('impl', 'agent')).toBe(id)
     const rerun = await statusOf(specs, 'agents/impl.yaml', 'impl')
     expect(rerun?.phase, JSON.stringify(rerun?.conditions)).toBe('Running')
@@ -175,18 +172,15 @@ describe('Controller with the in-memory runtime', () => {
 
   it('a restarted controller adopts what runs: no duplicates, no changes', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     const { driver, state } = running
     await running.stop()
     driver.resetCalls()
     running = await startFakeController({ specs, driver, state })
-    await running.settle()
     expect(driver.calls).toEqual([])
   })
 
   it('a missing secret degrades the agent and names the reference, not a value', async () => {
     running = await startFakeController({ specs, env: {} })
-    await running.settle()
     const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
     expect(status?.phase).toBe('Degraded')
     expect(condition(status, 'RoutesApplied')).toMatchObject({ status: 'False', reason: 'SecretUnavailable' })
@@ -197,37 +191,43 @@ describe('Controller with the in-memory runtime', () => {
     const driver = new FakeDriver()
     driver.failNext.push('createPart', 'createPart')
     running = await startFakeController({ specs, driver })
-    await running.settle(800)
-    expect(driver.partSpec('impl', 'agent')).toBeDefined()
+    // Retries run on backoff timers, after the queue went idle: wait for the converged part.
+    await vi.waitFor(() => expect(driver.partSpec('impl', 'agent')).toBeDefined(), { timeout: 5000 })
     expect(running.controller.metrics.reconcileCount('retry')).toBeGreaterThanOrEqual(2)
   })
 
   it('writing status files never triggers another load of the specs', async () => {
     running = await startFakeController({ specs })
-    await running.settle(300)
+    // What is checked is that something does not happen, which only a window of time can show:
+    // 300 ms is several debounce windows (40 ms) of the folder watcher.
+    const window = () => new Promise((r) => setTimeout(r, 300))
+    await window()
     const loads = running.logs.lines.filter((l) => l.includes('"specs.loaded"')).length
     running.controller.enqueue('impl')
-    await running.settle(300)
+    await running.controller.idle()
+    await window()
     expect(running.logs.lines.filter((l) => l.includes('"specs.loaded"')).length).toBe(loads)
   })
 
   it('a task runs to Succeeded and is not started again; a changed task runs again', async () => {
     await specs.write('agents/impl.yaml', agentSpec('impl', '  task: {prompt: "fix the tests", retries: 1}\n'))
     running = await startFakeController({ specs, env: { GH_TOKEN: CANARY } })
-    await running.settle()
     expect(running.driver.partSpec('impl', 'agent')?.restart).toEqual({ onFailure: 1 })
     const firstId = running.driver.partId('impl', 'agent')
     running.driver.exitFromInside('impl', 'agent', 0, 1)
-    await running.settle()
-    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    // The exit reaches the controller as a runtime event; wait for the status that reports it.
+    const status = await vi.waitFor(async () => {
+      const s = await statusOf(specs, 'agents/impl.yaml', 'impl')
+      expect(s?.phase).toBe('Succeeded')
+      return s
+    })
     expect(status?.phase).toBe('Succeeded')
     expect(status?.task).toMatchObject({ state: 'Succeeded', attempts: 2, maxAttempts: 2, exitCode: 0 })
     running.driver.resetCalls()
     running.controller.enqueue('impl')
     await running.controller.idle()
     expect(running.driver.calls).toEqual([])
-    await specs.write('agents/impl.yaml', agentSpec('impl', '  task: {prompt: "fix the lint", retries: 1}\n'))
-    await running.settle()
+    await running.afterChange(() => specs.write('agents/impl.yaml', agentSpec('impl', '  task: {prompt: "fix the lint", retries: 1}\n')))
     expect(running.driver.partId('impl', 'agent')).not.toBe(firstId)
     const rerun = await statusOf(specs, 'agents/impl.yaml', 'impl')
     expect(rerun?.phase, JSON.stringify(rerun?.conditions)).toBe('Running')
@@ -236,10 +236,12 @@ describe('Controller with the in-memory runtime', () => {
   it('a task that fails every attempt is Failed with its exit code', async () => {
     await specs.write('agents/impl.yaml', agentSpec('impl', '  task: {prompt: "fail", retries: 2}\n'))
     running = await startFakeController({ specs })
-    await running.settle()
     running.driver.exitFromInside('impl', 'agent', 7, 2)
-    await running.settle()
-    const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    const status = await vi.waitFor(async () => {
+      const s = await statusOf(specs, 'agents/impl.yaml', 'impl')
+      expect(s?.phase).toBe('Failed')
+      return s
+    })
     expect(status?.phase).toBe('Failed')
     expect(condition(status, 'Ready')).toMatchObject({ status: 'False', reason: 'TaskFailed' })
     expect(condition(status, 'Ready')?.message).toContain('exit code 7 after 3 attempts')
@@ -247,11 +249,9 @@ describe('Controller with the in-memory runtime', () => {
 
   it('deleting an agent archives its sessions and transcripts instead of deleting them', async () => {
     running = await startFakeController({ specs })
-    await running.settle()
     const layout = agentLayout(running.state.path, 'impl')
     await running.state.write(join(layout.sessions, 'claude/projects/-home-agent-workspace/s1.jsonl').slice(running.state.path.length + 1), '{"transcript":1}\n')
-    await specs.remove('agents/impl.yaml')
-    await running.settle()
+    await running.afterChange(() => specs.remove('agents/impl.yaml'))
     const { readdir, readFile } = await import('node:fs/promises')
     const stamps = await readdir(join(running.state.path, 'archive', 'impl'))
     expect(stamps).toHaveLength(1)

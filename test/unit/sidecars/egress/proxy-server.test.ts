@@ -94,15 +94,18 @@ describe('malformed input on the proxy port', () => {
   })
 
   it('survives clients that vanish mid-request', async () => {
+    const gone: Promise<unknown>[] = []
     for (let i = 0; i < 20; i++) {
       const socket = netConnect(proxy.port, '127.0.0.1')
       socket.on('error', () => {})
+      gone.push(new Promise((resolve) => socket.once('close', resolve)))
       socket.on('connect', () => {
         socket.write(`POST http://ok.test:${origin.port}/x HTTP/1.1\r\nHost: ok.test\r\nContent-Length: 100000\r\n\r\n${'a'.repeat(1000)}`)
+        // The scenario: each client vanishes a different number of milliseconds into its request.
         setTimeout(() => socket.destroy(), i)
       })
     }
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await Promise.all(gone)
     expect((await viaProxy(proxy.port, `http://ok.test:${origin.port}/still-up`)).status).toBe(200)
   })
 })

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib'
 import { connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { REDACTED_MARKER } from '../../../../sidecars/egress/answer-redactor.js'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
@@ -134,8 +134,11 @@ describe('WebSocket through an allowed route', () => {
     expect(await echo(socket, reader, 'count me')).toBe('echo:count me')
     socket.write(encodeFrame(0x8, Buffer.alloc(0), true))
     await new Promise((resolve) => socket.once('close', resolve))
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    const closed = proxy.logs.findLast((l) => l.event === 'tunnel.closed')
+    const closed = await vi.waitFor(() => {
+      const line = proxy.logs.findLast((l) => l.event === 'tunnel.closed')
+      expect(line).toBeDefined()
+      return line
+    })
     expect(closed).toMatchObject({ mode: 'websocket', host: 'ws.test', route: 'ws.test' })
     expect(closed?.bytesOut).toBeGreaterThan(8)
   })

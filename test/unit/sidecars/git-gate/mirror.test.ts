@@ -33,6 +33,7 @@ describe('MirrorStore.exclusive', () => {
     const events: string[] = []
     const task = (name: string, ms: number) => async () => {
       events.push(`start ${name}`)
+      // Work that lasts: what overlaps and what waits is the scenario under test.
       await new Promise((r) => setTimeout(r, ms))
       events.push(`end ${name}`)
     }

@@ -19,6 +19,7 @@ describe('withBuildLock', () => {
     const existing = async () => built
     const build = async () => {
       builds += 1
+      // A build that takes a while, so the other callers arrive while it runs: the scenario, not a wait.
       await new Promise((resolve) => setTimeout(resolve, 100))
       built = 'image:1'
       return built

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LocalFolderSource } from '../../../../../controller/spec/sources/local-folder-source.js'
 import { TempFolder } from '../../../../helpers/temp-folder.js'
 
@@ -22,8 +22,11 @@ describe('LocalFolderSource', () => {
     await source.start(() => changes++)
     for (let i = 0; i < 30; i++) {
       await dir.write('agents/a.yaml', `kind: Agent\n# edit ${i}\n`)
+      // The scenario: edits 5 ms apart, each inside the 80 ms debounce of the one before.
       await sleep(5)
     }
+    await vi.waitFor(() => expect(changes).toBeGreaterThan(0))
+    // "Only one" is an absence, which only a window can show: longer than the debounce, shorter than maxWait.
     await sleep(300)
     expect(changes).toBe(1)
   })
@@ -36,10 +39,10 @@ describe('LocalFolderSource', () => {
     await dir.write('.git/HEAD', 'ref: refs/heads/main\n')
     await dir.write('node_modules/x/index.yaml', 'x: 1\n')
     await dir.write('agents/.a.yaml.swp', 'junk')
+    // An absence, which only a window can show: several debounce windows (30 ms) and the whole maxWait.
     await sleep(200)
     expect(changes).toBe(0)
     await dir.write('agents/b.yaml', 'kind: Agent\n')
-    await sleep(200)
-    expect(changes).toBe(1)
+    await vi.waitFor(() => expect(changes).toBe(1))
   })
 })

@@ -12,10 +12,12 @@
  * decisions.json, beside config.json, is not rendered here: it depends on
  * the proposals folder and the intake (proposal-intake.ts) writes it.
  */
-import type { RenderedFile } from '../plan/desired-agent.js'
+import type { RenderedFile } from './rendered-file.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { DEFAULT_LIMITS, superviseConfigSchema, type SuperviseConfig } from '../../sidecars/supervise/supervise-config.js'
-import type { ProposalLimits } from './rate-limits.js'
+
+/** The proposal limits as the supervise daemon reads them (proposals/rate-limits.ts enforces the same shape). */
+type ProposalLimits = SuperviseConfig['limits']
 
 /** The name Claude Code lists the server under, and the URL the agent reaches it at. */
 export const SUPERVISE_MCP_NAME = 'supervise'

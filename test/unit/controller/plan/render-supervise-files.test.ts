@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { superviseFiles } from '../../../../controller/proposals/render-supervise-files.js'
+import { superviseFiles } from '../../../../controller/plan/render-supervise-files.js'
 import { loadSpecTree, type SpecTree } from '../../../../controller/spec/load-spec-tree.js'
 import { parseSuperviseConfig } from '../../../../sidecars/supervise/supervise-config.js'
 import type { TempFolder } from '../../../helpers/temp-folder.js'
-import { AGENT, BOTTLE, specFolder } from './support/spec-folder.js'
+import { AGENT, BOTTLE, specFolder } from '../proposals/support/spec-folder.js'
 
 const URL = 'http://supervise:9100/mcp'
 let folder: TempFolder

@@ -1,0 +1,64 @@
+/**
+ * Every `event` a controller log line can carry. Log lines are read by
+ * machines (alerts, dashboards, tests) that match on `event`, so the set is
+ * closed: a new event is added here, and a misspelt one fails typecheck.
+ * Each layer logs through pino directly and checks its fields with
+ * `satisfies LogFields`.
+ */
+export const LOG_EVENTS = [
+  // controller lifecycle (reconcile/controller.ts, cli/commands/controller.ts)
+  'controller.started',
+  'controller.stopped',
+  'controller.signal',
+  'controller.listening',
+  // specs and their source
+  'specs.loaded',
+  'specs.load-failed',
+  'spec.invalid',
+  'source.ready',
+  'source.changed',
+  'source.fetch-failed',
+  // the runtime as the controller sees it
+  'observe.failed',
+  'runtime.event',
+  'runtime.events-lost',
+  'enqueue',
+  // one Agent's reconcile
+  'reconcile.skipped',
+  'reconcile.failed',
+  'reconcile.retry',
+  'action',
+  'sessions-archived',
+  'image.progress',
+  'image.ready',
+  // proposals
+  'proposals.intake-failed',
+  'proposal.discarded',
+  'proposal.filed',
+  'proposal.refused',
+  // the docker driver's image store
+  'image-build-started',
+  'image-built',
+  'image-build-failed',
+  'cli-fetch-failed',
+  // the docker driver's decisions (DriverDecision)
+  'runtime-selected',
+  'network-created',
+  'network-replaced',
+  'volume-created',
+  'part-created',
+  'part-replaced',
+  'part-started',
+  'part-stopped',
+  'part-removed',
+  'part-signalled',
+  'agent-removed',
+] as const
+
+export type LogEvent = (typeof LOG_EVENTS)[number]
+
+/** The fields object of a controller log line. */
+export interface LogFields {
+  event: LogEvent
+  [field: string]: unknown
+}
