@@ -10,7 +10,7 @@
  * without tmux (a custom image) runs the CLI directly.
  */
 import { AGENT_IMAGE_LAYOUT } from '../plan/agent-image-layout.js'
-import { PROMPT_FILE, providerRuntime, type ProviderName } from '../plan/provider-runtime.js'
+import { PROMPT_FILE, PROVIDERS, type ProviderName } from '../plan/providers.js'
 import type { RuntimeDriver } from '../runtime/driver.js'
 
 export type SessionMode = 'reattach' | 'continue' | 'new' | 'command'
@@ -55,9 +55,9 @@ export async function chooseSessionCommand(driver: RuntimeDriver, agent: string,
   const asAgent = { user: AGENT_IMAGE_LAYOUT.user, workdir: AGENT_IMAGE_LAYOUT.workspace }
   if ('command' in request) return { ...asAgent, argv: request.command, env: { HOME: AGENT_IMAGE_LAYOUT.home }, mode: 'command', live: false }
 
-  const runtime = providerRuntime(request.provider)
+  const provider = PROVIDERS[request.provider]
   // The provider's config and session folders come from its env; probes see what the session will.
-  const env = { HOME: AGENT_IMAGE_LAYOUT.home, ...runtime.env }
+  const env = { HOME: AGENT_IMAGE_LAYOUT.home, ...provider.env }
   const probe = async (argv: string[]): Promise<boolean> => (await driver.exec(agent, 'agent', argv, { ...asAgent, env })).exitCode === 0
   const hasTmux = await probe(['sh', '-c', `command -v tmux >/dev/null && test -f ${LIVE_SESSION.config}`])
   let endedLive = false
@@ -67,9 +67,9 @@ export async function chooseSessionCommand(driver: RuntimeDriver, agent: string,
     // --new: the running CLI is hung up (it keeps its transcript) to make room for a new conversation.
     endedLive = await probe(['sh', '-c', endLiveSession])
   }
-  const resume = !request.fresh && (await probe(['sh', '-c', runtime.hasSessionTest]))
+  const resume = !request.fresh && (await probe(['sh', '-c', provider.hasSessionTest]))
   const hasPrompt = await probe(['test', '-f', PROMPT_FILE])
-  const cli = runtime.interactive({ resume, ...(hasPrompt ? { promptFile: PROMPT_FILE } : {}) })
+  const cli = provider.interactive({ resume, ...(hasPrompt ? { promptFile: PROMPT_FILE } : {}) })
   return {
     ...asAgent,
     argv: hasTmux ? liveSessionTmux('new-session', '-s', LIVE_SESSION.name, '--', ...cli) : cli,

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import type { ImageRequest } from './image-request.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
-import { agentProvider } from './provider-runtime.js'
+import { agentProvider } from './providers.js'
 
 /**
  * The images an Agent's parts run: its Bottle's Dockerfile (relative to the
@@ -10,7 +10,8 @@ import { agentProvider } from './provider-runtime.js'
  */
 export function agentImageRequests(agent: ResolvedAgent, specRoot: string): { agent: ImageRequest; sidecars: ImageRequest } {
   const image = agent.bottle.spec.image
-  let request: ImageRequest = { kind: 'agent', provider: image?.provider ?? agentProvider(agent) }
+  // The Bottle's image.provider picks the bundled image; without one, the image of the Agent's CLI.
+  let request: ImageRequest = image?.provider ? { kind: 'agent', provider: image.provider } : agentProvider(agent).image
   if (image?.dockerfile) request = { kind: 'agent-dockerfile', dockerfile: resolve(specRoot, dirname(agent.bottle.file), image.dockerfile) }
   else if (image?.ref) request = { kind: 'agent-ref', ref: image.ref }
   return { agent: request, sidecars: { kind: 'sidecars' } }

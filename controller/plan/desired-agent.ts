@@ -6,8 +6,8 @@ import type { AppliedRoute } from './applied-route.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { parseDuration } from '../spec/duration.js'
-import { agentProvider, PROMPT_FILE, providerRuntime, SESSIONS_DIR } from './provider-runtime.js'
-import { PROVIDER_PLACEHOLDER, renderEgressConfig } from './render-egress-config.js'
+import { agentProvider, PROMPT_FILE, PROVIDER_PLACEHOLDER, SESSIONS_DIR } from './providers.js'
+import { renderEgressConfig } from './render-egress-config.js'
 import { renderProviderFiles } from './render-provider-files.js'
 import { renderGitconfig } from './render-agent-files.js'
 import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateConfig, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
@@ -53,8 +53,8 @@ export interface DesiredInputs {
   identities: ReadonlyMap<string, string>
   /** Files of each skill the Agent names (read from the spec repo's skills/<name>/). */
   skills?: ReadonlyMap<string, ReadonlyMap<string, string>>
-  /** Codex's placeholder auth.json when the Agent forwards the host's login. */
-  codexPlaceholderAuth?: string
+  /** The CLI's placeholder login file when the Agent forwards the host's login (Codex's auth.json). */
+  hostLoginAuth?: string
 }
 
 /** Seconds after SIGTERM before a timed-out task is killed. */
@@ -95,13 +95,12 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     ...superviseFiles(agent, SUPERVISE_URL),
   ]
   const provider = agentProvider(agent)
-  const runtime = providerRuntime(provider)
   files.push(...renderProviderFiles({
     agent,
     provider,
     mcpServers: agent.bottle.spec.supervise?.enabled ? [{ name: 'supervise', url: SUPERVISE_URL }] : [],
     skills: inputs.skills ?? new Map(),
-    ...(inputs.codexPlaceholderAuth !== undefined ? { codexPlaceholderAuth: inputs.codexPlaceholderAuth } : {}),
+    ...(inputs.hostLoginAuth !== undefined ? { hostLoginAuth: inputs.hostLoginAuth } : {}),
   }))
 
   const daemons = ['egress']
@@ -110,21 +109,20 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const workspace = agent.spec.workspace
 
   const env: Record<string, string> = {
-    ...runtime.env,
+    ...provider.env,
     ...agent.env,
     BOTTLE_AGENT: agent.name,
-    BOTTLE_PROVIDER: provider,
+    BOTTLE_PROVIDER: provider.name,
     BOTTLE_SESSIONS_DIR: SESSIONS_DIR,
     ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
     ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: SUPERVISE_URL } : {}),
     // The entrypoint clones this through the gate into an empty workspace on first start, and never again.
     ...(workspace ? { BOTTLE_WORKSPACE_REPO: gateRepositoryUrl(workspace.remote), ...(workspace.ref ? { BOTTLE_WORKSPACE_REF: workspace.ref } : {}) } : {}),
-    ...(agent.spec.auth?.tokenRef && provider === 'claude' ? { CLAUDE_CODE_OAUTH_TOKEN: PROVIDER_PLACEHOLDER } : {}),
-    ...(agent.spec.auth?.tokenRef && provider === 'codex' ? { OPENAI_API_KEY: PROVIDER_PLACEHOLDER, CODEX_API_KEY: PROVIDER_PLACEHOLDER } : {}),
+    ...(agent.spec.auth?.tokenRef ? Object.fromEntries(provider.tokenEnv.map((name) => [name, PROVIDER_PLACEHOLDER])) : {}),
   }
   const task = agent.spec.task
   if (task) env.BOTTLE_TASK = '1'
-  const taskCommand = task ? taskArgv(runtime.headless(task.prompt, files.some((f) => f.path === 'agent/prompt.md') ? { promptFile: PROMPT_FILE } : {}), task.timeout) : undefined
+  const taskCommand = task ? taskArgv(provider.headless(task.prompt, files.some((f) => f.path === 'agent/prompt.md') ? { promptFile: PROMPT_FILE } : {}), task.timeout) : undefined
 
   // Files read only at start are part of the agent's identity: changing them recreates it.
   const startFiles = files.filter((f) => f.path.startsWith('agent/')).map((f) => [f.path, digest(f.content)])

@@ -2,28 +2,16 @@ import type { EgressConfigInput } from '../../sidecars/egress/config.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import type { AppliedRoute } from './applied-route.js'
 import { canonicalHost } from '../spec/network-syntax.js'
-import { agentProvider } from './provider-runtime.js'
+import { agentProvider, PROVIDER_PLACEHOLDER } from './providers.js'
 import { describeRef, slotFor, type SecretRequirement, type SecretSource } from './secret-slots.js'
-
-/** Hosts each provider's CLI talks to with an API token (auth.tokenRef); egress injects the token there. */
-export const PROVIDER_API_HOSTS: Record<'claude' | 'codex', readonly string[]> = {
-  claude: ['api.anthropic.com'],
-  codex: ['api.openai.com'],
-}
-
-/** Hosts Codex talks to when logged in with ChatGPT (auth.forwardHostCredentials). */
-export const CODEX_LOGIN_HOSTS: readonly string[] = ['api.openai.com', 'chatgpt.com']
 
 /** The credential egress injects for the Agent's own CLI, and where; none when the Agent has no auth. */
 export function providerCredential(agent: ResolvedAgent): { source: SecretSource; hosts: readonly string[] } | undefined {
   const provider = agentProvider(agent)
-  if (agent.spec.auth?.tokenRef) return { source: agent.spec.auth.tokenRef, hosts: PROVIDER_API_HOSTS[provider] }
-  if (agent.spec.auth?.forwardHostCredentials && provider === 'codex') return { source: { hostLogin: 'codex' }, hosts: CODEX_LOGIN_HOSTS }
+  if (agent.spec.auth?.tokenRef) return { source: agent.spec.auth.tokenRef, hosts: provider.apiHosts }
+  if (agent.spec.auth?.forwardHostCredentials && provider.hostLogin) return { source: { hostLogin: provider.name }, hosts: provider.hostLogin.hosts }
   return undefined
 }
-
-/** What the agent holds instead of a provider token. Egress strips any header carrying it. */
-export const PROVIDER_PLACEHOLDER = 'bottle-placeholder-token-not-a-secret'
 
 export interface RenderedEgress {
   config: EgressConfigInput
@@ -63,10 +51,9 @@ export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCe
   }
 
   const placeholders: string[] = []
-  const provider = agentProvider(agent)
   const providerAuth = providerCredential(agent)
   if (providerAuth) {
-    const slot = need(providerAuth.source, `provider ${provider}`)!
+    const slot = need(providerAuth.source, `provider ${agentProvider(agent).name}`)!
     placeholders.push(PROVIDER_PLACEHOLDER)
     for (const host of providerAuth.hosts) {
       const existing = routes.findIndex((r) => canonicalHost(r.host) === host)

@@ -1,13 +1,14 @@
 import type { TokenRef } from '../spec/generated/spec-types.js'
+import type { ProviderName } from '../spec/effective-provider.js'
 import { digest } from '../spec/spec-hash.js'
 
 /** A secret the rendered config needs, named by its reference (never by value). */
 /** Where a secret comes from: a reference in a spec, or the host user's own CLI login. */
 export type SecretSource = TokenRef | HostLogin
 
-/** The host user's Codex login (auth.forwardHostCredentials): the access token in ~/.codex/auth.json. */
+/** The host user's own login of the Agent's CLI (auth.forwardHostCredentials), e.g. the access token in ~/.codex/auth.json. */
 export interface HostLogin {
-  hostLogin: 'codex'
+  hostLogin: ProviderName
 }
 
 export function isHostLogin(ref: SecretSource): ref is HostLogin {

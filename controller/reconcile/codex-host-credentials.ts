@@ -15,8 +15,7 @@
  * API-key logins and expired tokens are refused with what to do instead.
  */
 import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { PROVIDERS } from '../plan/providers.js'
 
 export const PLACEHOLDER = 'bottle-placeholder'
 
@@ -31,14 +30,8 @@ export class CodexHostCredentialError extends Error {
   override readonly name = 'CodexHostCredentialError'
 }
 
-export function codexAuthPath(env: NodeJS.ProcessEnv): string {
-  const home = env.CODEX_HOME?.trim()
-  if (home) return join(home.startsWith('~/') ? join(env.HOME ?? homedir(), home.slice(2)) : home, 'auth.json')
-  return join(env.HOME ?? homedir(), '.codex', 'auth.json')
-}
-
 export function readCodexHostCredentials(env: NodeJS.ProcessEnv, now: Date = new Date()): CodexHostCredentials {
-  const path = codexAuthPath(env)
+  const path = PROVIDERS.codex.hostLogin.authFile(env)
   const fail = (why: string): never => {
     throw new CodexHostCredentialError(`codex host login (${path}): ${why}`)
   }

@@ -29,6 +29,7 @@ export async function resolveSecrets(requirements: readonly SecretRequirement[],
     if (values.has(slot)) continue
     const name = describeRef(ref)
     if (isHostLogin(ref)) {
+      // Codex is the one CLI whose host login can be forwarded (its hostLogin in the provider table).
       try {
         codexLogin = readCodexHostCredentials(env)
         values.set(slot, codexLogin.accessToken)

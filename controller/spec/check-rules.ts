@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { homedir } from 'node:os'
 import { canonicalPath } from '../../sidecars/egress/canonical-path.js'
+import { effectiveProvider } from './effective-provider.js'
 import type { SpecErrorCode } from './errors.js'
 import { canonicalHost, isHostKey, parseCidr, parseGitUpstream } from './network-syntax.js'
 import type { FieldPath } from './parse-documents.js'
-import type { Agent, Bottle, TokenRef } from './generated/spec-types.js'
+import type { Agent, AgentSpec, Bottle, BottleSpec, TokenRef } from './generated/spec-types.js'
 
 /** Rules the schema cannot express. Each report names a field path inside the object. */
 export type Report = (code: SpecErrorCode, path: FieldPath, message: string, options?: { key?: boolean; hint?: string }) => void
@@ -115,13 +116,17 @@ export function checkBottleRules(bottle: Bottle, ctx: RuleContext, report: Repor
 export function checkAgentRules(agent: Agent, ctx: RuleContext, report: Report): void {
   const spec = agent.spec
   checkTokenRef(spec.auth?.tokenRef, ['spec', 'auth', 'tokenRef'], ctx, report)
-  if (spec.auth?.forwardHostCredentials && (spec.provider ?? 'claude') !== 'codex') {
-    report('bad-value', ['spec', 'auth', 'forwardHostCredentials'], 'is only supported with provider: codex')
-  }
   if (spec.auth?.forwardHostCredentials && spec.auth.tokenRef) {
     report('bad-value', ['spec', 'auth'], 'set either tokenRef or forwardHostCredentials, not both')
   }
   ;(spec.skills ?? []).forEach((skill, i) => {
     if (!existsSync(join(ctx.root, 'skills', skill))) report('missing-reference', ['spec', 'skills', i], `skills/${skill} does not exist in the spec folder`)
   })
+}
+
+/** Rules that need the Agent's Bottle (after extends): its provider may come from the Bottle's image. */
+export function checkAgentInBottle(agent: AgentSpec, bottle: Pick<BottleSpec, 'image'>, report: Report): void {
+  if (agent.auth?.forwardHostCredentials && effectiveProvider(agent, bottle) !== 'codex') {
+    report('bad-value', ['spec', 'auth', 'forwardHostCredentials'], 'is only supported with provider: codex')
+  }
 }

@@ -1,4 +1,5 @@
 import { realpath } from 'node:fs/promises'
+import { checkAgentInBottle } from './check-rules.js'
 import { didYouMean } from './did-you-mean.js'
 import { formatFieldPath, type SpecError, type SpecErrorCode } from './errors.js'
 import type { AgentSpec, BottleSpec, GitUser, Proposal } from './generated/spec-types.js'
@@ -190,6 +191,12 @@ function assembleTree(root: string, readings: FileReading[], revision: string | 
       report(c, 'missing-reference', ['spec', 'workspace', 'remote'], `Bottle "${bottle.name}" has no git remote named "${remote}"`, guess ? `did you mean "${guess}"?` : undefined)
       continue
     }
+    let fitsBottle = true
+    checkAgentInBottle(agent.spec, bottle.spec, (code, path, message, options) => {
+      fitsBottle = false
+      report(c, code, path, message, options?.hint)
+    })
+    if (!fitsBottle) continue
     const env = { ...bottle.spec.env, ...agent.spec.env }
     const gitUser = { ...bottle.spec.git?.user, ...agent.spec.git?.user }
     agents.set(c.name!, {

@@ -1,11 +1,16 @@
 import { constants } from 'node:os'
+import { resolve } from 'node:path'
 import type { RuntimeDriver } from '../../runtime/driver.js'
-import { agentProvider } from '../agent-provider.js'
-import { UsageError } from '../cli-error.js'
+import { didYouMean } from '../../spec/did-you-mean.js'
+import type { ProviderName } from '../../spec/effective-provider.js'
+import { loadSpecTree } from '../../spec/load-spec-tree.js'
+import { listedAgentProvider } from '../agent-provider.js'
+import { CliError, UsageError } from '../cli-error.js'
 import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
 import { chooseSessionCommand, LIVE_SESSION, liveSessionTmux, type SessionCommand, type SessionRequest } from '../session-command.js'
 import { processTerminal, runTerminalSession, terminalSize, type Terminal } from '../terminal-session.js'
 import { waitForEntrypoint } from '../wait-for-entrypoint.js'
+import { listObjects } from './get.js'
 
 export interface AttachOptions extends RuntimeOptions {
   /** The spec folder, where the Agent's provider is read. */
@@ -29,7 +34,7 @@ export async function runAttach(agent: string, command: string[], options: Attac
   const terminal = dependencies.terminal ?? processTerminal()
   if (terminal.input.isTTY !== true) throw new UsageError('attach needs a terminal; use bottle exec for scripts')
   if (options.new && command.length > 0) throw new UsageError('--new starts a new agent conversation; it does not apply to a command after --')
-  const request: SessionRequest = command.length > 0 ? { command } : { provider: await agentProvider(options.dir, agent), fresh: options.new === true }
+  const request: SessionRequest = command.length > 0 ? { command } : { provider: await providerOf(options.dir, agent), fresh: options.new === true }
   const driver = dependencies.driver ?? dockerRuntime(options, createLogger(options.logLevel ?? 'warn')).driver
   await waitForEntrypoint(driver, agent)
   const chosen = await chooseSessionCommand(driver, agent, request)
@@ -59,6 +64,18 @@ export async function runAttach(agent: string, command: string[], options: Attac
       err.write(`\r\ndisconnected from ${agent} (${end.signal})\n`)
       return 128 + (constants.signals[end.signal] ?? 0)
   }
+}
+
+/** The CLI the Agent named `name` runs, read from the spec folder. */
+async function providerOf(dir: string, name: string): Promise<ProviderName> {
+  const tree = await loadSpecTree(resolve(dir))
+  const objects = await listObjects(tree)
+  const agent = objects.find((o) => o.kind === 'Agent' && o.name === name)
+  if (!agent) {
+    const guess = didYouMean(name, objects.filter((o) => o.kind === 'Agent').map((o) => o.name))
+    throw new CliError(`agent "${name}" not found in ${dir}${guess ? ` (did you mean "${guess}"?)` : ''}; --dir names the spec folder`)
+  }
+  return listedAgentProvider(tree, agent)
 }
 
 function startNote(agent: string, chosen: SessionCommand): string {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'
 import { formatSpecError } from '../../spec/errors.js'
+import { listedAgentProvider } from '../agent-provider.js'
 import { CliError } from '../cli-error.js'
 import { formatAge, renderTable } from '../output.js'
 import { listObjects, parseKind } from './get.js'
@@ -21,7 +22,7 @@ export async function runDescribe(kindWord: string, name: string, options: { dir
   if (kind === 'Agent') {
     const agent = tree.agents.get(name)
     lines.push(`Bottle:  ${String(o.spec.bottle ?? '-')}${agent ? ` (extends chain: ${agent.bottle.chain.join(' -> ')})` : ''}`)
-    lines.push(`Provider: ${String(o.spec.provider ?? 'claude')}`)
+    lines.push(`Provider: ${listedAgentProvider(tree, o)}`)
     if (agent) lines.push(`Spec hash: ${agent.hash}`)
   }
   if (kind === 'Bottle') {

@@ -3,6 +3,7 @@ import { loadSpecTree, type SpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'
 import { readStatusFile } from '../../status/read-status-file.js'
 import type { StatusDocument } from '../../status/status-types.js'
+import { listedAgentProvider } from '../agent-provider.js'
 import { CliError, UsageError } from '../cli-error.js'
 import { formatAge, renderStructured, renderTable, type OutputFormat } from '../output.js'
 
@@ -71,7 +72,7 @@ function rowsFor(kind: ListedKind, objects: ListedObject[], tree: SpecTree, wide
       const phase = o.status?.phase ?? (o.valid ? 'Pending' : 'Invalid')
       const valid = condition(o, 'Valid')
       const message = o.valid ? (ready?.message ?? '') : (valid?.message ?? tree.invalid.get(`Agent/${o.name}`)?.errors[0]?.message ?? '')
-      return [o.name, String(o.spec.bottle ?? '-'), phase, ready?.status ?? '-', formatAge(ready?.lastTransitionTime), ...(wide ? [String(o.spec.provider ?? 'claude'), o.file, message] : [])]
+      return [o.name, String(o.spec.bottle ?? '-'), phase, ready?.status ?? '-', formatAge(ready?.lastTransitionTime), ...(wide ? [listedAgentProvider(tree, o), o.file, message] : [])]
     })
     return { headers, rows }
   }

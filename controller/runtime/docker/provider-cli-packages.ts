@@ -16,9 +16,10 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/pro
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { z } from 'zod'
-import type { ProgressListener } from '../images.js'
+import type { ImageRequest, ProgressListener } from '../images.js'
 
-export type CliProvider = 'claude' | 'codex'
+/** The providers with a bundled image (the plan's provider table names which image each one runs). */
+export type CliProvider = Extract<ImageRequest, { kind: 'agent' }>['provider']
 export type CliArch = 'x64' | 'arm64'
 
 const packagePin = z.strictObject({

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CliError } from '../../../controller/cli/cli-error.js'
 import { registerProposalCommands } from '../../../controller/cli/commands/proposals.js'
 import { packageRoot } from '../../../controller/package-root.js'
-import { providerRuntime } from '../../../controller/plan/provider-runtime.js'
+import { PROVIDERS } from '../../../controller/plan/providers.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
 import { runCli } from '../../helpers/run-cli.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
@@ -60,7 +60,7 @@ spec:
   supervise: {enabled: true}
 `
 /** Where the entrypoint registers MCP servers for Claude Code (under CLAUDE_CONFIG_DIR, in the sessions mount). */
-const CLAUDE_STATE_FILE = `${providerRuntime('claude').configDir}/.claude.json`
+const CLAUDE_STATE_FILE = `${PROVIDERS.claude.configDir}/.claude.json`
 const AGENT = 'apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl}\nspec:\n  bottle: dev\n'
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chooseSessionCommand, LIVE_SESSION, liveSessionTmux } from '../../../../controller/cli/session-command.js'
-import { PROMPT_FILE, providerRuntime, type ProviderName } from '../../../../controller/plan/provider-runtime.js'
+import { PROMPT_FILE, PROVIDERS, type ProviderName } from '../../../../controller/plan/providers.js'
 import type { ExecOptions } from '../../../../controller/runtime/driver.js'
 import { FakeDriver } from '../../../../controller/runtime/fake/fake-driver.js'
 
@@ -66,7 +66,7 @@ describe('chooseSessionCommand', () => {
   it("probes as the agent in its workspace with the provider's folders, and the session gets the same", async () => {
     const { driver, probes } = await boxWith({ ...none, session: true, prompt: true })
     const chosen = await chooseSessionCommand(driver, 'impl', { provider: 'claude', fresh: false })
-    const runtime = providerRuntime('claude')
+    const runtime = PROVIDERS.claude
     const expected = { user: 'agent', workdir: '/home/agent/workspace', env: { HOME: '/home/agent', ...runtime.env } }
     expect(probes.find((p) => p.argv[2] === runtime.hasSessionTest)).toEqual({ argv: ['sh', '-c', runtime.hasSessionTest], options: expected })
     expect(chosen).toMatchObject(expected)
@@ -75,7 +75,7 @@ describe('chooseSessionCommand', () => {
   it('does not look for a conversation when asked for a new one', async () => {
     const { driver, probes } = await boxWith({ ...none, session: true, prompt: true })
     await chooseSessionCommand(driver, 'impl', { provider: 'claude', fresh: true })
-    expect(probes.some((p) => p.argv[2] === providerRuntime('claude').hasSessionTest)).toBe(false)
+    expect(probes.some((p) => p.argv[2] === PROVIDERS.claude.hasSessionTest)).toBe(false)
   })
 
   it('runs a command after -- as the agent, unchanged, outside tmux and without probing', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { agentLayout } from '../../../../controller/plan/agent-layout.js'
 import { desiredAgent, type DesiredInputs } from '../../../../controller/plan/desired-agent.js'
-import { claudeProjectFolder, providerRuntime, SESSIONS_DIR } from '../../../../controller/plan/provider-runtime.js'
-import { PROVIDER_PLACEHOLDER, renderEgressConfig } from '../../../../controller/plan/render-egress-config.js'
+import { claudeProjectFolder, PROVIDER_PLACEHOLDER, PROVIDERS, SESSIONS_DIR } from '../../../../controller/plan/providers.js'
+import { renderEgressConfig } from '../../../../controller/plan/render-egress-config.js'
 import { loadSpecTree, type SpecTree } from '../../../../controller/spec/load-spec-tree.js'
 import { TempFolder } from '../../../helpers/temp-folder.js'
 
@@ -109,7 +109,7 @@ describe('provider setup for the agent', () => {
     const injected = (egress.config.routes ?? []).filter((r) => r.auth?.slot === 'host-login.codex').map((r) => r.host)
     expect(injected).toEqual(['api.openai.com', 'chatgpt.com'])
     expect(egress.secrets).toEqual([{ slot: 'host-login.codex', ref: { hostLogin: 'codex' }, purpose: 'provider codex' }])
-    const d = desiredFor('login', { codexPlaceholderAuth: '{"auth_mode":"chatgpt"}\n' })
+    const d = desiredFor('login', { hostLoginAuth: '{"auth_mode":"chatgpt"}\n' })
     expect(fileOf(d, 'agent/codex-auth.json')?.content).toBe('{"auth_mode":"chatgpt"}\n')
     expect(Object.values(d.parts.agent.env)).not.toContain(PROVIDER_PLACEHOLDER)
   })
@@ -131,16 +131,15 @@ describe('provider setup for the agent', () => {
   })
 })
 
-describe('provider runtimes', () => {
+describe('provider table', () => {
   it('resume or start fresh, with the prompt file', () => {
-    const claude = providerRuntime('claude')
+    const claude = PROVIDERS.claude
     expect(claude.interactive({ resume: true, promptFile: '/p.md' })).toEqual(['claude', '--dangerously-skip-permissions', '--continue', '--append-system-prompt-file', '/p.md'])
     expect(claude.interactive({ resume: false })).toEqual(['claude', '--dangerously-skip-permissions'])
-    const codex = providerRuntime('codex')
+    const codex = PROVIDERS.codex
     expect(codex.interactive({ resume: true, promptFile: '/p.md' })).toEqual(['codex', 'resume', '--last', '--dangerously-bypass-approvals-and-sandbox'])
     expect(codex.interactive({ resume: false, promptFile: '/p.md' })).toEqual(['codex', '--dangerously-bypass-approvals-and-sandbox', 'Read and follow the instructions in /p.md.'])
     expect(codex.headless('go', {})).toEqual(['codex', 'exec', '--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check', 'go'])
-    expect(providerRuntime(undefined).name).toBe('claude')
   })
 
   it("names Claude's transcript folder after the project path", () => {

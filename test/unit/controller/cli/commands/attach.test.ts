@@ -65,6 +65,19 @@ describe('runAttach', () => {
     expect(stderr).toContain('attached to impl: a new conversation')
   })
 
+  it("runs the Bottle's image provider when the Agent names none", async () => {
+    await specs.write('bottles/dev.yaml', BOTTLE_DEV.replace('spec:\n', 'spec:\n  image: {provider: codex}\n'))
+    await specs.write('agents/impl.yaml', agentSpec('impl'))
+    driver.execHandler = (_agent, _part, argv) => ({ exitCode: argv[0] === 'sh' ? 1 : 0, stdout: '', stderr: '' })
+    const terminal = new FakeTerminal()
+    const attaching = runAttach('impl', [], options(), err, { terminal, driver })
+    const session = await openedSession()
+    expect(session.argv[0]).toBe('codex')
+    expect(session.options.env).toMatchObject({ CODEX_HOME: '/home/agent/.bottle-sessions/codex' })
+    terminal.type('exit 0\r')
+    expect(await attaching).toBe(0)
+  })
+
   it('runs a command after -- instead of the provider', async () => {
     const terminal = new FakeTerminal()
     const attaching = runAttach('impl', ['bash'], options(), err, { terminal, driver })
