@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import { agentLayout } from '../../controller/plan/agent-layout.js'
 import { desiredAgent } from '../../controller/plan/desired-agent.js'
+import { renderSidecarConfigs } from '../../controller/plan/sidecar-configs.js'
 import { Controller } from '../../controller/reconcile/controller.js'
 import { DockerDriver } from '../../controller/runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
@@ -106,7 +107,7 @@ async function plainDockerode(instance: string, agent: string, images: { agent: 
   const layout = agentLayout(stateDir, agent)
   const t0 = performance.now()
   const ca = mintCertificateAuthority({ commonName: `bench ${agent}` })
-  const desired = desiredAgent({ agent: resolved, layout, images, caCertPem: ca.certPem, secrets: new Map(), bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, homeDir: '/nonexistent', identities: new Map() })
+  const desired = desiredAgent({ agent: resolved, layout, images, caCertPem: ca.certPem, secrets: new Map(), bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, configs: renderSidecarConfigs(resolved, { homeDir: '/nonexistent' }), identities: new Map() })
   for (const dir of [join(layout.sidecarsConfig, 'egress'), join(layout.sidecarsState, 'egress'), layout.agentConfig]) await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.key'), ca.keyPem, { mode: 0o600 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.crt'), ca.certPem)

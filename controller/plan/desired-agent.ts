@@ -7,12 +7,12 @@ import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { parseDuration } from '../spec/duration.js'
 import { agentProvider, PROMPT_FILE, PROVIDER_PLACEHOLDER, SESSIONS_DIR } from './providers.js'
-import { renderEgressConfig } from './render-egress-config.js'
 import { renderProviderFiles } from './render-provider-files.js'
 import { renderGitconfig } from './render-agent-files.js'
-import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateConfig, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
+import { gateRepositoryUrl, KNOWN_HOSTS_FILE, renderGitGateInsteadOf, type RenderedGitGate } from './render-git-gate-config.js'
 import type { SecretRequirement, SecretValues } from './secret-slots.js'
 import type { RenderedFile } from './rendered-file.js'
+import type { SidecarConfigs } from './sidecar-configs.js'
 
 /** Port of each bundle daemon on the agent's internal network. */
 export const BUNDLE_PORTS = { egress: 8888, 'git-gate': 9420, supervise: 9100 } as const
@@ -45,10 +45,8 @@ export interface DesiredInputs {
   secrets: SecretValues
   /** uid:gid the bundle runs as, so it can read the 0600 files the controller writes. */
   bundleUser: string
-  /** Extra CA certificates (PEM) the egress proxy trusts for origins: the operator's choice, not the agent's. */
-  upstreamCaCerts?: readonly string[]
-  /** What `~/` means in identityFile paths (the controller user's home). */
-  homeDir: string
+  /** The bundle's configs (renderSidecarConfigs), rendered once for both what must be read and what is written. */
+  configs: SidecarConfigs
   /** Contents of the git identity files, by their path in the gate's config folder (`keys/<remote>`). */
   identities: ReadonlyMap<string, string>
   /** Files of each skill the Agent names (read from the spec repo's skills/<name>/). */
@@ -67,10 +65,8 @@ const TASK_KILL_AFTER_S = 10
  */
 export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const { agent, layout, images } = inputs
-  const egress = renderEgressConfig(agent, inputs.upstreamCaCerts ? { upstreamCaCerts: inputs.upstreamCaCerts } : {})
+  const { egress, gate, secrets: requirements } = inputs.configs
   const remotes = agent.bottle.spec.git?.remotes ?? []
-  const gate = remotes.length > 0 ? renderGitGateConfig(remotes, { homeDir: inputs.homeDir }) : undefined
-  const requirements = [...egress.secrets, ...(gate?.secrets ?? []).filter((g) => !egress.secrets.some((e) => e.slot === g.slot))]
   const secretValues: Record<string, string> = {}
   const gateSecretValues: Record<string, string> = {}
   const missingSecrets: SecretRequirement[] = []

@@ -3,11 +3,8 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
-import { agentImageRequests } from '../plan/agent-image-request.js'
-import { BUNDLE_PORTS, desiredAgent, type DesiredAgent } from '../plan/desired-agent.js'
-import { readSkills } from './read-skills.js'
+import { BUNDLE_PORTS, type DesiredAgent } from '../plan/desired-agent.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
-import { agentRequirements } from '../plan/agent-requirements.js'
 import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
 import type { ImageRequest, ImageStore } from '../runtime/images.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
@@ -16,8 +13,7 @@ import type { EventReason } from '../status/event-reasons.js'
 import type { ObjectStatus, StatusEvent } from '../status/status-types.js'
 import { AgentState } from './agent-state.js'
 import type { ReconcileResult } from './reconcile-result.js'
-import { readIdentityFiles } from './read-identity-files.js'
-import { resolveSecrets } from './resolve-secrets.js'
+import { gatherDesired } from './gather-desired.js'
 import type { SharedObservation } from './shared-observation.js'
 import { formatErrors, type AgentSpecState, type SpecStore } from './spec-store.js'
 import type { LogFields } from '../log-events.js'
@@ -132,21 +128,22 @@ export class AgentReconciler {
     let desired: DesiredAgent | undefined
     let secretProblems: string[] = []
     try {
-      const caCertPem = await state.ensureCertificateAuthority(agent.name)
-      const requirements = agentRequirements(agent, this.homeDir)
-      const secrets = await resolveSecrets(requirements.secrets, this.deps.env)
-      const identities = await readIdentityFiles(requirements.identityFiles)
-      secretProblems = [...secrets.problems.map((p) => p.message), ...identities.problems]
-      this.deps.onSecrets?.(secrets.values.values())
-      const requests = agentImageRequests(agent, this.deps.specs.tree.root)
-      const images = { agent: await this.deps.images.resolve(requests.agent), sidecars: await this.deps.images.resolve(requests.sidecars) }
-      const skills = readSkills(this.deps.specs.tree.root, agent.spec.skills ?? [])
-      const codexPlaceholderAuth = secrets.codexLogin?.placeholderAuthJson
-      desired = desiredAgent({
-        agent, layout, images, caCertPem, secrets: secrets.values, bundleUser: this.deps.bundleUser, homeDir: this.homeDir, identities: identities.values, skills,
-        ...(codexPlaceholderAuth !== undefined ? { codexPlaceholderAuth } : {}),
+      const gathered = await gatherDesired(agent, {
+        specRoot: this.deps.specs.tree.root,
+        layout,
+        images: this.deps.images,
+        env: this.deps.env,
+        homeDir: this.homeDir,
+        bundleUser: this.deps.bundleUser,
         ...(this.deps.upstreamCaCerts ? { upstreamCaCerts: this.deps.upstreamCaCerts } : {}),
+        caCertPem: () => state.ensureCertificateAuthority(agent.name),
+        onSecrets: (values, problems) => {
+          secretProblems = [...problems]
+          this.deps.onSecrets?.(values.values())
+        },
       })
+      desired = gathered.desired
+      const requests = gathered.imageRequests
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {

@@ -1,15 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { agentLayout } from '../../plan/agent-layout.js'
-import { agentImageRequests } from '../../plan/agent-image-request.js'
-import { readSkills } from '../../reconcile/read-skills.js'
-import { desiredAgent, type DesiredAgent } from '../../plan/desired-agent.js'
+import type { DesiredAgent } from '../../plan/desired-agent.js'
 import { planAgent, planImpact, type PlanAction } from '../../plan/plan-agent.js'
-import { agentRequirements } from '../../plan/agent-requirements.js'
-import { readIdentityFiles } from '../../reconcile/read-identity-files.js'
 import { homedir } from 'node:os'
 import { AgentState } from '../../reconcile/agent-state.js'
-import { resolveSecrets } from '../../reconcile/resolve-secrets.js'
+import { gatherDesired } from '../../reconcile/gather-desired.js'
 import { loadSpecTree, type ResolvedAgent } from '../../spec/load-spec-tree.js'
 import { specFileEntry } from '../../spec/list-spec-files.js'
 import { sourceFiles, targetInFolder } from './apply.js'
@@ -65,31 +61,23 @@ export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, 
 
 /** The desired state as the controller would compute it, without minting a CA or writing anything. */
 async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ReturnType<typeof dockerRuntime>['images'], root: string): Promise<DesiredAgent> {
-  const ca = await readFile(join(state.layout.sidecarsConfig, 'egress', 'ca.crt'), 'utf8').catch(() => '(a new CA is minted on first apply)\n')
   // The controller's environment is not this shell's: take values the controller already wrote, then this environment.
   const writtenIn = (daemon: string) => readFile(join(state.layout.sidecarsConfig, daemon, 'secrets.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
   const written = { ...(await writtenIn('git-gate')), ...(await writtenIn('egress')) }
-  const requirements = agentRequirements(agent, homedir())
-  const fromEnv = await resolveSecrets(requirements.secrets)
-  const identities = await readIdentityFiles(requirements.identityFiles)
-  const secrets = new Map([...fromEnv.values, ...Object.entries(written)])
-  const requests = agentImageRequests(agent, root)
   // The controller's --upstream-ca certificates are not known here: take what it last wrote.
   const applied = await readFile(join(state.layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').then((t) => JSON.parse(t) as { upstreamCaCerts?: string[] }).catch(() => ({}) as { upstreamCaCerts?: string[] })
-  return desiredAgent({
-    ...(applied.upstreamCaCerts?.length ? { upstreamCaCerts: applied.upstreamCaCerts } : {}),
-    agent,
+  const { desired } = await gatherDesired(agent, {
+    specRoot: root,
     layout: state.layout,
-    images: { agent: await images.resolve(requests.agent), sidecars: await images.resolve(requests.sidecars) },
-    caCertPem: ca,
-    secrets,
-    bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+    images,
+    env: process.env,
     homeDir: homedir(),
-    identities: identities.values,
-    // As the reconciler renders them, or every Agent with skills or a forwarded login would show as changed.
-    skills: readSkills(root, agent.spec.skills ?? []),
-    ...(fromEnv.codexLogin ? { codexPlaceholderAuth: fromEnv.codexLogin.placeholderAuthJson } : {}),
+    bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+    ...(applied.upstreamCaCerts?.length ? { upstreamCaCerts: applied.upstreamCaCerts } : {}),
+    caCertPem: () => readFile(join(state.layout.sidecarsConfig, 'egress', 'ca.crt'), 'utf8').catch(() => '(a new CA is minted on first apply)\n'),
+    knownSecrets: new Map(Object.entries(written)),
   })
+  return desired
 }
 
 async function describeAction(action: PlanAction, desired: DesiredAgent, state: AgentState): Promise<string[]> {

@@ -3,6 +3,7 @@ import { agentLayout } from '../../../../controller/plan/agent-layout.js'
 import { desiredAgent, type DesiredInputs } from '../../../../controller/plan/desired-agent.js'
 import { claudeProjectFolder, PROVIDER_PLACEHOLDER, PROVIDERS, SESSIONS_DIR } from '../../../../controller/plan/providers.js'
 import { renderEgressConfig } from '../../../../controller/plan/render-egress-config.js'
+import { renderSidecarConfigs } from '../../../../controller/plan/sidecar-configs.js'
 import { loadSpecTree, type SpecTree } from '../../../../controller/spec/load-spec-tree.js'
 import { TempFolder } from '../../../helpers/temp-folder.js'
 
@@ -48,7 +49,7 @@ function desiredFor(name: string, extra: Partial<DesiredInputs> = {}) {
     caCertPem: 'PEM',
     secrets: new Map(),
     bundleUser: '0:0',
-    homeDir: '/home/u',
+    configs: renderSidecarConfigs(resolved, { homeDir: '/home/u' }),
     identities: new Map(),
     ...extra,
   })
