@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { BUNDLE_HOST_FOLDERS, BUNDLE_MOUNTS } from '../../sidecars/shared/bundle-contract.js'
 
 /**
  * Where the controller keeps one Agent's generated files on the host, and
@@ -25,18 +26,14 @@ export interface AgentLayout {
   appliedRecord: string
 }
 
-export const IN_BUNDLE = {
-  config: '/etc/bottle',
-  state: '/var/lib/bottle',
-} as const
-
+export const IN_BUNDLE = BUNDLE_MOUNTS
 
 export function agentLayout(stateDir: string, agent: string): AgentLayout {
   const root = join(stateDir, 'agents', agent)
   return {
     root,
-    sidecarsConfig: join(root, 'sidecars'),
-    sidecarsState: join(root, 'sidecars-state'),
+    sidecarsConfig: join(root, BUNDLE_HOST_FOLDERS.config),
+    sidecarsState: join(root, BUNDLE_HOST_FOLDERS.state),
     agentConfig: join(root, 'agent'),
     sessions: join(root, 'sessions'),
     appliedRecord: join(root, 'applied.json'),

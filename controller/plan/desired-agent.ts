@@ -1,8 +1,9 @@
+import { configFilePath, EGRESS_CONFIG_PATH, EGRESS_SECRETS_PATH, GIT_GATE_CONFIG_PATH, GIT_GATE_SECRETS_PATH } from '../../sidecars/shared/bundle-contract.js'
 import type { PartName, PartSpec } from './agent-parts.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { digest } from '../spec/spec-hash.js'
 import { superviseFiles } from './render-supervise-files.js'
-import type { AppliedRoute } from './applied-route.js'
+import type { EffectiveRoute } from './effective-route.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
 import { parseDuration } from '../spec/duration.js'
@@ -30,7 +31,7 @@ export interface DesiredAgent {
   /** Secrets the config needs; those missing from the values given were left out of secrets.json. */
   secrets: SecretRequirement[]
   missingSecrets: SecretRequirement[]
-  routes: AppliedRoute[]
+  routes: EffectiveRoute[]
   daemons: string[]
   /** Set for an Agent that runs its task to completion instead of waiting for a person. */
   task?: { retries: number; timeout?: string }
@@ -82,8 +83,8 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   }
 
   const files: RenderedFile[] = [
-    { path: 'sidecars/egress/config.json', content: JSON.stringify(egress.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'reload-sidecars' },
-    { path: 'sidecars/egress/secrets.json', content: JSON.stringify(secretValues, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
+    { path: EGRESS_CONFIG_PATH, content: JSON.stringify(egress.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'reload-sidecars' },
+    { path: EGRESS_SECRETS_PATH, content: JSON.stringify(secretValues, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
     { path: 'agent/ca.crt', content: inputs.caCertPem, mode: 0o644, secret: false, onChange: 'none' },
     { path: 'agent/gitconfig', content: renderGitconfig(agent.gitUser) + (gate ? renderGitGateInsteadOf(remotes) : ''), mode: 0o644, secret: false, onChange: 'none' },
     ...(gate ? gitGateFiles(gate, gateSecretValues, inputs.identities) : []),
@@ -136,7 +137,7 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   }, { startFiles })
 
   // Remotes and host keys shape the gate (a change restarts the bundle); secrets and keys reload it.
-  const gateShape = files.filter((f) => f.path.startsWith('sidecars/git-gate/') && !f.secret).map((f) => [f.path, digest(f.content)])
+  const gateShape = files.filter((f) => f.path.startsWith(configFilePath('git-gate', '')) && !f.secret).map((f) => [f.path, digest(f.content)])
   const sidecarsPart = withHash({
     image: images.sidecars,
     env: { BOTTLE_DAEMONS: daemons.join(','), BOTTLE_AGENT: agent.name },
@@ -164,13 +165,13 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
 
 function gitGateFiles(gate: RenderedGitGate, secrets: Record<string, string>, identities: ReadonlyMap<string, string>): RenderedFile[] {
   const files: RenderedFile[] = [
-    { path: 'sidecars/git-gate/config.json', content: JSON.stringify(gate.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'none' },
-    { path: 'sidecars/git-gate/secrets.json', content: JSON.stringify(secrets, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
+    { path: GIT_GATE_CONFIG_PATH, content: JSON.stringify(gate.config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'none' },
+    { path: GIT_GATE_SECRETS_PATH, content: JSON.stringify(secrets, null, 2) + '\n', mode: 0o600, secret: true, onChange: 'reload-sidecars' },
   ]
-  if (gate.knownHosts) files.push({ path: `sidecars/git-gate/${KNOWN_HOSTS_FILE}`, content: gate.knownHosts, mode: 0o600, secret: false, onChange: 'none' })
+  if (gate.knownHosts) files.push({ path: configFilePath('git-gate', KNOWN_HOSTS_FILE), content: gate.knownHosts, mode: 0o600, secret: false, onChange: 'none' })
   for (const copy of gate.identityFiles) {
     const content = identities.get(copy.target)
-    if (content !== undefined) files.push({ path: `sidecars/git-gate/${copy.target}`, content, mode: copy.mode, secret: true, onChange: 'reload-sidecars' })
+    if (content !== undefined) files.push({ path: configFilePath('git-gate', copy.target), content, mode: copy.mode, secret: true, onChange: 'reload-sidecars' })
   }
   return files
 }

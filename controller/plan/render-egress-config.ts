@@ -1,6 +1,6 @@
 import type { EgressConfigInput } from '../../sidecars/egress/config.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
-import type { AppliedRoute } from './applied-route.js'
+import type { EffectiveRoute } from './effective-route.js'
 import { canonicalHost } from '../spec/network-syntax.js'
 import { agentProvider, PROVIDER_PLACEHOLDER } from './providers.js'
 import { describeRef, slotFor, type SecretRequirement, type SecretSource } from './secret-slots.js'
@@ -17,7 +17,7 @@ export interface RenderedEgress {
   config: EgressConfigInput
   secrets: SecretRequirement[]
   /** The effective routes, for status (references, never values). */
-  routes: AppliedRoute[]
+  routes: EffectiveRoute[]
 }
 
 /**
@@ -35,7 +35,7 @@ export function renderEgressConfig(agent: ResolvedAgent, options: { upstreamCaCe
   }
 
   const routes: NonNullable<EgressConfigInput['routes']> = []
-  const applied: AppliedRoute[] = []
+  const applied: EffectiveRoute[] = []
   for (const route of egress.routes ?? []) {
     const slot = route.auth ? need(route.auth.tokenRef, `route ${route.host}`) : undefined
     const tls = route.tls ?? 'intercept'

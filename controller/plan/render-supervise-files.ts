@@ -15,6 +15,7 @@
 import type { RenderedFile } from './rendered-file.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { DEFAULT_LIMITS, superviseConfigSchema, type SuperviseConfig } from '../../sidecars/supervise/supervise-config.js'
+import { SUPERVISE_CONFIG_PATH } from '../../sidecars/shared/bundle-contract.js'
 
 /** The proposal limits as the supervise daemon reads them (proposals/rate-limits.ts enforces the same shape). */
 type ProposalLimits = SuperviseConfig['limits']
@@ -24,7 +25,7 @@ export const SUPERVISE_MCP_NAME = 'supervise'
 
 export function renderSuperviseConfig(agent: ResolvedAgent, limits: ProposalLimits = DEFAULT_LIMITS): RenderedFile {
   const config: SuperviseConfig = superviseConfigSchema.parse({ version: 1, agent: agent.name, bottle: agent.bottle.name, limits: { ...limits } })
-  return { path: 'sidecars/supervise/config.json', content: JSON.stringify(config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'none' }
+  return { path: SUPERVISE_CONFIG_PATH, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600, secret: false, onChange: 'none' }
 }
 
 /** `{"mcpServers": {"supervise": {"type": "http", "url": ...}}}`, world-readable (the entrypoint reads it before dropping to the agent user). */

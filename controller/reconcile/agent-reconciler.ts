@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { configDigest, EGRESS_CONFIG_PATH } from '../../sidecars/shared/bundle-contract.js'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
 import { BUNDLE_PORTS, type DesiredAgent } from '../plan/desired-agent.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
@@ -229,9 +230,9 @@ export class AgentReconciler {
     const wanted = desired.routes
     if (observed?.parts.sidecars?.state !== 'running') return { wanted, applied: false }
     const report = await state.readEgressApplied()
-    const config = desired.files.find((f) => f.path === 'sidecars/egress/config.json')!
-    // The proxy names the config it enforces by this digest (sidecars/egress/load-config.ts).
-    const expected = `sha256:${createHash('sha256').update(config.content).digest('hex')}`
+    const config = desired.files.find((f) => f.path === EGRESS_CONFIG_PATH)!
+    // The proxy names the config it enforces by the same digest.
+    const expected = configDigest(config.content)
     if (!report) return { wanted, applied: false }
     if (report.configHash === expected) return { wanted, applied: true, ...(report.appliedAt ? { appliedAt: report.appliedAt } : {}) }
     if (report.attemptedConfigHash === expected && report.error) return { wanted, applied: false, error: report.error }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chown, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { AGENT_IMAGE_LAYOUT } from '../plan/agent-image-layout.js'
-import { APPLIED_FILE, type AppliedEgressState } from '../../sidecars/egress/applied-state.js'
+import { EGRESS_APPLIED_STATE_PATH, EGRESS_CA_CERT_PATH, EGRESS_CA_KEY_PATH, parseAppliedState, type EgressAppliedState } from '../../sidecars/shared/bundle-contract.js'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import type { AgentLayout } from '../plan/agent-layout.js'
 import type { RenderedFile } from '../plan/rendered-file.js'
@@ -19,7 +19,7 @@ export class AgentState {
 
   async prepare(): Promise<void> {
     await ensurePrivateDir(this.layout.root)
-    for (const dir of [this.layout.sidecarsConfig, this.layout.sidecarsState, join(this.layout.sidecarsConfig, 'egress'), join(this.layout.sidecarsState, 'egress')]) {
+    for (const dir of [this.layout.sidecarsConfig, this.layout.sidecarsState, dirname(join(this.layout.root, EGRESS_CA_KEY_PATH)), dirname(join(this.layout.root, EGRESS_APPLIED_STATE_PATH))]) {
       await ensurePrivateDir(dir)
     }
     // Nothing secret lives here, and the agent's entrypoint may not be the controller's uid.
@@ -36,8 +36,8 @@ export class AgentState {
 
   /** The Agent's CA certificate, minting the CA on first use. The key stays in the bundle's config folder. */
   async ensureCertificateAuthority(agent: string): Promise<string> {
-    const certPath = join(this.layout.sidecarsConfig, 'egress', 'ca.crt')
-    const keyPath = join(this.layout.sidecarsConfig, 'egress', 'ca.key')
+    const certPath = join(this.layout.root, EGRESS_CA_CERT_PATH)
+    const keyPath = join(this.layout.root, EGRESS_CA_KEY_PATH)
     try {
       if (!existsSync(keyPath)) throw new Error('no CA key')
       return readFileSync(certPath, 'utf8')
@@ -86,9 +86,9 @@ export class AgentState {
   }
 
   /** What the bundle's egress daemon reports about the config it runs (sidecars/egress writes it). */
-  async readEgressApplied(): Promise<AppliedEgressState | undefined> {
+  async readEgressApplied(): Promise<EgressAppliedState | undefined> {
     try {
-      return JSON.parse(readFileSync(join(this.layout.sidecarsState, 'egress', APPLIED_FILE), 'utf8')) as AppliedEgressState
+      return parseAppliedState(readFileSync(join(this.layout.root, EGRESS_APPLIED_STATE_PATH), 'utf8'))
     } catch {
       return undefined
     }

@@ -1,7 +1,7 @@
 import type { ObservedAgent, ObservedPart } from '../plan/agent-parts.js'
 import type { ConditionReason } from './condition-reasons.js'
 import { conditionOf, setCondition } from './conditions.js'
-import type { AppliedRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
+import type { EffectiveRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
 
 /** Everything known about one Agent after a reconcile; computeAgentStatus turns it into its status. */
 export interface AgentFacts {
@@ -21,7 +21,7 @@ export interface AgentFacts {
   error?: string
   /** Work under way that the user should see: "building image bottle-agent-claude:1a2b". */
   progress?: string
-  routes?: { wanted: AppliedRoute[]; applied: boolean; appliedAt?: string; error?: string }
+  routes?: { wanted: EffectiveRoute[]; applied: boolean; appliedAt?: string; error?: string }
   secretProblems: string[]
   endpoints?: Record<string, string>
   /** Set when the Agent runs a task (spec.task). */

@@ -4,12 +4,12 @@
  * is true right now and never holds a secret value.
  */
 
-import type { AppliedRoute } from '../plan/applied-route.js'
+import type { EffectiveRoute } from '../plan/effective-route.js'
 import type { ConditionReason } from './condition-reasons.js'
 import type { EventReason } from './event-reasons.js'
 
 // Status files report the routes the plan rendered; the type is the plan's.
-export type { AppliedRoute }
+export type { EffectiveRoute }
 
 export type Phase = 'Pending' | 'Provisioning' | 'Running' | 'Degraded' | 'Succeeded' | 'Failed' | 'Suspended' | 'Terminating'
 
@@ -70,7 +70,7 @@ export interface ObjectStatus {
     /** Networks and volumes that belong to the Agent. */
     infrastructure?: string[]
   }
-  routes?: { applied: AppliedRoute[]; appliedAt?: string; error?: string }
+  routes?: { applied: EffectiveRoute[]; appliedAt?: string; error?: string }
   endpoints?: Record<string, string>
   lastError?: string
   /** Agents with spec.task: how the run went. */

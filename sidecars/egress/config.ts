@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto'
 // resident memory, which matters in a sidecar that runs per Agent.
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
+import { SLOT } from '../shared/secrets-file.js'
 import { canonicalPath, isCanonicalPath } from './canonical-path.js'
 import { canonicalHost } from './route-match.js'
 import { parseCidr } from './ip-address.js'
@@ -26,7 +27,6 @@ export const DEFAULT_LIMITS = {
 } as const
 
 /** Slot names are plain identifiers so they are safe in logs and status. */
-const SLOT = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
 
 const integer = (min: number, max?: number) =>
   max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max))
@@ -229,27 +229,4 @@ function oneLine(text: string): string {
 /** The ports a route allows, defaults applied. */
 export function routePorts(route: EgressRouteConfig): readonly number[] {
   return route.ports ?? DEFAULT_PORTS
-}
-
-/**
- * `secrets.json`: slot name to value. Errors name slots, never values.
- */
-export function parseEgressSecrets(text: string): ValidationResult<ReadonlyMap<string, string>> {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    // The parser's message can quote the text around the error: keep it out.
-    return { ok: false, errors: ['secrets.json: invalid JSON'] }
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, errors: ['secrets.json: must be an object of slot to value'] }
-  const errors: string[] = []
-  const slots = new Map<string, string>()
-  for (const [slot, value] of Object.entries(json)) {
-    if (!SLOT.test(slot)) errors.push(`secrets.json: slot name ${JSON.stringify(slot.slice(0, 64))} is not an identifier`)
-    else if (typeof value !== 'string' || value.length === 0) errors.push(`secrets.json: slot ${slot} must be a non-empty string`)
-    else if (/[\r\n\0]/.test(value)) errors.push(`secrets.json: slot ${slot} contains a line break or NUL`)
-    else slots.set(slot, value)
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: slots }
 }

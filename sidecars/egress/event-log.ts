@@ -7,6 +7,7 @@
  * `[redacted]` because it would carry the secret itself.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { createDaemonLogger, eventLogger } from '../shared/daemon-logger.js'
 import type { RedactionRule } from './answer-redactor.js'
 import type { DenialRule } from './deny.js'
 
@@ -58,7 +59,7 @@ const MESSAGES: Record<EgressEvent['event'], string> = {
   'proxy.stopping': 'proxy stopping',
 }
 
-const WARN_EVENTS = new Set<EgressEvent['event']>([
+export const logEvent = eventLogger<EgressEvent>(MESSAGES, [
   'request.denied',
   'tunnel.denied',
   'dlp.warned',
@@ -69,27 +70,20 @@ const WARN_EVENTS = new Set<EgressEvent['event']>([
   'state.write-failed',
 ])
 
-export function logEvent(log: Logger, event: EgressEvent): void {
-  if (WARN_EVENTS.has(event.event)) log.warn(event, MESSAGES[event.event])
-  else log.info(event, MESSAGES[event.event])
-}
-
 /**
  * The proxy's root logger. `redact` is a backstop for mistakes, not the way
  * secrets are kept out: no code path logs headers.
  */
 export function createEgressLogger(destination?: DestinationStream, level: string = 'info'): Logger {
-  const options = {
+  return createDaemonLogger({
+    component: 'egress',
     level,
-    base: { component: 'egress', pid: process.pid },
     // Exact paths only: a wildcard path makes pino walk every logged object.
-    redact: {
-      paths: ['authorization', 'cookie', 'secret', 'value', 'headers.authorization', 'headers["proxy-authorization"]', 'headers.cookie'],
-      censor: '[redacted]',
-    },
-    // Epoch milliseconds (pino's default): formatting ISO dates costs more than the rest of a line.
-  }
-  return pino(options, destination ?? stdoutDestination())
+    redact: ['authorization', 'cookie', 'secret', 'value', 'headers.authorization', 'headers["proxy-authorization"]', 'headers.cookie'],
+    destination: destination ?? stdoutDestination(),
+    // Epoch milliseconds: formatting ISO dates costs more than the rest of a line.
+    time: 'epoch',
+  })
 }
 
 const FLUSH_INTERVAL_MS = 200

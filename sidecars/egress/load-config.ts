@@ -12,19 +12,16 @@
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { CONFIG_FILE, oneLine, readConfigAndSecrets, readOptional, SECRETS_FILE } from '../shared/read-config-folder.js'
+import { CA_CERT_FILE, CA_KEY_FILE, CONFIG_FILE, SECRETS_FILE } from '../shared/bundle-contract.js'
+import { oneLine, readConfigAndSecrets, readOptional } from '../shared/read-config-folder.js'
 import type { CertificateAuthority } from './certificates.js'
-import { parseEgressConfig, parseEgressSecrets, type EgressConfig } from './config.js'
-
-export { CONFIG_FILE, SECRETS_FILE }
-export const CA_CERT_FILE = 'ca.crt'
-export const CA_KEY_FILE = 'ca.key'
+import { parseEgressConfig, type EgressConfig } from './config.js'
 
 export interface LoadedEgressFiles {
   config: EgressConfig
   secrets: ReadonlyMap<string, string>
   ca: CertificateAuthority | undefined
-  /** `sha256:<hex>` of config.json's bytes: the controller computes the same over what it wrote. */
+  /** configDigest of config.json (bundle-contract.ts): the controller computes the same over what it wrote. */
   configHash: string
   /** Covers every file (secrets and CA included); only compared, never shown. */
   fingerprint: string
@@ -33,7 +30,7 @@ export interface LoadedEgressFiles {
 export type LoadResult = { ok: true; files: LoadedEgressFiles } | { ok: false; error: string; configHash: string | null }
 
 export async function loadEgressFolder(dir: string): Promise<LoadResult> {
-  const read = await readConfigAndSecrets(dir, { config: parseEgressConfig, secrets: parseEgressSecrets })
+  const read = await readConfigAndSecrets(dir, parseEgressConfig)
   if (!read.ok) return read
   const { configText, configHash, config, secretsText, secrets } = read.value
   const fail = (errors: string[]): LoadResult => ({ ok: false, error: oneLine(errors), configHash })

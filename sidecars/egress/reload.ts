@@ -9,9 +9,9 @@
  * they started with, the next request on the same connection sees the new one.
  */
 import type { Logger } from 'pino'
-import { appliedRoutes, writeAppliedState, type AppliedEgressState } from './applied-state.js'
-import { coalescingRunner } from '../shared/coalescing-runner.js'
-import { watchConfigFolder } from '../shared/watch-config-folder.js'
+import type { EgressAppliedState } from '../shared/bundle-contract.js'
+import { enforcedRoutes, writeAppliedState } from './applied-state.js'
+import { createReloadLoop } from '../shared/reload-loop.js'
 import { logEvent } from './event-log.js'
 import { loadEgressFolder, type LoadedEgressFiles } from './load-config.js'
 import type { EgressRuntime } from './proxy-context.js'
@@ -42,7 +42,6 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   let runtime: EgressRuntime | undefined
   let applied: { files: LoadedEgressFiles; at: string } | undefined
   let generation = 0
-  let watcher: { close(): Promise<void> } | undefined
 
   const attempt = async (reason: string): Promise<void> => {
     const attemptedAt = now().toISOString()
@@ -71,10 +70,10 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       attemptedConfigHash = result.configHash
     }
     if (error !== undefined) logEvent(options.log, { event: 'config.rejected', error, keptConfigHash: applied?.files.configHash ?? null })
-    const state: AppliedEgressState = {
+    const state: EgressAppliedState = {
       appliedAt: applied?.at ?? null,
       configHash: applied?.files.configHash ?? null,
-      routes: applied ? appliedRoutes(applied.files.config) : [],
+      routes: applied ? enforcedRoutes(applied.files.config) : [],
       attemptedAt,
       attemptedConfigHash,
     }
@@ -86,23 +85,12 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
     }
   }
 
-  const loads = coalescingRunner(attempt)
-
-  return {
-    current: () => runtime,
-    reload: (reason) => loads.run(reason),
-    async watch() {
-      watcher = await watchConfigFolder({
-        dir: options.configDir,
-        depth: 0,
-        debounceMs,
-        onChange: () => void loads.run('change'),
-        onError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
-      })
-    },
-    async close() {
-      await watcher?.close()
-      await loads.idle()
-    },
-  }
+  const loop = createReloadLoop({
+    dir: options.configDir,
+    depth: 0,
+    debounceMs,
+    load: attempt,
+    onWatchError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
+  })
+  return { current: () => runtime, reload: loop.reload, watch: loop.watch, close: loop.close }
 }

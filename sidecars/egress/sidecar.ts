@@ -21,6 +21,7 @@ import { startEgressProxy, type EgressProxy } from './proxy-server.js'
 import { createDomainRateLimiter } from './rate-limit.js'
 import { FragmentWindows } from './fragment-window.js'
 import { createConfigReloader, type ConfigReloader } from './reload.js'
+import { configDirInBundle, stateDirInBundle } from '../shared/bundle-contract.js'
 
 export interface EgressEnvironment {
   configDir: string
@@ -30,8 +31,8 @@ export interface EgressEnvironment {
   logLevel: string
 }
 
-export const DEFAULT_CONFIG_DIR = '/etc/bottle/egress'
-export const DEFAULT_STATE_DIR = '/var/lib/bottle/egress'
+export const DEFAULT_CONFIG_DIR = configDirInBundle('egress')
+export const DEFAULT_STATE_DIR = stateDirInBundle('egress')
 export const DEFAULT_LISTEN = '0.0.0.0:8888'
 
 /** Read the bundle's environment; throws one line on a bad value. */

@@ -14,6 +14,7 @@
  * the gate. Secret values never appear in config.json: a remote names a slot.
  */
 import { z } from 'zod'
+import { SLOT } from '../shared/secrets-file.js'
 import { parseUpstream } from './upstream-url.js'
 
 /** Where the agent reaches the gate, and the port the daemon listens on by default. */
@@ -42,7 +43,6 @@ export const DEFAULT_LIMITS = {
 /** A remote's name: its repository on the gate is `<name>.git`. Same rule as the Bottle spec. */
 export const REMOTE_NAME = /^[A-Za-z0-9._-]{1,100}$/
 /** Slot names are plain identifiers so they are safe in logs and status. */
-export const SLOT = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
 /** A file in the config folder: relative, no `.` or `..` segment, characters safe on an ssh command line. */
 const CONFIG_FILE_PATH = /^(?!\.\.?(?:\/|$))(?!.*\/\.\.?(?:\/|$))[A-Za-z0-9._-]{1,100}(?:\/[A-Za-z0-9._-]{1,100}){0,3}$/
 
@@ -150,26 +150,6 @@ export function parseGitGateConfig(text: string): ValidationResult<GitGateConfig
   return validateGitGateConfig(json)
 }
 
-/** `secrets.json`: slot name to value. Errors name slots, never values. */
-export function parseGitGateSecrets(text: string): ValidationResult<ReadonlyMap<string, string>> {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    // The parser's message can quote the text around the error: keep it out.
-    return { ok: false, errors: ['secrets.json: invalid JSON'] }
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, errors: ['secrets.json: must be an object of slot to value'] }
-  const errors: string[] = []
-  const slots = new Map<string, string>()
-  for (const [slot, value] of Object.entries(json)) {
-    if (!SLOT.test(slot)) errors.push(`secrets.json: slot name ${JSON.stringify(slot.slice(0, 64))} is not an identifier`)
-    else if (typeof value !== 'string' || value.length === 0) errors.push(`secrets.json: slot ${slot} must be a non-empty string`)
-    else if (/[\r\n\0]/.test(value)) errors.push(`secrets.json: slot ${slot} contains a line break or NUL`)
-    else slots.set(slot, value)
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: slots }
-}
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`

@@ -5,7 +5,8 @@
  * reasons; never a token, a key, a matched value, or request text the agent
  * chose (a refused request logs its code, not its path).
  */
-import pino, { type DestinationStream, type Logger } from 'pino'
+import type { DestinationStream, Logger } from 'pino'
+import { createDaemonLogger, eventLogger } from '../shared/daemon-logger.js'
 import type { RejectionCode } from './gate-rejection.js'
 import type { GitService } from './route-request.js'
 
@@ -54,7 +55,7 @@ const MESSAGES: Record<GateEvent['event'], string> = {
   'client.error': 'client error',
 }
 
-const WARN_EVENTS = new Set<GateEvent['event']>([
+export const logEvent = eventLogger<GateEvent>(MESSAGES, [
   'config.rejected',
   'config.watch-failed',
   'state.write-failed',
@@ -67,20 +68,12 @@ const WARN_EVENTS = new Set<GateEvent['event']>([
   'push.too-large',
 ])
 
-export function logEvent(log: Logger, event: GateEvent): void {
-  if (WARN_EVENTS.has(event.event)) log.warn(event, MESSAGES[event.event])
-  else log.info(event, MESSAGES[event.event])
-}
-
 /** The gate's root logger. `redact` is a backstop for mistakes; no code path logs a secret. */
 export function createGateLogger(destination?: DestinationStream, level = 'info'): Logger {
-  return pino(
-    {
-      level,
-      base: { component: 'git-gate', pid: process.pid },
-      redact: { paths: ['authorization', 'password', 'token', 'secret', '*.authorization', '*.password', '*.token'], censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination ?? pino.destination({ dest: 1, sync: true }),
-  )
+  return createDaemonLogger({
+    component: 'git-gate',
+    level,
+    redact: ['authorization', 'password', 'token', 'secret', '*.authorization', '*.password', '*.token'],
+    ...(destination ? { destination } : {}),
+  })
 }

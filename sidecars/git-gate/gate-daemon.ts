@@ -21,6 +21,7 @@ import { MirrorStore } from './mirror.js'
 import { createGateReloader, type GateReloader } from './reload.js'
 import { createGateHandler } from './smart-http-server.js'
 import { StatusFile } from './status-file.js'
+import { configDirInBundle, stateDirInBundle } from '../shared/bundle-contract.js'
 
 export interface GateEnvironment {
   configDir: string
@@ -30,8 +31,8 @@ export interface GateEnvironment {
   logLevel: string
 }
 
-export const DEFAULT_CONFIG_DIR = '/etc/bottle/git-gate'
-export const DEFAULT_STATE_DIR = '/var/lib/bottle/git-gate'
+export const DEFAULT_CONFIG_DIR = configDirInBundle('git-gate')
+export const DEFAULT_STATE_DIR = stateDirInBundle('git-gate')
 export const DEFAULT_LISTEN = `0.0.0.0:${GIT_GATE_PORT}`
 
 /** Read the bundle's environment; throws one line on a bad value. */

@@ -7,8 +7,8 @@
  * is the code the daemon runs. Written at every start, so a new bundle
  * image's paths take effect.
  */
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { writeFileAtomic } from '../shared/atomic-write.js'
 import { ENV, globalGitConfig, type GatePaths } from './git-environment.js'
 
 export type GateRole = 'pre-receive' | 'credential'
@@ -34,14 +34,8 @@ export async function installGateHome(paths: GatePaths, nodePath: string, entryU
   for (const dir of [paths.stateDir, paths.home, paths.hooksDir, paths.binDir, paths.pushReports]) {
     await mkdir(dir, { recursive: true, mode: 0o700 })
   }
-  await writeAtomically(paths.globalConfig, globalGitConfig(paths), 0o600)
-  await writeAtomically(paths.preReceiveHook, roleScript(nodePath, entryUrl, 'pre-receive'), 0o700)
-  await writeAtomically(paths.credentialHelper, roleScript(nodePath, entryUrl, 'credential'), 0o700)
+  await writeFileAtomic(paths.globalConfig, globalGitConfig(paths), 0o600)
+  await writeFileAtomic(paths.preReceiveHook, roleScript(nodePath, entryUrl, 'pre-receive'), 0o700)
+  await writeFileAtomic(paths.credentialHelper, roleScript(nodePath, entryUrl, 'credential'), 0o700)
 }
 
-async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${dirname(path)}/.${process.pid}.${Date.now()}.tmp`
-  await writeFile(temporary, content, { mode })
-  await chmod(temporary, mode)
-  await rename(temporary, path)
-}

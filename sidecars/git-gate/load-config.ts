@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CONFIG_FILE, oneLine, readConfigAndSecrets, readOptional, SECRETS_FILE } from '../shared/read-config-folder.js'
-import { parseGitGateConfig, parseGitGateSecrets, type GitGateConfig, type GitGateRemoteConfig } from './config.js'
+import { CONFIG_FILE, SECRETS_FILE } from '../shared/bundle-contract.js'
+import { oneLine, readConfigAndSecrets, readOptional } from '../shared/read-config-folder.js'
+import { parseGitGateConfig, type GitGateConfig, type GitGateRemoteConfig } from './config.js'
 import { parseUpstream, type Upstream } from './upstream-url.js'
 
 export { CONFIG_FILE, SECRETS_FILE }
@@ -38,7 +39,7 @@ export interface LoadedGateConfig {
 export type LoadResult = { ok: true; loaded: LoadedGateConfig } | { ok: false; error: string; configHash: string | null }
 
 export async function loadGateFolder(configDir: string): Promise<LoadResult> {
-  const read = await readConfigAndSecrets(configDir, { config: parseGitGateConfig, secrets: parseGitGateSecrets })
+  const read = await readConfigAndSecrets(configDir, parseGitGateConfig)
   if (!read.ok) return read
   const { configText, configHash, config, secretsText, secrets } = read.value
   const fail = (errors: string[]): LoadResult => ({ ok: false, error: oneLine(errors), configHash })

@@ -6,7 +6,8 @@
  * daemon reads and deletes it when receive-pack exits. Rule ids, locations
  * and counts only: never a matched value.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
+import { writeFileAtomic } from '../shared/atomic-write.js'
 
 export type PushOutcome = 'forwarded' | 'refused' | 'upstream-rejected' | 'failed'
 
@@ -26,9 +27,7 @@ export interface PushReport {
 }
 
 export async function writePushReport(path: string, report: PushReport): Promise<void> {
-  const temporary = `${path}.tmp`
-  await writeFile(temporary, JSON.stringify(report), { mode: 0o600 })
-  await rename(temporary, path)
+  await writeFileAtomic(path, JSON.stringify(report), 0o600)
 }
 
 /** Read and delete; undefined when the hook never wrote one (it did not run, or died). */

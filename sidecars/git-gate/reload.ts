@@ -8,8 +8,7 @@
  * with; a push's hook reads the folder itself when it runs.
  */
 import type { Logger } from 'pino'
-import { coalescingRunner } from '../shared/coalescing-runner.js'
-import { watchConfigFolder } from '../shared/watch-config-folder.js'
+import { createReloadLoop } from '../shared/reload-loop.js'
 import { logEvent } from './event-log.js'
 import { loadGateFolder, type LoadedGateConfig } from './load-config.js'
 import type { StatusFile } from './status-file.js'
@@ -36,7 +35,6 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
   const debounceMs = options.debounceMs ?? 250
   let loaded: LoadedGateConfig | undefined
   let lastError: string | undefined
-  let watcher: { close(): Promise<void> } | undefined
 
   const remotesOf = (config: LoadedGateConfig | undefined) => new Map([...(config?.remotes.values() ?? [])].map((r) => [r.name, r.upstream.url]))
 
@@ -60,24 +58,12 @@ export function createGateReloader(options: GateReloaderOptions): GateReloader {
     }
     await options.status.setConfig(loaded?.configHash ?? null, lastError, remotesOf(loaded))
   }
-  const loads = coalescingRunner(attempt)
-
-  return {
-    current: () => loaded,
-    error: () => lastError,
-    reload: (reason) => loads.run(reason),
-    async watch() {
-      watcher = await watchConfigFolder({
-        dir: options.configDir,
-        depth: 2,
-        debounceMs,
-        onChange: () => void loads.run('change'),
-        onError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
-      })
-    },
-    async close() {
-      await watcher?.close()
-      await loads.idle()
-    },
-  }
+  const loop = createReloadLoop({
+    dir: options.configDir,
+    depth: 2,
+    debounceMs,
+    load: attempt,
+    onWatchError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
+  })
+  return { current: () => loaded, error: () => lastError, reload: loop.reload, watch: loop.watch, close: loop.close }
 }

@@ -5,8 +5,8 @@
  * messages pass through redaction first). Rewritten atomically (temporary
  * file, then rename) after every refresh, push and config load.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { rename } from 'node:fs/promises'
+import { writeFileAtomic } from '../shared/atomic-write.js'
 
 export interface RefreshStatus {
   at: string
@@ -93,7 +93,7 @@ export class StatusFile {
     this.dirty = false
     this.status.updatedAt = this.now().toISOString()
     const content = `${JSON.stringify(this.status, null, 2)}\n`
-    this.writing = writeAtomically(this.path, content).catch((error: Error) => this.onError(error))
+    this.writing = writeFileAtomic(this.path, content, 0o644).catch((error: Error) => this.onError(error))
     try {
       await this.writing
     } finally {
@@ -102,9 +102,4 @@ export class StatusFile {
   }
 }
 
-async function writeAtomically(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const temporary = join(dirname(path), `.${STATUS_FILE}.${process.pid}.tmp`)
-  await writeFile(temporary, content, { mode: 0o644 })
-  await rename(temporary, path)
-}
+

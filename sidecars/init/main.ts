@@ -10,7 +10,9 @@
 import { mkdirSync } from 'node:fs'
 import { ensurePasswdEntry } from './passwd-entry.js'
 import type { Server } from 'node:net'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
+import { BUNDLE_MOUNTS } from '../shared/bundle-contract.js'
+import { createDaemonLogger } from '../shared/daemon-logger.js'
 import { InitConfigError, readInitConfig } from './config.js'
 import { controlSocketPath, sendControl, serveControl, type ControlRequest } from './control-socket.js'
 import { Supervisor } from './supervisor.js'
@@ -18,7 +20,7 @@ import { Supervisor } from './supervisor.js'
 const USAGE = 'usage: init.mjs [restart <daemon> | status]'
 
 function createLogger(): Logger {
-  return pino({ base: { component: 'init', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime })
+  return createDaemonLogger({ component: 'init' })
 }
 
 async function supervise(log: Logger): Promise<void> {
@@ -36,7 +38,7 @@ async function supervise(log: Logger): Promise<void> {
   }
   try {
     mkdirSync(config.runDir, { recursive: true, mode: 0o700 })
-    const passwd = ensurePasswdEntry({ basePath: '/etc/passwd.base', passwdPath: `${config.runDir}/passwd`, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: '/var/lib/bottle' })
+    const passwd = await ensurePasswdEntry({ basePath: '/etc/passwd.base', passwdPath: `${config.runDir}/passwd`, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: BUNDLE_MOUNTS.state })
     log.info({ event: 'passwd-entry', result: passwd }, 'passwd entry for the bundle user')
   } catch (error) {
     log.error({ event: 'passwd-entry-failed', error: (error as Error).message }, 'cannot write the passwd entry; ssh upstreams will fail')

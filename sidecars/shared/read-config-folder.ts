@@ -1,17 +1,15 @@
 /**
  * The part of loading a daemon's config folder that every daemon shares:
  * `config.json` (required; its digest names the config, as the controller
- * computes it over what it wrote) and `secrets.json` (optional; slot to
- * value). Each daemon parses both with its own validators and checks the
- * rest of its folder itself. Errors come back as one line and never hold a
- * secret value.
+ * computes it over what it wrote: bundle-contract.ts) and `secrets.json`
+ * (optional; slot to value: secrets-file.ts). Each daemon parses its config
+ * with its own validator and checks the rest of its folder itself. Errors
+ * come back as one line and never hold a secret value.
  */
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-
-export const CONFIG_FILE = 'config.json'
-export const SECRETS_FILE = 'secrets.json'
+import { CONFIG_FILE, configDigest, SECRETS_FILE } from './bundle-contract.js'
+import { parseSecretsFile } from './secrets-file.js'
 
 const MAX_ERROR_LENGTH = 1000
 
@@ -28,19 +26,16 @@ export interface ConfigAndSecrets<C> {
 
 export type ReadResult<C> = { ok: true; value: ConfigAndSecrets<C> } | { ok: false; error: string; configHash: string | null }
 
-export async function readConfigAndSecrets<C>(
-  dir: string,
-  parse: { config(text: string): Parsed<C>; secrets(text: string): Parsed<ReadonlyMap<string, string>> },
-): Promise<ReadResult<C>> {
+export async function readConfigAndSecrets<C>(dir: string, parseConfig: (text: string) => Parsed<C>): Promise<ReadResult<C>> {
   const configText = await readOptional(join(dir, CONFIG_FILE))
   if (configText === undefined) return { ok: false, error: `${CONFIG_FILE}: missing in ${dir}`, configHash: null }
-  const configHash = `sha256:${createHash('sha256').update(configText).digest('hex')}`
-  const parsed = parse.config(configText)
+  const configHash = configDigest(configText)
+  const parsed = parseConfig(configText)
   if (!parsed.ok) return { ok: false, error: oneLine(parsed.errors), configHash }
   const secretsText = await readOptional(join(dir, SECRETS_FILE))
   let secrets: ReadonlyMap<string, string> = new Map()
   if (secretsText !== undefined) {
-    const parsedSecrets = parse.secrets(secretsText)
+    const parsedSecrets = parseSecretsFile(secretsText)
     if (!parsedSecrets.ok) return { ok: false, error: oneLine(parsedSecrets.errors), configHash }
     secrets = parsedSecrets.value
   }

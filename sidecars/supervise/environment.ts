@@ -10,6 +10,8 @@
  *                                  (default /var/lib/bottle/egress/applied.json)
  *   BOTTLE_SUPERVISE_LOG_LEVEL     pino level (default info)
  */
+import { APPLIED_STATE_FILE, configDirInBundle, stateDirInBundle } from '../shared/bundle-contract.js'
+
 export interface SuperviseEnvironment {
   host: string
   port: number
@@ -20,9 +22,9 @@ export interface SuperviseEnvironment {
 }
 
 export const DEFAULT_LISTEN = '0.0.0.0:9100'
-export const DEFAULT_CONFIG_DIR = '/etc/bottle/supervise'
-export const DEFAULT_STATE_DIR = '/var/lib/bottle/supervise'
-export const DEFAULT_APPLIED_PATH = '/var/lib/bottle/egress/applied.json'
+export const DEFAULT_CONFIG_DIR = configDirInBundle('supervise')
+export const DEFAULT_STATE_DIR = stateDirInBundle('supervise')
+export const DEFAULT_APPLIED_PATH = `${stateDirInBundle('egress')}/${APPLIED_STATE_FILE}`
 export const MCP_PATH = '/mcp'
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])

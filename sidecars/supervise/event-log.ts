@@ -5,7 +5,8 @@
  * (it may be anything); an accepted proposal logs its id and host, which
  * passed the rules (no credential shapes) before they are logged.
  */
-import pino, { type DestinationStream, type Logger } from 'pino'
+import type { DestinationStream, Logger } from 'pino'
+import { createDaemonLogger, eventLogger } from '../shared/daemon-logger.js'
 
 export type RefusalCode =
   | 'not-configured'
@@ -41,22 +42,14 @@ const MESSAGES: Record<SuperviseEvent['event'], string> = {
   'client.error': 'client error',
 }
 
-const WARN_EVENTS = new Set<SuperviseEvent['event']>(['tool.refused', 'tool.failed', 'http.refused', 'client.error'])
-
-export function logEvent(log: Logger, event: SuperviseEvent): void {
-  if (WARN_EVENTS.has(event.event)) log.warn(event, MESSAGES[event.event])
-  else log.info(event, MESSAGES[event.event])
-}
+export const logEvent = eventLogger<SuperviseEvent>(MESSAGES, ['tool.refused', 'tool.failed', 'http.refused', 'client.error'])
 
 /** The daemon's root logger. `redact` is a backstop; no code path logs a secret. */
 export function createSuperviseLogger(destination?: DestinationStream, level = 'info'): Logger {
-  return pino(
-    {
-      level,
-      base: { component: 'supervise', pid: process.pid },
-      redact: { paths: ['authorization', 'token', 'secret', 'reason', '*.authorization', '*.token', '*.reason'], censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination ?? pino.destination({ dest: 1, sync: true }),
-  )
+  return createDaemonLogger({
+    component: 'supervise',
+    level,
+    redact: ['authorization', 'token', 'secret', 'reason', '*.authorization', '*.token', '*.reason'],
+    ...(destination ? { destination } : {}),
+  })
 }

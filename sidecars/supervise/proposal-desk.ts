@@ -9,7 +9,8 @@
  * for the agent. The checks here are courtesy (the agent learns at once);
  * the controller's intake checks everything again and decides.
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises'
+import { readFile, mkdir } from 'node:fs/promises'
+import { writeFileAtomic } from '../shared/atomic-write.js'
 import { join } from 'node:path'
 import type { RefusalCode } from './event-log.js'
 import { readLiveRoutes, type LiveRoutes } from './live-routes.js'
@@ -208,10 +209,7 @@ export class ProposalDesk {
 
   async #writeCounter(next: number): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 })
-    const target = join(this.options.stateDir, COUNTER_FILE)
-    const temporary = join(this.options.stateDir, `.${COUNTER_FILE}.${process.pid}.tmp`)
-    await writeFile(temporary, `${next}\n`, { mode: 0o600 })
-    await rename(temporary, target)
+    await writeFileAtomic(join(this.options.stateDir, COUNTER_FILE), `${next}\n`, 0o600)
   }
 
   #now(): Date {

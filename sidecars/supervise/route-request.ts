@@ -13,7 +13,8 @@
  * The controller reads it as untrusted input: this schema is strict, and
  * the controller checks the content again with proposal-rules.ts.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises'
+import { writeFileAtomic } from '../shared/atomic-write.js'
 import { join } from 'node:path'
 import * as z from 'zod'
 import { MAX_PATH_LENGTH, MAX_PATHS, MAX_REASON_LENGTH } from './proposal-rules.js'
@@ -63,10 +64,7 @@ export function parseRouteRequest(text: string): Parsed<RouteRequest> {
 export async function writeRouteRequest(stateDir: string, request: RouteRequest): Promise<void> {
   const dir = join(stateDir, REQUESTS_DIR)
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const target = join(dir, requestFileName(request.id))
-  const temporary = join(dir, `.${request.id}.${process.pid}.tmp`)
-  await writeFile(temporary, `${JSON.stringify(request, null, 2)}\n`, { mode: 0o600 })
-  await rename(temporary, target)
+  await writeFileAtomic(join(dir, requestFileName(request.id)), `${JSON.stringify(request, null, 2)}\n`, 0o600)
 }
 
 /** Ids of the request files waiting in `<stateDir>/requests/` (dot files are writes in progress). */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { EGRESS_CA_CERT_PATH, EGRESS_CONFIG_PATH, EGRESS_SECRETS_PATH, GIT_GATE_SECRETS_PATH } from '../../../sidecars/shared/bundle-contract.js'
 import { agentLayout } from '../../plan/agent-layout.js'
 import type { DesiredAgent } from '../../plan/desired-agent.js'
 import { planAgent, planImpact, type PlanAction } from '../../plan/plan-agent.js'
@@ -62,10 +63,10 @@ export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, 
 /** The desired state as the controller would compute it, without minting a CA or writing anything. */
 async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ReturnType<typeof dockerRuntime>['images'], root: string): Promise<DesiredAgent> {
   // The controller's environment is not this shell's: take values the controller already wrote, then this environment.
-  const writtenIn = (daemon: string) => readFile(join(state.layout.sidecarsConfig, daemon, 'secrets.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
-  const written = { ...(await writtenIn('git-gate')), ...(await writtenIn('egress')) }
+  const writtenIn = (path: string) => readFile(join(state.layout.root, path), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
+  const written = { ...(await writtenIn(GIT_GATE_SECRETS_PATH)), ...(await writtenIn(EGRESS_SECRETS_PATH)) }
   // The controller's --upstream-ca certificates are not known here: take what it last wrote.
-  const applied = await readFile(join(state.layout.sidecarsConfig, 'egress', 'config.json'), 'utf8').then((t) => JSON.parse(t) as { upstreamCaCerts?: string[] }).catch(() => ({}) as { upstreamCaCerts?: string[] })
+  const applied = await readFile(join(state.layout.root, EGRESS_CONFIG_PATH), 'utf8').then((t) => JSON.parse(t) as { upstreamCaCerts?: string[] }).catch(() => ({}) as { upstreamCaCerts?: string[] })
   const { desired } = await gatherDesired(agent, {
     specRoot: root,
     layout: state.layout,
@@ -74,7 +75,7 @@ async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState
     homeDir: homedir(),
     bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
     ...(applied.upstreamCaCerts?.length ? { upstreamCaCerts: applied.upstreamCaCerts } : {}),
-    caCertPem: () => readFile(join(state.layout.sidecarsConfig, 'egress', 'ca.crt'), 'utf8').catch(() => '(a new CA is minted on first apply)\n'),
+    caCertPem: () => readFile(join(state.layout.root, EGRESS_CA_CERT_PATH), 'utf8').catch(() => '(a new CA is minted on first apply)\n'),
     knownSecrets: new Map(Object.entries(written)),
   })
   return desired
@@ -94,7 +95,7 @@ async function describeAction(action: PlanAction, desired: DesiredAgent, state: 
     case 'write-files': {
       const lines: string[] = []
       for (const f of action.files) {
-        if (f.path === 'sidecars/egress/config.json') {
+        if (f.path === EGRESS_CONFIG_PATH) {
           const old = await readFile(join(state.layout.root, f.path), 'utf8').then((t) => JSON.parse(t) as { routes?: { host: string }[] }).catch(() => ({ routes: [] }))
           const next = JSON.parse(f.content) as { routes: { host: string }[] }
           const was = new Map((old.routes ?? []).map((r) => [r.host, JSON.stringify(r)]))

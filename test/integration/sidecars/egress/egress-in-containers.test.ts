@@ -14,7 +14,7 @@ import Dockerode from 'dockerode'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerImageStore } from '../../../../controller/runtime/docker/image-store.js'
-import type { AppliedEgressState } from '../../../../sidecars/egress/applied-state.js'
+import { parseAppliedState, type EgressAppliedState } from '../../../../sidecars/shared/bundle-contract.js'
 import { createLeafCertificates, mintCertificateAuthority } from '../../../../sidecars/egress/certificates.js'
 import type { EgressConfigInput } from '../../../../sidecars/egress/config.js'
 import { bundleEgress } from './support/bundle.js'
@@ -120,8 +120,8 @@ async function writeConfig(config: EgressConfigInput): Promise<void> {
   await rename(`${path}.tmp`, path)
 }
 
-async function applied(): Promise<AppliedEgressState> {
-  return JSON.parse(await readFile(join(work, 'state', 'applied.json'), 'utf8')) as AppliedEgressState
+async function applied(): Promise<EgressAppliedState> {
+  return appliedState(await readFile(join(work, 'state', 'applied.json'), 'utf8'))
 }
 
 let originCa: { certPem: string }
@@ -243,3 +243,10 @@ describe('egress in a container, curl as the agent', () => {
     expect(after.RestartCount).toBe(0)
   })
 })
+
+/** The report as the controller reads it: a file that is not one fails the test here. */
+function appliedState(text: string): EgressAppliedState {
+  const state = parseAppliedState(text)
+  if (!state) throw new Error(`applied.json is not an applied-state report: ${text.slice(0, 200)}`)
+  return state
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppliedEgressState } from '../../../../sidecars/egress/applied-state.js'
+import { parseAppliedState, type EgressAppliedState } from '../../../../sidecars/shared/bundle-contract.js'
 import { mintCertificateAuthority } from '../../../../sidecars/egress/certificates.js'
 import type { EgressConfigInput } from '../../../../sidecars/egress/config.js'
 import { startOrigin, type Origin } from '../../../unit/sidecars/egress/support/origin.js'
@@ -99,8 +99,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>, message: str
   throw new Error(message)
 }
 
-async function applied(daemon: Daemon): Promise<AppliedEgressState> {
-  return JSON.parse(await readFile(join(daemon.stateDir, 'applied.json'), 'utf8')) as AppliedEgressState
+async function applied(daemon: Daemon): Promise<EgressAppliedState> {
+  return appliedState(await readFile(join(daemon.stateDir, 'applied.json'), 'utf8'))
 }
 
 function rssOf(pid: number): number {
@@ -243,3 +243,10 @@ describe('startup edge cases', () => {
     }
   })
 })
+
+/** The report as the controller reads it: a file that is not one fails the test here. */
+function appliedState(text: string): EgressAppliedState {
+  const state = parseAppliedState(text)
+  if (!state) throw new Error(`applied.json is not an applied-state report: ${text.slice(0, 200)}`)
+  return state
+}

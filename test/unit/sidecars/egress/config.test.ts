@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LIMITS, parseEgressConfig, parseEgressSecrets, validateEgressConfig } from '../../../../sidecars/egress/config.js'
+import { DEFAULT_LIMITS, parseEgressConfig, validateEgressConfig } from '../../../../sidecars/egress/config.js'
 import { mintCertificateAuthority } from '../../../../sidecars/egress/certificates.js'
+import { parseSecretsFile } from '../../../../sidecars/shared/secrets-file.js'
 
 describe('validateEgressConfig', () => {
   it('fills defaults for an empty config', () => {
@@ -96,7 +97,7 @@ describe('parseEgressConfig', () => {
   })
 })
 
-describe('parseEgressSecrets', () => {
+describe('parseSecretsFile', () => {
   const secret = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz'
   const cases = [
     { name: 'valid map', text: JSON.stringify({ github: secret, 'gitea.token': 'x' }), want: 'ok' },
@@ -108,7 +109,7 @@ describe('parseEgressSecrets', () => {
     { name: 'bad slot name', text: JSON.stringify({ 'a b': secret }), want: 'secrets.json: slot name "a b" is not an identifier' },
   ]
   it.each(cases)('$name', ({ text, want }) => {
-    const got = parseEgressSecrets(text)
+    const got = parseSecretsFile(text)
     const summary = got.ok ? 'ok' : got.errors.join(' | ')
     expect(summary).toBe(want)
     expect(summary).not.toContain(secret)

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppliedEgressState } from '../../../../sidecars/egress/applied-state.js'
+import type { EgressAppliedState } from '../../../../sidecars/shared/bundle-contract.js'
 import type { EgressConfigInput } from '../../../../sidecars/egress/config.js'
 import { startHarness, type Harness } from './support/proxy-harness.js'
 import { startOrigin, type Origin } from './support/origin.js'
@@ -28,7 +28,7 @@ function baseConfig(extra: Partial<EgressConfigInput> = {}): EgressConfigInput {
 }
 
 /** Wait until applied.json was rewritten by a load attempt after `since`. */
-async function nextApplied(since: string): Promise<AppliedEgressState> {
+async function nextApplied(since: string): Promise<EgressAppliedState> {
   for (let i = 0; i < 200; i++) {
     const state = await proxy.applied().catch(() => undefined)
     if (state && state.attemptedAt > since) return state

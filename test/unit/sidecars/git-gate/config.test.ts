@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LIMITS, DEFAULT_SCAN, parseGitGateConfig, parseGitGateSecrets, validateGitGateConfig } from '../../../../sidecars/git-gate/config.js'
+import { DEFAULT_LIMITS, DEFAULT_SCAN, parseGitGateConfig, validateGitGateConfig } from '../../../../sidecars/git-gate/config.js'
+import { parseSecretsFile } from '../../../../sidecars/shared/secrets-file.js'
 
 const ssh = { name: 'app', upstream: 'ssh://git@git.example.com/me/app.git', protocol: 'ssh', identityFile: 'keys/app', knownHosts: 'known_hosts' }
 const https = { name: 'lib', upstream: 'https://github.com/me/lib.git', protocol: 'https', tokenSlot: 'env.GH_TOKEN' }
@@ -63,9 +64,9 @@ describe('parseGitGateConfig', () => {
   })
 })
 
-describe('parseGitGateSecrets', () => {
+describe('parseSecretsFile', () => {
   it('reads slots', () => {
-    expect(parseGitGateSecrets('{"env.GH_TOKEN":"ghp_value"}')).toEqual({ ok: true, value: new Map([['env.GH_TOKEN', 'ghp_value']]) })
+    expect(parseSecretsFile('{"env.GH_TOKEN":"ghp_value"}')).toEqual({ ok: true, value: new Map([['env.GH_TOKEN', 'ghp_value']]) })
   })
   const invalid = [
     { name: 'invalid JSON never quotes the text', text: '{"a": "secret-value', want: 'secrets.json: invalid JSON' },
@@ -75,7 +76,7 @@ describe('parseGitGateSecrets', () => {
     { name: 'a bad slot name', text: '{"a b":"x"}', want: 'secrets.json: slot name "a b" is not an identifier' },
   ]
   it.each(invalid)('refuses $name', ({ text, want }) => {
-    const got = parseGitGateSecrets(text)
+    const got = parseSecretsFile(text)
     expect(got.ok ? [] : got.errors).toEqual([want])
     expect(JSON.stringify(got)).not.toContain('secret-value')
   })

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DlpScanner, ScannerOptions } from '../../../../../sidecars/dlp/types.js'
-import type { AppliedEgressState } from '../../../../../sidecars/egress/applied-state.js'
+import { parseAppliedState, type EgressAppliedState } from '../../../../../sidecars/shared/bundle-contract.js'
 import { mintCertificateAuthority, type CertificateAuthority } from '../../../../../sidecars/egress/certificates.js'
 import type { EgressConfigInput } from '../../../../../sidecars/egress/config.js'
 import { createEgressLogger } from '../../../../../sidecars/egress/event-log.js'
@@ -33,7 +33,7 @@ export interface Harness {
   logs: Array<Record<string, unknown> & { event?: string }>
   reloader: ConfigReloader
   writeConfig(config: EgressConfigInput | string, secrets?: Record<string, string>): Promise<void>
-  applied(): Promise<AppliedEgressState>
+  applied(): Promise<EgressAppliedState>
   close(): Promise<void>
 }
 
@@ -87,10 +87,17 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     logs,
     reloader,
     writeConfig,
-    applied: async () => JSON.parse(await readFile(join(stateDir, 'applied.json'), 'utf8')) as AppliedEgressState,
+    applied: async () => appliedState(await readFile(join(stateDir, 'applied.json'), 'utf8')),
     close: async () => {
       await sidecar.stop()
       await rm(root, { recursive: true, force: true })
     },
   }
+}
+
+/** The report as the controller reads it: a file that is not one fails the test here. */
+function appliedState(text: string): EgressAppliedState {
+  const state = parseAppliedState(text)
+  if (!state) throw new Error(`applied.json is not an applied-state report: ${text.slice(0, 200)}`)
+  return state
 }

@@ -6,13 +6,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { startSuperviseHttp, type SuperviseHttp } from '../../../../../sidecars/supervise/http-server.js'
 import { ProposalDesk } from '../../../../../sidecars/supervise/proposal-desk.js'
 import type { Decisions, SuperviseConfig } from '../../../../../sidecars/supervise/supervise-config.js'
-import type { AppliedEgressState } from '../../../../../sidecars/egress/applied-state.js'
+import type { EgressAppliedState } from '../../../../../sidecars/shared/bundle-contract.js'
 import { captureLog } from '../../../../helpers/log-capture.js'
 import { TempFolder } from '../../../../helpers/temp-folder.js'
 
 export const CONFIG: SuperviseConfig = { version: 1, agent: 'impl', bottle: 'dev', limits: { maxPending: 3, maxPerHour: 10 } }
 
-export const APPLIED: AppliedEgressState = {
+export const APPLIED: EgressAppliedState = {
   appliedAt: '2025-01-01T00:00:00.000Z',
   configHash: 'sha256:abc',
   attemptedAt: '2025-01-01T00:00:00.000Z',
@@ -33,7 +33,7 @@ export class SuperviseFixture {
   private constructor(readonly folder: TempFolder) {}
 
   /** `null` leaves a file out, as before the controller or egress wrote it. */
-  static async start(config: SuperviseConfig | null = CONFIG, applied: AppliedEgressState | null = APPLIED): Promise<SuperviseFixture> {
+  static async start(config: SuperviseConfig | null = CONFIG, applied: EgressAppliedState | null = APPLIED): Promise<SuperviseFixture> {
     const fixture = new SuperviseFixture(await TempFolder.create('bottle-supervise-'))
     await mkdir(fixture.configDir, { recursive: true })
     await mkdir(fixture.stateDir, { recursive: true })
@@ -68,7 +68,7 @@ export class SuperviseFixture {
     await writeFile(join(this.configDir, 'decisions.json'), JSON.stringify(decisions))
   }
 
-  async writeApplied(applied: AppliedEgressState): Promise<void> {
+  async writeApplied(applied: EgressAppliedState): Promise<void> {
     await mkdir(join(this.appliedPath, '..'), { recursive: true })
     await writeFile(this.appliedPath, JSON.stringify(applied))
   }
