@@ -1,6 +1,5 @@
 import { effectiveProvider, type ProviderName } from '../spec/effective-provider.js'
 import type { SpecTree } from '../spec/load-spec-tree.js'
-import type { ListedObject } from './commands/get.js'
 
 /**
  * The provider of a listed Agent, as `get`, `describe` and `attach` show it:
@@ -8,7 +7,7 @@ import type { ListedObject } from './commands/get.js'
  * spec to read it from (its last good box may still run), so it reads as
  * the default.
  */
-export function listedAgentProvider(tree: SpecTree, agent: ListedObject): ProviderName {
+export function listedAgentProvider(tree: SpecTree, agent: { name: string; file: string }): ProviderName {
   const resolved = tree.agents.get(agent.name)
   if (resolved && resolved.file === agent.file) return effectiveProvider(resolved.spec, resolved.bottle.spec)
   return effectiveProvider({}, undefined)

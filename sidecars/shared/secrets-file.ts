@@ -3,12 +3,11 @@
  * the controller (0600). The one parser of it. Errors name slots, never
  * values.
  */
-import type { Parsed } from './read-config-folder.js'
 
 /** A slot name: what the config refers to a secret by (`env.GH_TOKEN`, `host-login.codex`). */
 export const SLOT = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/
 
-export function parseSecretsFile(text: string): Parsed<ReadonlyMap<string, string>> {
+export function parseSecretsFile(text: string): { ok: true; value: ReadonlyMap<string, string> } | { ok: false; errors: string[] } {
   let json: unknown
   try {
     json = JSON.parse(text)
