@@ -27,11 +27,15 @@ function baseConfig(extra: Partial<EgressConfigInput> = {}): EgressConfigInput {
   }
 }
 
-/** Wait until applied.json was rewritten by a load attempt after `since`. */
-async function nextApplied(since: string): Promise<EgressAppliedState> {
+/**
+ * Wait until applied.json was rewritten by a load attempt after `since`
+ * (of a config other than `notOf`: a late watch event of an earlier write
+ * may load that one again first).
+ */
+async function nextApplied(since: string, notOf?: string | null): Promise<EgressAppliedState> {
   for (let i = 0; i < 200; i++) {
     const state = await proxy.applied().catch(() => undefined)
-    if (state && state.attemptedAt > since) return state
+    if (state && state.attemptedAt > since && (notOf === undefined || state.attemptedConfigHash !== notOf)) return state
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   throw new Error('applied.json was not rewritten')
@@ -108,7 +112,7 @@ describe('live reload', () => {
     const good = await proxy.applied()
     const since = new Date().toISOString()
     await proxy.writeConfig({ ...baseConfig(), routes: [{ host: 'a.test', tls: 'passthrough', paths: ['/x'] }] })
-    const state = await nextApplied(since)
+    const state = await nextApplied(since, good.configHash)
     expect(state.configHash).toBe(good.configHash)
     expect(state.attemptedConfigHash).not.toBe(good.configHash)
     expect(state.routes).toEqual(good.routes)
