@@ -18,13 +18,14 @@ export const LOG_EVENTS = [
   'source.ready',
   'source.changed',
   'source.fetch-failed',
-  // the runtime as the controller sees it
+  // the drivers as the controller sees them
   'observe.failed',
-  'runtime.event',
-  'runtime.events-lost',
+  'part.event',
+  'part.events-lost',
   'enqueue',
   // one Agent's reconcile
   'reconcile.skipped',
+  'reconcile.refused',
   'reconcile.failed',
   'reconcile.retry',
   'action',

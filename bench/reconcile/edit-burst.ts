@@ -6,6 +6,7 @@
  */
 import pino from 'pino'
 import { Controller } from '../../controller/reconcile/controller.js'
+import { DriverRegistry } from '../../controller/runtime/driver-registry.js'
 import { FakeDriver } from '../../controller/runtime/fake/fake-driver.js'
 import { FakeImageStore } from '../../controller/runtime/fake/fake-image-store.js'
 import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
@@ -22,7 +23,7 @@ async function once(): Promise<{ reconciles: number; lastEnv: string | undefined
   const agent = (i: number) => `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: impl}\nspec:\n  bottle: dev\n  env: {EDIT: "${i}"}\n`
   await specs.write('agents/impl.yaml', agent(0))
   const driver = new FakeDriver()
-  const controller = new Controller({ source: new LocalFolderSource(specs.path), driver, images: new FakeImageStore(), stateDir: state.path, bundleUser: '1000:1000', env: {}, log: pino({ level: 'silent' }), resyncMs: 3_600_000 })
+  const controller = new Controller({ source: new LocalFolderSource(specs.path), drivers: new DriverRegistry({ docker: driver }), images: new FakeImageStore(), stateDir: state.path, bundleUser: '1000:1000', env: {}, log: pino({ level: 'silent' }), resyncMs: 3_600_000 })
   await controller.start()
   await controller.idle()
   const before = controller.metrics.reconcileCount()

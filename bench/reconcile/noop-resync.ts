@@ -17,6 +17,7 @@ import { DockerImageStore } from '../../controller/runtime/docker/image-store.js
 import { FakeDriver } from '../../controller/runtime/fake/fake-driver.js'
 import { FakeImageStore } from '../../controller/runtime/fake/fake-image-store.js'
 import type { RuntimeDriver } from '../../controller/runtime/driver.js'
+import { DriverRegistry } from '../../controller/runtime/driver-registry.js'
 import type { ImageStore } from '../../controller/runtime/images.js'
 import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
 import { median, printTable } from '../lib/stats.js'
@@ -45,7 +46,7 @@ async function measure(label: string, driver: RuntimeDriver, images: ImageStore,
   await specs.write('bottles/dev.yaml', BOTTLE)
   for (let i = 0; i < count; i++) await specs.write(`agents/a${i}.yaml`, `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: a${i}}\nspec: {bottle: dev}\n`)
   fakeAcks?.(state.path)
-  const controller = new Controller({ source: new LocalFolderSource(specs.path), driver, images, stateDir: state.path, bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, env: {}, log, concurrency: 4, resyncMs: 3_600_000 })
+  const controller = new Controller({ source: new LocalFolderSource(specs.path), drivers: new DriverRegistry({ docker: driver }), images, stateDir: state.path, bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, env: {}, log, concurrency: 4, resyncMs: 3_600_000 })
   await controller.start()
   await allReady(specs, count)
   await controller.idle()

@@ -18,6 +18,7 @@ import { desiredAgent } from '../../controller/plan/desired-agent.js'
 import { renderSidecarConfigs } from '../../controller/plan/sidecar-configs.js'
 import { Controller } from '../../controller/reconcile/controller.js'
 import { DockerDriver } from '../../controller/runtime/docker/docker-driver.js'
+import { DriverRegistry } from '../../controller/runtime/driver-registry.js'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
 import { containerCreateOptions } from '../../controller/runtime/docker/container-options.js'
 import { egressNetworkOptions, internalNetworkOptions } from '../../controller/runtime/docker/network-options.js'
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     await specs.write('bottles/dev.yaml', BOTTLE)
     const controller = new Controller({
       source: new LocalFolderSource(specs.path),
-      driver: new DockerDriver({ instance: controllerInstance, logger: log }),
+      drivers: new DriverRegistry({ docker: new DockerDriver({ instance: controllerInstance, logger: log }) }),
       images,
       stateDir: join(state.path, 'controller'),
       bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,

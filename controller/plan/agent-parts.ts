@@ -42,8 +42,13 @@ export interface PartSpec {
   workdir?: string
   mounts: Mount[]
   resources?: Resources
-  /** Extra names the part answers to on the agent's internal network (sidecars only). */
+  /** Names the part answers to on the agent's internal network (the bundle's service names); the plan decides them. */
   aliases?: string[]
+  /**
+   * Runs a minimal init as the box's PID 1 that reaps orphaned processes and
+   * passes signals on to the part's command.
+   */
+  init: boolean
   /**
    * Set for a part that runs to completion (an Agent's task): the engine
    * restarts it after a non-zero exit, with backoff, at most `onFailure`

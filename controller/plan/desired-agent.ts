@@ -6,6 +6,7 @@ import { superviseFiles } from './render-supervise-files.js'
 import type { EffectiveRoute } from './effective-route.js'
 import { AGENT_IMAGE_LAYOUT, agentProxyEnvironment } from './agent-image-layout.js'
 import { IN_BUNDLE, type AgentLayout } from './agent-layout.js'
+import { BUNDLE_ALIASES, bundleUrl } from './bundle-services.js'
 import { parseDuration } from '../spec/duration.js'
 import { agentProvider, PROMPT_FILE, PROVIDER_PLACEHOLDER, SESSIONS_DIR } from './providers.js'
 import { renderProviderFiles } from './render-provider-files.js'
@@ -15,11 +16,8 @@ import type { SecretRequirement, SecretValues } from './secret-slots.js'
 import type { RenderedFile } from './rendered-file.js'
 import type { SidecarConfigs } from './sidecar-configs.js'
 
-/** Port of each bundle daemon on the agent's internal network. */
-export const BUNDLE_PORTS = { egress: 8888, 'git-gate': 9420, supervise: 9100 } as const
-
 /** Where the agent reaches the supervise MCP server. */
-const SUPERVISE_URL = `http://supervise:${BUNDLE_PORTS.supervise}/mcp`
+export const SUPERVISE_URL = bundleUrl('supervise', '/mcp')
 
 export interface DesiredAgent {
   name: string
@@ -111,7 +109,7 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     BOTTLE_AGENT: agent.name,
     BOTTLE_PROVIDER: provider.name,
     BOTTLE_SESSIONS_DIR: SESSIONS_DIR,
-    ...agentProxyEnvironment(`http://egress:${BUNDLE_PORTS.egress}`, 'localhost,127.0.0.1,::1,egress,git-gate,supervise,sidecars'),
+    ...agentProxyEnvironment(bundleUrl('egress'), ['localhost', '127.0.0.1', '::1', ...BUNDLE_ALIASES].join(',')),
     ...(agent.bottle.spec.supervise?.enabled ? { BOTTLE_SUPERVISE_URL: SUPERVISE_URL } : {}),
     // The entrypoint clones this through the gate into an empty workspace on first start, and never again.
     ...(workspace ? { BOTTLE_WORKSPACE_REPO: gateRepositoryUrl(workspace.remote), ...(workspace.ref ? { BOTTLE_WORKSPACE_REF: workspace.ref } : {}) } : {}),
@@ -125,6 +123,8 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
   const startFiles = files.filter((f) => f.path.startsWith('agent/')).map((f) => [f.path, digest(f.content)])
   const agentPart = withHash({
     image: images.agent,
+    // The agent's tools leave orphans (editors, language servers); something must reap them.
+    init: true,
     env,
     workdir: AGENT_IMAGE_LAYOUT.workspace,
     mounts: [
@@ -142,6 +142,9 @@ export function desiredAgent(inputs: DesiredInputs): DesiredAgent {
     image: images.sidecars,
     env: { BOTTLE_DAEMONS: daemons.join(','), BOTTLE_AGENT: agent.name },
     user: inputs.bundleUser,
+    aliases: [...BUNDLE_ALIASES],
+    // The bundle's own init (sidecars/init) supervises the daemons; this one below it reaps and forwards signals, as it always has.
+    init: true,
     mounts: [
       { kind: 'bind', source: layout.sidecarsConfig, target: IN_BUNDLE.config, readOnly: true },
       { kind: 'bind', source: layout.sidecarsState, target: IN_BUNDLE.state, readOnly: false },
@@ -184,5 +187,25 @@ function taskArgv(argv: string[], timeout: string | undefined): string[] {
 }
 
 function withHash(spec: Omit<PartSpec, 'hash'>, extra: object): PartSpec {
-  return { ...spec, hash: digest({ spec, extra }, 12) }
+  return { ...spec, hash: digest({ spec: hashedFields(spec), extra }, 12) }
+}
+
+/**
+ * The fields a part's hash covers. `init` and `aliases` became PartSpec
+ * fields after parts had been created without them, when the Docker driver
+ * always ran an init and gave the bundle these aliases itself. At those old
+ * defaults they are left out, so an upgrade does not recreate every running
+ * part; any other value changes the hash as every field does.
+ */
+export function hashedFields(spec: Omit<PartSpec, 'hash'>): Partial<Omit<PartSpec, 'hash'>> {
+  const { init, aliases, ...rest } = spec
+  return {
+    ...rest,
+    ...(init ? {} : { init }),
+    ...(aliases === undefined || sameList(aliases, BUNDLE_ALIASES) ? {} : { aliases }),
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }

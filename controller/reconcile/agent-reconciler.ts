@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { configDigest, EGRESS_CONFIG_PATH } from '../../sidecars/shared/bundle-contract.js'
 import { agentLayout, type AgentLayout } from '../plan/agent-layout.js'
-import { BUNDLE_PORTS, type DesiredAgent } from '../plan/desired-agent.js'
+import { bundleUrl } from '../plan/bundle-services.js'
+import type { DesiredAgent } from '../plan/desired-agent.js'
 import { planAgent, type PlanAction } from '../plan/plan-agent.js'
 import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
+import type { DriverRegistry, PlacedAgent } from '../runtime/driver-registry.js'
 import type { ImageRequest, ImageStore } from '../runtime/images.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { computeAgentStatus, pruneFailedStatus, type AgentFacts } from '../status/agent-status.js'
@@ -29,7 +31,8 @@ export interface AgentStatusSink {
 
 export interface AgentReconcilerDeps {
   specs: SpecStore
-  driver: RuntimeDriver
+  /** The driver of each runtime; an Agent's `spec.runtime` picks one. */
+  drivers: DriverRegistry
   observation: SharedObservation
   images: ImageStore
   /** `<state>/<instance>`: holds agents/<name>/ for every Agent. */
@@ -70,20 +73,31 @@ export class AgentReconciler {
       const applied = await state.readApplied()
       lastFile = applied?.specFile
       spec = this.deps.specs.agentState(name, lastFile)
-      const observed = await this.deps.observation.observeAgent(name)
+      const placements = await this.deps.observation.observeAgent(name)
 
       switch (spec.kind) {
         case 'absent':
-          return await this.prune(name, observed, state, log)
+          return await this.prune(name, placements, state, log)
         case 'invalid':
         case 'unreadable': {
           const errors = formatErrors(spec.errors)
           log.info({ event: 'reconcile.skipped', reason: spec.kind === 'invalid' ? 'SpecInvalid' : 'SpecUnreadable', file: spec.file, errors: errors.length } satisfies LogFields, 'spec not usable; leaving the agent as it is')
-          await this.report(name, spec.file, { specErrors: errors.length ? errors : [`${spec.file}: cannot be read`], suspended: false, observed, secretProblems: [], events: [] })
+          await this.report(name, spec.file, { specErrors: errors.length ? errors : [`${spec.file}: cannot be read`], suspended: false, ...placedFacts(placements[0]), secretProblems: [], events: [] })
           return { outcome: 'terminal', reason: 'spec is not valid' }
         }
-        case 'valid':
-          return await this.converge(spec.agent, observed, state, layout, log)
+        case 'valid': {
+          const choice = await this.deps.drivers.choose(spec.agent.bottle.spec.runtime)
+          // A runtime change recreates the Agent on the new runtime; what ran elsewhere goes first (its workspace stays there).
+          const events = await this.removeElsewhere(name, placements, choice.runtime, log)
+          if (!choice.ok) {
+            log.warn({ event: 'reconcile.refused', reason: 'RuntimeUnavailable', runtime: choice.runtime, message: choice.reason } satisfies LogFields, 'runtime not available; nothing started in its place')
+            await this.report(name, spec.agent.file, { specErrors: [], specHash: spec.agent.hash, suspended: spec.agent.spec.suspend === true, runtimeUnavailable: choice.reason, secretProblems: [], events })
+            // Terminal: nothing to retry until the spec or the host changes; every resync asks the registry again.
+            return { outcome: 'terminal', reason: choice.reason }
+          }
+          const observed = placements.find((p) => p.runtime === choice.runtime)?.observed
+          return await this.converge(spec.agent, choice.driver, observed, state, layout, log, events)
+        }
       }
     } catch (err) {
       // Every exit writes status: a reconcile that threw would otherwise leave
@@ -99,8 +113,10 @@ export class AgentReconciler {
   private async reportFailure(name: string, spec: AgentSpecState | undefined, lastFile: string | undefined, message: string): Promise<void> {
     if (spec?.kind === 'valid') {
       const { agent } = spec
-      const observed = await this.deps.observation.observeAgent(name).catch(() => undefined)
-      await this.report(name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, observed, error: message, secretProblems: [], events: [] })
+      const placed = await this.deps.observation.observeAgent(name).catch(() => [])
+      const chosen = await this.deps.drivers.choose(agent.bottle.spec.runtime).catch(() => undefined)
+      const running = placed.find((p) => p.runtime === chosen?.runtime)
+      await this.report(name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, ...placedFacts(running), error: message, secretProblems: [], events: [] })
       return
     }
     if (spec?.kind === 'invalid' || spec?.kind === 'unreadable') {
@@ -113,10 +129,24 @@ export class AgentReconciler {
     await this.deps.statuses.set(name, lastFile, pruneFailedStatus(this.deps.statuses.previous(name), message, this.now()))
   }
 
-  private async prune(name: string, observed: ObservedAgent | undefined, state: AgentState, log: Logger): Promise<ReconcileResult> {
-    if (observed) {
-      log.info({ event: 'action', action: 'remove-agent', class: 'prune' } satisfies LogFields, 'spec gone; pruning the agent (its workspace volume is kept)')
-      await this.deps.driver.removeAgent(name, { purgeWorkspace: false })
+  /** Removes the Agent from every runtime but `runtime`; returns what it did, as status events. */
+  private async removeElsewhere(name: string, placements: PlacedAgent[], runtime: string, log: Logger): Promise<StatusEvent[]> {
+    const events: StatusEvent[] = []
+    for (const placed of placements) {
+      // A workspace left behind is kept, and is no reason to act on every reconcile.
+      const left = Object.keys(placed.observed.parts).length > 0 || placed.observed.infrastructure.some((i) => i !== placed.observed.workspace)
+      if (placed.runtime === runtime || !left) continue
+      log.info({ event: 'action', action: 'remove-agent', class: 'prune', runtime: placed.runtime, reason: 'runtime changed' } satisfies LogFields, 'removing the agent from the runtime it no longer names (its workspace is kept there)')
+      await placed.driver.removeAgent(name, { purgeWorkspace: false })
+      events.push({ time: this.now(), type: 'Normal', reason: 'Pruned', message: `remove-agent from runtime ${placed.runtime} (runtime changed to ${runtime})` })
+    }
+    return events
+  }
+
+  private async prune(name: string, placements: PlacedAgent[], state: AgentState, log: Logger): Promise<ReconcileResult> {
+    for (const placed of placements) {
+      log.info({ event: 'action', action: 'remove-agent', class: 'prune', runtime: placed.runtime } satisfies LogFields, 'spec gone; pruning the agent (its workspace volume is kept)')
+      await placed.driver.removeAgent(name, { purgeWorkspace: false })
     }
     const archived = await state.remove(join(this.deps.stateDir, 'archive', name, this.now().replace(/[:.]/g, '-')))
     if (archived) log.info({ event: 'sessions-archived', path: archived } satisfies LogFields, 'kept the agent\'s sessions and transcripts')
@@ -124,8 +154,8 @@ export class AgentReconciler {
     return { outcome: 'converged' }
   }
 
-  private async converge(agent: ResolvedAgent, observed: ObservedAgent | undefined, state: AgentState, layout: AgentLayout, log: Logger): Promise<ReconcileResult> {
-    const events: StatusEvent[] = []
+  private async converge(agent: ResolvedAgent, driver: RuntimeDriver, observed: ObservedAgent | undefined, state: AgentState, layout: AgentLayout, log: Logger, events: StatusEvent[]): Promise<ReconcileResult> {
+    const observeAgain = async (): Promise<ObservedAgent | undefined> => (await this.deps.observation.observeAgent(agent.name)).find((p) => p.driver === driver)?.observed
     let desired: DesiredAgent | undefined
     let secretProblems: string[] = []
     try {
@@ -148,9 +178,9 @@ export class AgentReconciler {
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {
-        if (actions.some((a) => a.kind === 'create-part')) await this.ensureImages(agent, requests, desired, observed, log)
+        if (actions.some((a) => a.kind === 'create-part')) await this.ensureImages(agent, driver, requests, desired, observed, log)
         for (const action of actions) {
-          await this.apply(agent.name, action, state, log)
+          await this.apply(agent.name, action, driver, state, log)
           events.push(eventFor(action, this.now()))
         }
         await state.writeApplied({
@@ -167,14 +197,14 @@ export class AgentReconciler {
     } catch (err) {
       const message = oneLine(err)
       log.error({ event: 'reconcile.failed', err: message } satisfies LogFields, 'reconcile failed')
-      const now = await this.deps.observation.observeAgent(agent.name).catch(() => observed)
-      await this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, observed: now, error: message, secretProblems, events, ...(desired ? { desired } : {}) })
+      const now = await observeAgain().catch(() => observed)
+      await this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: agent.spec.suspend === true, driver: driver.kind, ...(now ? { observed: now } : {}), error: message, secretProblems, events, ...(desired ? { desired } : {}) })
       return { outcome: 'retry', error: err instanceof Error ? err : new Error(message) }
     }
 
-    const now = await this.deps.observation.observeAgent(agent.name)
+    const now = await observeAgain()
     const routes = await this.routesState(desired, state, now)
-    await this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: desired.suspended, observed: now, secretProblems, events, desired, routes })
+    await this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: desired.suspended, driver: driver.kind, ...(now ? { observed: now } : {}), secretProblems, events, desired, routes })
     if (!desired.suspended && now?.parts.sidecars?.state === 'running' && !routes.applied && !routes.error) {
       return { outcome: 'waiting', requeueAfterMs: ROUTES_POLL_MS, reason: 'egress has not loaded the routes yet' }
     }
@@ -183,22 +213,21 @@ export class AgentReconciler {
   }
 
   /** Builds what a create needs, telling the user through status while it runs (the base image takes ~40 s). */
-  private async ensureImages(agent: ResolvedAgent, requests: { agent: ImageRequest; sidecars: ImageRequest }, desired: DesiredAgent, observed: ObservedAgent | undefined, log: Logger): Promise<void> {
+  private async ensureImages(agent: ResolvedAgent, driver: RuntimeDriver, requests: { agent: ImageRequest; sidecars: ImageRequest }, desired: DesiredAgent, observed: ObservedAgent | undefined, log: Logger): Promise<void> {
     let lastReport = 0
     for (const [label, request] of [['sidecars', requests.sidecars], ['agent', requests.agent]] as const) {
       const onProgress = (line: string) => {
         log.debug({ event: 'image.progress', image: label, line } satisfies LogFields, 'image build progress')
         if (Date.now() - lastReport < 2000) return
         lastReport = Date.now()
-        void this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: desired.suspended, observed, secretProblems: [], events: [], desired, progress: `building the ${label} image: ${line.slice(0, 120)}` })
+        void this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: desired.suspended, driver: driver.kind, ...(observed ? { observed } : {}), secretProblems: [], events: [], desired, progress: `building the ${label} image: ${line.slice(0, 120)}` })
       }
       const ref = await this.deps.images.ensure(request, onProgress)
       log.info({ event: 'image.ready', image: label, ref } satisfies LogFields, 'image ready')
     }
   }
 
-  private async apply(agent: string, action: PlanAction, state: AgentState, log: Logger): Promise<void> {
-    const { driver } = this.deps
+  private async apply(agent: string, action: PlanAction, driver: RuntimeDriver, state: AgentState, log: Logger): Promise<void> {
     const fields = { event: 'action', action: action.kind, class: action.class, ...('part' in action ? { part: action.part } : {}), ...('reason' in action ? { reason: action.reason } : {}) } satisfies LogFields
     switch (action.kind) {
       case 'ensure-infrastructure':
@@ -239,13 +268,12 @@ export class AgentReconciler {
     return { wanted, applied: false }
   }
 
-  private async report(agent: string, file: string, facts: Omit<AgentFacts, 'now' | 'driver' | 'previous' | 'desiredHashes' | 'revision'> & { desired?: DesiredAgent }): Promise<void> {
+  private async report(agent: string, file: string, facts: Omit<AgentFacts, 'now' | 'previous' | 'desiredHashes' | 'revision'> & { desired?: DesiredAgent }): Promise<void> {
     const { desired, ...rest } = facts
     const revision = this.deps.specs.tree.revision
     const status = computeAgentStatus({
       ...rest,
       now: this.now(),
-      driver: this.deps.driver.kind,
       ...(revision ? { revision } : {}),
       ...(this.deps.statuses.previous(agent) ? { previous: this.deps.statuses.previous(agent)! } : {}),
       ...(desired ? { desiredHashes: { agent: desired.parts.agent.hash, sidecars: desired.parts.sidecars.hash }, endpoints: endpointsOf(desired) } : {}),
@@ -264,10 +292,15 @@ export class AgentReconciler {
 }
 
 function endpointsOf(desired: DesiredAgent): Record<string, string> {
-  const out: Record<string, string> = { egress: `http://egress:${BUNDLE_PORTS.egress}` }
-  if (desired.daemons.includes('git-gate')) out.gitGate = `http://git-gate:${BUNDLE_PORTS['git-gate']}`
-  if (desired.daemons.includes('supervise')) out.supervise = `http://supervise:${BUNDLE_PORTS.supervise}/mcp`
+  const out: Record<string, string> = { egress: bundleUrl('egress') }
+  if (desired.daemons.includes('git-gate')) out.gitGate = bundleUrl('git-gate')
+  if (desired.daemons.includes('supervise')) out.supervise = bundleUrl('supervise', '/mcp')
   return out
+}
+
+/** What status reports of where an Agent runs: the driver that observed it, and what it saw. */
+function placedFacts(placed: PlacedAgent | undefined): Pick<AgentFacts, 'observed' | 'driver'> {
+  return placed ? { observed: placed.observed, driver: placed.driver.kind } : {}
 }
 
 function eventFor(action: PlanAction, time: string): StatusEvent {

@@ -4,6 +4,7 @@ import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
 import { ProposalIntake } from '../proposals/proposal-intake.js'
 import type { RuntimeDriver } from '../runtime/driver.js'
+import type { DriverRegistry } from '../runtime/driver-registry.js'
 import type { ImageStore } from '../runtime/images.js'
 import { loadSpecTree, type SpecTree } from '../spec/load-spec-tree.js'
 import type { SpecSource } from '../spec/sources/spec-source.js'
@@ -20,7 +21,8 @@ import type { LogFields } from '../log-events.js'
 
 export interface ControllerOptions {
   source: SpecSource
-  driver: RuntimeDriver
+  /** The driver of each runtime; an Agent's `spec.runtime` picks one. */
+  drivers: DriverRegistry
   images: ImageStore
   /** `<state>/<instance>`. */
   stateDir: string
@@ -42,8 +44,8 @@ const PROPOSAL_SYNC_MS = 1000
 
 /**
  * The controller: keeps every Agent of the specs running as specified. Work
- * comes from four places: spec changes (coalesced by the source), runtime
- * events (a part died or was removed), a periodic resync, and retries. All
+ * comes from four places: spec changes (coalesced by the source), part
+ * events of every available driver (a part died or was removed), a periodic resync, and retries. All
  * of them only add an Agent's name to the queue; the reconciler reads the
  * world itself.
  */
@@ -66,7 +68,7 @@ export class Controller {
   private started = false
 
   constructor(private readonly options: ControllerOptions) {
-    this.observation = new SharedObservation(options.driver)
+    this.observation = new SharedObservation(options.drivers)
   }
 
   get tree(): SpecTree | undefined {
@@ -87,7 +89,7 @@ export class Controller {
     await this.book.load()
     this.reconciler = new AgentReconciler({
       specs: this.specs,
-      driver: this.options.driver,
+      drivers: this.options.drivers,
       observation: this.observation,
       images: this.options.images,
       stateDir: this.options.stateDir,
@@ -109,7 +111,8 @@ export class Controller {
       onResult: (_agent, result, ms) => this.metrics.recordReconcile(result.outcome, ms),
     })
     await this.writeBottleStatuses()
-    void this.followEvents()
+    // A driver that becomes available later is caught by the resync, which reconciles every Agent anyway.
+    for (const { driver } of await this.options.drivers.available()) void this.followEvents(driver)
     await this.watchBundleReports()
     const resync = this.options.resyncMs ?? 30_000
     this.resyncTimer = setInterval(() => void this.enqueueAll('resync'), resync)
@@ -120,7 +123,8 @@ export class Controller {
     this.proposals.timer.unref()
     await this.enqueueAll('start')
     this.started = true
-    log.info({ event: 'controller.started', source: source.description, driver: this.options.driver.kind, agents: tree.agents.size, resyncMs: resync } satisfies LogFields, 'controller started')
+    const drivers = (await this.options.drivers.available()).map((d) => `${d.runtime}=${d.driver.kind}`)
+    log.info({ event: 'controller.started', source: source.description, drivers, agents: tree.agents.size, resyncMs: resync } satisfies LogFields, 'controller started')
   }
 
   async stop(): Promise<void> {
@@ -197,7 +201,7 @@ export class Controller {
 
   private async reconcileOne(agent: string): Promise<ReconcileResult> {
     const result = await this.reconciler!.reconcile(agent)
-    this.metrics.setMutations(this.options.driver.mutations)
+    this.metrics.setMutations(this.options.drivers.mutations)
     return result
   }
 
@@ -205,9 +209,9 @@ export class Controller {
   private async enqueueAll(reason: string): Promise<void> {
     const names = this.specs!.agentNames()
     try {
-      for (const observed of await this.observation.observe()) names.add(observed.agent)
+      for (const placed of await this.observation.observe()) names.add(placed.observed.agent)
     } catch (err) {
-      this.options.log.warn({ event: 'observe.failed', err: (err as Error).message } satisfies LogFields, 'cannot observe the runtime; reconciling known agents only')
+      this.options.log.warn({ event: 'observe.failed', err: (err as Error).message } satisfies LogFields, 'cannot observe the drivers; reconciling known agents only')
     }
     for (const name of await readdir(join(this.options.stateDir, 'agents')).catch(() => [] as string[])) names.add(name)
     this.options.log.debug({ event: 'enqueue', reason, agents: names.size } satisfies LogFields, 'queueing agents')
@@ -215,18 +219,18 @@ export class Controller {
     this.metrics.setQueueDepth(this.queue!.length)
   }
 
-  private async followEvents(): Promise<void> {
-    const { driver, log } = this.options
+  private async followEvents(driver: RuntimeDriver): Promise<void> {
+    const log = this.options.log.child({ driver: driver.kind })
     while (!this.abort.signal.aborted) {
       try {
         for await (const event of driver.events(this.abort.signal)) {
           this.observation.invalidate()
-          log.debug({ event: 'runtime.event', agent: event.agent, part: event.part, kind: event.kind } satisfies LogFields, 'runtime event')
+          log.debug({ event: 'part.event', agent: event.agent, part: event.part, kind: event.kind } satisfies LogFields, 'part event')
           if (event.kind === 'die' || event.kind === 'destroy' || event.kind === 'oom' || event.kind === 'stop' || event.kind === 'kill') this.queue?.add(event.agent)
         }
       } catch (err) {
         if (this.abort.signal.aborted) return
-        log.warn({ event: 'runtime.events-lost', err: (err as Error).message } satisfies LogFields, 'runtime event stream ended; reconnecting')
+        log.warn({ event: 'part.events-lost', err: (err as Error).message } satisfies LogFields, 'part event stream ended; reconnecting')
         await new Promise((r) => setTimeout(r, 2000).unref())
         // Whatever happened while the stream was down is caught by reconciling everything.
         await this.enqueueAll('events-reconnect').catch(() => undefined)

@@ -1,18 +1,19 @@
-import type { ObservedAgent, RuntimeDriver } from '../runtime/driver.js'
+import type { DriverRegistry, PlacedAgent } from '../runtime/driver-registry.js'
 
 /**
- * One engine observation shared by reconciles that start at nearly the same
- * time (a resync of many Agents), so a resync costs a handful of list calls
- * instead of a handful per Agent. It is never older than `maxAgeMs`, and any
- * mutation through the driver or any runtime event makes the next reader
- * observe afresh: reconciles still act on what is true, not on a belief.
+ * One observation of every available driver, shared by reconciles that start
+ * at nearly the same time (a resync of many Agents), so a resync costs a
+ * handful of list calls instead of a handful per Agent. It is never older
+ * than `maxAgeMs`, and any mutation through a driver or any part event makes
+ * the next reader observe afresh: reconciles still act on what is true, not
+ * on a belief.
  */
 export class SharedObservation {
-  private cached: { at: number; mutations: number; generation: number; value: Promise<ObservedAgent[]> } | undefined
+  private cached: { at: number; mutations: number; generation: number; value: Promise<PlacedAgent[]> } | undefined
   private generation = 0
 
   constructor(
-    private readonly driver: RuntimeDriver,
+    private readonly drivers: DriverRegistry,
     private readonly maxAgeMs = 250,
   ) {}
 
@@ -20,18 +21,19 @@ export class SharedObservation {
     this.generation++
   }
 
-  async observe(): Promise<ObservedAgent[]> {
+  async observe(): Promise<PlacedAgent[]> {
     const c = this.cached
-    if (c && c.mutations === this.driver.mutations && c.generation === this.generation && Date.now() - c.at <= this.maxAgeMs) return c.value
-    const value = this.driver.observe()
-    this.cached = { at: Date.now(), mutations: this.driver.mutations, generation: this.generation, value }
+    if (c && c.mutations === this.drivers.mutations && c.generation === this.generation && Date.now() - c.at <= this.maxAgeMs) return c.value
+    const value = this.drivers.observe()
+    this.cached = { at: Date.now(), mutations: this.drivers.mutations, generation: this.generation, value }
     value.catch(() => {
       if (this.cached?.value === value) this.cached = undefined
     })
     return value
   }
 
-  async observeAgent(agent: string): Promise<ObservedAgent | undefined> {
-    return (await this.observe()).find((a) => a.agent === agent)
+  /** What every available driver has of `agent`: usually one placement, none before it is created. */
+  async observeAgent(agent: string): Promise<PlacedAgent[]> {
+    return (await this.observe()).filter((p) => p.observed.agent === agent)
   }
 }

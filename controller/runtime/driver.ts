@@ -65,8 +65,19 @@ export interface MutationCounter {
   readonly mutations: number
 }
 
+/** Whether this host can run a driver's boxes; `reason` says what is missing, in one line. */
+export type Availability = { ok: true } | { ok: false; reason: string }
+
 export interface RuntimeDriver extends MutationCounter {
+  /** The driver's name, as status files report it. */
   readonly kind: string
+
+  /**
+   * Whether this host can run the driver's boxes. A driver that must probe
+   * (a VM boot, an engine's features) does it once and remembers the answer,
+   * so asking on every reconcile is cheap.
+   */
+  available(): Promise<Availability>
 
   /** Every managed Agent of this controller instance, as the engine reports it now. */
   observe(): Promise<ObservedAgent[]>

@@ -1,12 +1,13 @@
-import type { ObservedAgent, ObservedPart } from '../plan/agent-parts.js'
+import type { ObservedAgent, ObservedPart, PartState } from '../plan/agent-parts.js'
 import type { ConditionReason } from './condition-reasons.js'
 import { conditionOf, setCondition } from './conditions.js'
-import type { EffectiveRoute, Condition, ObjectStatus, Phase, RuntimePartStatus, StatusEvent, TaskStatus } from './status-types.js'
+import type { EffectiveRoute, Condition, ObjectStatus, PartStatus, PartStatusState, Phase, StatusEvent, TaskStatus } from './status-types.js'
 
 /** Everything known about one Agent after a reconcile; computeAgentStatus turns it into its status. */
 export interface AgentFacts {
   now: string
-  driver: string
+  /** The driver that observed the Agent (`observed`); absent when none did. */
+  driver?: string
   revision?: string
   previous?: ObjectStatus
   /** Errors of the spec, formatted `file:line:col: message`; empty when valid. */
@@ -19,6 +20,8 @@ export interface AgentFacts {
   observed?: ObservedAgent
   /** The reconcile failed with this one-line error (it will be retried). */
   error?: string
+  /** The Agent's runtime cannot run on this host: one line saying what is missing. Nothing was started. */
+  runtimeUnavailable?: string
   /** Work under way that the user should see: "building image bottle-agent-claude:1a2b". */
   progress?: string
   routes?: { wanted: EffectiveRoute[]; applied: boolean; appliedAt?: string; error?: string }
@@ -71,9 +74,26 @@ function taskMessage(task: TaskStatus, timeout: string | undefined): string {
 
 const MAX_EVENTS = 10
 
-function partStatus(p: ObservedPart | undefined): RuntimePartStatus | undefined {
+/** The status file's words for a part's state, whichever driver reported it. */
+const STATE_WORDS: Record<PartState, PartStatusState> = {
+  running: 'running',
+  stopped: 'stopped',
+  restarting: 'restarting',
+  paused: 'paused',
+  created: 'created',
+  dead: 'dead',
+}
+
+function partStatus(p: ObservedPart | undefined): PartStatus | undefined {
   if (!p) return undefined
-  return { name: p.name, id: p.id.slice(0, 12), state: p.state, image: p.image, ...(p.startedAt ? { startedAt: p.startedAt } : {}) }
+  return {
+    name: p.name,
+    id: p.id.slice(0, 12),
+    state: STATE_WORDS[p.state],
+    image: p.image,
+    ...(p.startedAt ? { startedAt: p.startedAt } : {}),
+    ...(p.restartCount ? { restarts: p.restartCount } : {}),
+  }
 }
 
 /**
@@ -109,7 +129,11 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   let phase: Phase
   let ready: { status: 'True' | 'False' | 'Unknown'; reason: ConditionReason; message: string }
   const routesOk = !f.routes || (f.routes.applied && f.secretProblems.length === 0 && !f.routes.error)
-  if (f.suspended && valid) {
+  if (f.runtimeUnavailable && valid && !f.suspended) {
+    // Waiting would not help: the spec or the host has to change.
+    phase = 'Failed'
+    ready = { status: 'False', reason: 'RuntimeUnavailable', message: f.runtimeUnavailable }
+  } else if (f.suspended && valid) {
     phase = 'Suspended'
     ready = { status: 'False', reason: 'Suspended', message: agent?.state === 'running' ? 'stopping' : 'suspended: stopped, workspace kept' }
   } else if (task && task.state !== 'Running' && valid) {
@@ -156,7 +180,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
     const agentPart = partStatus(agent)
     const sidecarsPart = partStatus(sidecars)
     status.runtime = {
-      driver: f.driver,
+      driver: f.driver ?? 'unknown',
       ...(agentPart ? { agent: agentPart } : {}),
       ...(sidecarsPart ? { sidecars: sidecarsPart } : {}),
       ...(f.observed.workspace ? { workspace: f.observed.workspace } : {}),
@@ -166,7 +190,7 @@ export function computeAgentStatus(f: AgentFacts): ObjectStatus {
   if (f.routes) status.routes = { applied: f.routes.wanted, ...(f.routes.appliedAt ? { appliedAt: f.routes.appliedAt } : {}), ...(f.routes.error ? { error: f.routes.error } : {}) }
   if (f.endpoints) status.endpoints = f.endpoints
   if (task) status.task = task
-  const lastError = f.error ?? (valid ? undefined : f.specErrors[0])
+  const lastError = f.error ?? (valid ? f.runtimeUnavailable : f.specErrors[0])
   if (lastError) status.lastError = lastError
   if (events.length) status.events = events
   return status

@@ -27,6 +27,7 @@ export const CONDITION_REASONS = [
   'TaskTimedOut',
   'TaskRetrying',
   'PruneFailed',
+  'RuntimeUnavailable',
 ] as const
 
 export type ConditionReason = (typeof CONDITION_REASONS)[number]

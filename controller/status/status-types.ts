@@ -28,12 +28,19 @@ export interface Condition {
   lastTransitionTime: string
 }
 
-export interface RuntimePartStatus {
+/** A part's state in driver-neutral words (a stopped box is `stopped`, whatever its engine calls it). */
+export type PartStatusState = 'running' | 'stopped' | 'restarting' | 'paused' | 'created' | 'dead'
+
+/** One part (the agent's box or the bundle) as its driver reports it. */
+export interface PartStatus {
+  /** The driver's name for the part's box. */
   name: string
   id?: string
-  state: string
+  state: PartStatusState
   image?: string
   startedAt?: string
+  /** Times the driver restarted the part under its restart policy; absent when none or not known. */
+  restarts?: number
 }
 
 export interface StatusEvent {
@@ -62,10 +69,11 @@ export interface ObjectStatus {
   observedSpecHash?: string
   /** The watched repository's commit the status was computed from. */
   observedRevision?: string
+  /** Where the Agent runs: its runtime's driver and what that driver reports. */
   runtime?: {
     driver: string
-    agent?: RuntimePartStatus
-    sidecars?: RuntimePartStatus
+    agent?: PartStatus
+    sidecars?: PartStatus
     workspace?: string
     /** Networks and volumes that belong to the Agent. */
     infrastructure?: string[]

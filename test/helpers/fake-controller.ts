@@ -3,6 +3,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { agentLayout } from '../../controller/plan/agent-layout.js'
 import { Controller } from '../../controller/reconcile/controller.js'
+import { DriverRegistry } from '../../controller/runtime/driver-registry.js'
 import { FakeDriver } from '../../controller/runtime/fake/fake-driver.js'
 import { FakeImageStore } from '../../controller/runtime/fake/fake-image-store.js'
 import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
@@ -11,10 +12,12 @@ import { TempFolder } from './temp-folder.js'
 
 /**
  * A controller over a real spec folder and real state folder, with the
- * in-memory runtime. The fake bundle "loads" its egress config whenever it is
- * created, started or signalled, as the real egress daemon reports it.
+ * in-memory driver standing in for the default runtime (docker); `drivers`
+ * replaces the registry, for tests of other runtimes. The fake bundle
+ * "loads" its egress config whenever it is created, started or signalled, as
+ * the real egress daemon reports it.
  */
-export async function startFakeController(options: { specs: TempFolder; env?: NodeJS.ProcessEnv; driver?: FakeDriver; state?: TempFolder; egressAcks?: boolean }) {
+export async function startFakeController(options: { specs: TempFolder; env?: NodeJS.ProcessEnv; driver?: FakeDriver; drivers?: DriverRegistry; state?: TempFolder; egressAcks?: boolean }) {
   const state = options.state ?? (await TempFolder.create('bottle-state-'))
   const driver = options.driver ?? new FakeDriver()
   const images = new FakeImageStore()
@@ -35,7 +38,7 @@ export async function startFakeController(options: { specs: TempFolder; env?: No
   const source = new LocalFolderSource(options.specs.path, { debounceMs: 40, maxWaitMs: 400 })
   const controller = new Controller({
     source,
-    driver,
+    drivers: options.drivers ?? new DriverRegistry({ docker: driver }),
     images,
     stateDir: state.path,
     bundleUser: '1000:1000',

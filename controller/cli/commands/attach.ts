@@ -6,20 +6,20 @@ import type { ProviderName } from '../../spec/effective-provider.js'
 import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { listedAgentProvider } from '../agent-provider.js'
 import { CliError, UsageError } from '../cli-error.js'
-import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { createLogger, instanceDrivers, type InstanceOptions } from '../instance-context.js'
 import { chooseSessionCommand, LIVE_SESSION, liveSessionTmux, type SessionCommand, type SessionRequest } from '../session-command.js'
 import { processTerminal, runTerminalSession, terminalSize, type Terminal } from '../terminal-session.js'
 import { waitForEntrypoint } from '../wait-for-entrypoint.js'
 import { listObjects } from './get.js'
 
-export interface AttachOptions extends RuntimeOptions {
+export interface AttachOptions extends InstanceOptions {
   /** The spec folder, where the Agent's provider is read. */
   dir: string
   /** Start a new conversation even when there is one to continue. */
   new?: boolean
 }
 
-/** Stand-ins for the user's terminal and the engine, for tests. */
+/** Stand-ins for the user's terminal and the Agent's driver, for tests. */
 export interface AttachDependencies {
   terminal?: Terminal
   driver?: RuntimeDriver
@@ -35,7 +35,7 @@ export async function runAttach(agent: string, command: string[], options: Attac
   if (terminal.input.isTTY !== true) throw new UsageError('attach needs a terminal; use bottle exec for scripts')
   if (options.new && command.length > 0) throw new UsageError('--new starts a new agent conversation; it does not apply to a command after --')
   const request: SessionRequest = command.length > 0 ? { command } : { provider: await providerOf(options.dir, agent), fresh: options.new === true }
-  const driver = dependencies.driver ?? dockerRuntime(options, createLogger(options.logLevel ?? 'warn')).driver
+  const driver = dependencies.driver ?? (await instanceDrivers(options, createLogger(options.logLevel ?? 'warn')).driverOf(agent))
   await waitForEntrypoint(driver, agent)
   const chosen = await chooseSessionCommand(driver, agent, request)
   const session = await driver.openSession(agent, 'agent', chosen.argv, {

@@ -8,10 +8,10 @@ import type { SpecSource } from '../../spec/sources/spec-source.js'
 import { UsageError } from '../cli-error.js'
 import { parseDuration } from '../../spec/duration.js'
 import { startHealthServer } from '../health-server.js'
-import { bundleUser, createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
+import { bundleUser, createLogger, instanceDrivers, instanceImages, instanceStateDir, type InstanceOptions } from '../instance-context.js'
 import type { LogFields } from '../../log-events.js'
 
-export interface ControllerCommandOptions extends RuntimeOptions {
+export interface ControllerCommandOptions extends InstanceOptions {
   dir?: string
   source?: string
   interval: string
@@ -48,13 +48,14 @@ export async function runController(options: ControllerCommandOptions): Promise<
   } else {
     source = new LocalFolderSource(options.dir ?? process.env.BOTTLE_DIR ?? '.')
   }
-  const { driver, images } = dockerRuntime(options, log)
+  const drivers = instanceDrivers(options, log)
+  const images = instanceImages(log)
   const concurrency = Number(options.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)
   const upstreamCaCerts = await readCertificates(options.upstreamCa ?? [])
   const controller = new Controller({
     source,
-    driver,
+    drivers,
     images,
     stateDir,
     bundleUser: bundleUser(),

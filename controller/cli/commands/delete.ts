@@ -6,10 +6,10 @@ import { loadSpecTree } from '../../spec/load-spec-tree.js'
 import { didYouMean } from '../../spec/did-you-mean.js'
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js'
 import { parseDuration } from '../../spec/duration.js'
-import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { createLogger, instanceDrivers, type InstanceOptions } from '../instance-context.js'
 import { parseKind, type ListedKind } from './get.js'
 
-export interface DeleteOptions extends RuntimeOptions {
+export interface DeleteOptions extends InstanceOptions {
   dir: string
   purge?: boolean
   timeout: string
@@ -41,15 +41,16 @@ export async function runDelete(kindWord: string | undefined, name: string, opti
   if (!options.purge || kind !== 'Agent') return EXIT_OK
 
   const log = createLogger(options.logLevel ?? 'warn')
-  const { driver } = dockerRuntime(options, log)
+  const drivers = instanceDrivers(options, log)
   const deadline = Date.now() + parseDuration(options.timeout)
   while (Date.now() < deadline) {
-    const observed = (await driver.observe()).find((a) => a.agent === name)
-    if (!observed || Object.keys(observed.parts).length === 0) break
+    const placed = (await drivers.observe()).filter((p) => p.observed.agent === name)
+    if (placed.every((p) => Object.keys(p.observed.parts).length === 0)) break
     await new Promise((r) => setTimeout(r, 500))
   }
   try {
-    await driver.removeAgent(name, { purgeWorkspace: true })
+    // Every runtime the Agent ever ran on may hold a workspace of it.
+    for (const { driver } of await drivers.available()) await driver.removeAgent(name, { purgeWorkspace: true })
   } catch (e) {
     err.write(`error: purging the workspace of agent/${name}: ${(e as Error).message}\n`)
     return EXIT_FAILED

@@ -11,10 +11,11 @@ import { loadSpecTree, type ResolvedAgent } from '../../spec/load-spec-tree.js'
 import { specFileEntry } from '../../spec/list-spec-files.js'
 import { sourceFiles, targetInFolder } from './apply.js'
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js'
-import { createLogger, dockerRuntime, instanceStateDir, type RuntimeOptions } from '../runtime-context.js'
+import { createLogger, instanceDrivers, instanceImages, instanceStateDir, type InstanceOptions } from '../instance-context.js'
 import { formatErrorsFromCwd } from './validate.js'
+import type { ImageStore } from '../../runtime/images.js'
 
-export interface DiffOptions extends RuntimeOptions {
+export interface DiffOptions extends InstanceOptions {
   file: string
   dir: string
 }
@@ -42,15 +43,24 @@ export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, 
   const changedFiles = new Set(overlay.map((e) => e.path))
   const agents = [...tree.agents.values()].filter((a) => changedFiles.has(a.file) || changedFiles.has(a.bottle.file))
   const log = createLogger(options.logLevel ?? 'warn')
-  const { driver, images } = dockerRuntime(options, log)
+  const drivers = instanceDrivers(options, log)
+  const images = instanceImages(log)
   const stateDir = instanceStateDir(options)
-  const observed = await driver.observe()
+  const placed = await drivers.observe()
   let differences = 0
   for (const agent of agents) {
+    const choice = await drivers.choose(agent.bottle.spec.runtime)
+    if (!choice.ok) {
+      out.write(`Agent/${agent.name} (${agent.file}): refused: ${choice.reason}\n`)
+      differences++
+      continue
+    }
     const layout = agentLayout(stateDir, agent.name)
     const state = new AgentState(layout)
     const desired = await desiredWithoutSideEffects(agent, state, images, tree.root)
-    const actions = planAgent(desired, observed.find((o) => o.agent === agent.name), await state.observeFiles(desired.files))
+    const elsewhere = placed.filter((p) => p.observed.agent === agent.name && p.runtime !== choice.runtime && Object.keys(p.observed.parts).length > 0)
+    const observed = placed.find((p) => p.observed.agent === agent.name && p.runtime === choice.runtime)?.observed
+    const actions: PlanAction[] = [...elsewhere.map((): PlanAction => ({ kind: 'remove-agent', class: 'prune' })), ...planAgent(desired, observed, await state.observeFiles(desired.files))]
     const header = `Agent/${agent.name} (${agent.file}): ${actions.length === 0 ? 'no changes' : planImpact(actions)}`
     out.write(`${header}\n`)
     if (actions.length > 0) differences++
@@ -61,7 +71,7 @@ export async function runDiff(options: DiffOptions, out: NodeJS.WritableStream, 
 }
 
 /** The desired state as the controller would compute it, without minting a CA or writing anything. */
-async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ReturnType<typeof dockerRuntime>['images'], root: string): Promise<DesiredAgent> {
+async function desiredWithoutSideEffects(agent: ResolvedAgent, state: AgentState, images: ImageStore, root: string): Promise<DesiredAgent> {
   // The controller's environment is not this shell's: take values the controller already wrote, then this environment.
   const writtenIn = (path: string) => readFile(join(state.layout.root, path), 'utf8').then((t) => JSON.parse(t) as Record<string, string>).catch(() => ({}) as Record<string, string>)
   const written = { ...(await writtenIn(GIT_GATE_SECRETS_PATH)), ...(await writtenIn(EGRESS_SECRETS_PATH)) }

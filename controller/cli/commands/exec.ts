@@ -1,9 +1,9 @@
 import { AGENT_IMAGE_LAYOUT } from '../../plan/agent-image-layout.js'
 import { UsageError } from '../cli-error.js'
-import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { createLogger, instanceDrivers, type InstanceOptions } from '../instance-context.js'
 import { waitForEntrypoint } from '../wait-for-entrypoint.js'
 
-export interface ExecOptions extends RuntimeOptions {
+export interface ExecOptions extends InstanceOptions {
   sidecars?: boolean
   user?: string
   workdir?: string
@@ -13,7 +13,7 @@ export interface ExecOptions extends RuntimeOptions {
 /** `bottle exec AGENT -- CMD...`: runs a command in the agent's box and passes its exit code through. */
 export async function runExec(agent: string, argv: string[], options: ExecOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (argv.length === 0) throw new UsageError('exec needs a command after --, e.g. bottle exec impl -- git status')
-  const { driver } = dockerRuntime(options, createLogger(options.logLevel ?? 'warn'))
+  const driver = await instanceDrivers(options, createLogger(options.logLevel ?? 'warn')).driverOf(agent)
   const stdin = options.stdin ? await readStdin() : undefined
   // In the agent's box, commands run as the agent does: its user, its home, its workspace.
   const inAgent = !options.sidecars

@@ -1,7 +1,7 @@
 import { UsageError } from '../cli-error.js'
-import { createLogger, dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { createLogger, instanceDrivers, type InstanceOptions } from '../instance-context.js'
 
-export interface LogsOptions extends RuntimeOptions {
+export interface LogsOptions extends InstanceOptions {
   sidecar?: string
   follow?: boolean
   tail?: string
@@ -19,7 +19,7 @@ export async function runLogs(agent: string, options: LogsOptions, out: NodeJS.W
   }
   const tail = options.tail === undefined ? undefined : Number(options.tail)
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(`--tail ${options.tail}: expected a number of lines`)
-  const { driver } = dockerRuntime(options, createLogger(options.logLevel ?? 'warn'))
+  const driver = await instanceDrivers(options, createLogger(options.logLevel ?? 'warn')).driverOf(agent)
   const part = options.sidecar === undefined ? 'agent' : 'sidecars'
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())

@@ -23,16 +23,15 @@
  *    one-attempt resolver setting makes such lookups fail in about a second
  *    instead of twenty;
  *  - IPv6 off, a pids limit, the Agent's cpu and memory limits, and
- *    Docker's init as PID 1 (reaps orphans, passes signals on).
+ *    Docker's init as PID 1 when the spec asks for one (reaps orphans,
+ *    passes signals on).
  * Sidecars part: on both networks, as the controller's uid:gid, with no
- * capabilities at all.
+ * capabilities at all, answering on the internal network to the names the
+ * plan gives it (`aliases`).
  */
 import type Dockerode from 'dockerode'
 import type { Mount, PartName, PartSpec } from '../driver.js'
 import { LABEL, ownershipLabels, partContainerName, type DockerNames } from './names.js'
-
-/** Names the sidecars part always answers to on the internal network. */
-export const SIDECAR_ALIASES = ['egress', 'git-gate', 'supervise', 'sidecars'] as const
 
 export const AGENT_CAPABILITIES = ['CHOWN', 'KILL', 'SETUID', 'SETGID'] as const
 
@@ -70,17 +69,13 @@ function resourceLimits(spec: PartSpec): Partial<Dockerode.HostConfig> {
   return limits
 }
 
-export function sidecarAliases(spec: PartSpec): string[] {
-  return [...new Set([...SIDECAR_ALIASES, ...(spec.aliases ?? [])])]
-}
-
 export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.ContainerCreateOptions {
   const { instance, agent, part, spec, names } = input
   const isAgent = part === 'agent'
   const hostConfig: Dockerode.HostConfig = {
     NetworkMode: names.internalNetwork,
     Mounts: spec.mounts.map((mount) => toDockerMount(mount, names)),
-    Init: true,
+    Init: spec.init,
     CapDrop: ['ALL'],
     CapAdd: isAgent ? [...AGENT_CAPABILITIES] : [],
     SecurityOpt: ['no-new-privileges:true'],
@@ -107,7 +102,7 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
     HostConfig: hostConfig,
     NetworkingConfig: {
       EndpointsConfig: {
-        [names.internalNetwork]: isAgent ? {} : { Aliases: sidecarAliases(spec) },
+        [names.internalNetwork]: spec.aliases?.length ? { Aliases: [...new Set(spec.aliases)] } : {},
       },
     },
   }

@@ -15,6 +15,7 @@ import Dockerode from 'dockerode'
 import type { Logger } from 'pino'
 import {
   DriverError,
+  type Availability,
   type ExecOptions,
   type ExecResult,
   type LogOptions,
@@ -94,6 +95,14 @@ export class DockerDriver implements RuntimeDriver {
 
   get mutations(): number {
     return this.#mutations
+  }
+
+  /**
+   * Always available: an engine that does not answer is a passing failure
+   * of each call (reported and retried), not a host that cannot run boxes.
+   */
+  async available(): Promise<Availability> {
+    return { ok: true }
   }
 
   async observe(): Promise<ObservedAgent[]> {

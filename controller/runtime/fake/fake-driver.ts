@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   DriverError,
   PART_NAMES,
+  type Availability,
   type ExecOptions,
   type ExecResult,
   type LogOptions,
@@ -37,15 +38,22 @@ interface FakeAgent {
 export type FakeExecHandler = (agent: string, part: PartName, argv: string[], options: ExecOptions) => ExecResult
 
 /**
- * An in-memory runtime for unit tests: it behaves like an engine (objects
+ * An in-memory driver for unit tests: it behaves like an engine (objects
  * persist until removed, parts can be broken from outside) and records every
  * mutating call, so tests can assert what a reconcile did and did not do.
+ * It passes the same driver contract as the Docker driver
+ * (test/contract/driver-contract.ts): where it errs, it errs as Docker does.
  */
 export class FakeDriver implements RuntimeDriver {
   readonly kind = 'fake'
   readonly calls: string[] = []
+  /** What `available()` answers; tests set it to stand for a host that cannot run this driver. */
+  availability: Availability = { ok: true }
+  #mutations = 0
   private readonly agents = new Map<string, FakeAgent>()
   private readonly listeners = new Set<(e: RuntimeEvent) => void>()
+  /** Wakes `logs` followers when a part prints or goes away. */
+  private readonly printed = new Set<() => void>()
   private clock = 0
   /** Set to make the next mutating calls fail, one per entry, in order (`createPart`, ...). */
   readonly failNext: string[] = []
@@ -53,8 +61,13 @@ export class FakeDriver implements RuntimeDriver {
   /** Runs after each successful mutating call, like a daemon reacting to being started or signalled. */
   afterMutation: ((op: string, agent: string, part?: PartName) => void | Promise<void>) | undefined
 
+  /** Calls that changed something; a call that found everything in place (an idempotent repeat) does not count. */
   get mutations(): number {
-    return this.calls.length
+    return this.#mutations
+  }
+
+  async available(): Promise<Availability> {
+    return this.availability
   }
 
   async observe(): Promise<ObservedAgent[]> {
@@ -88,43 +101,60 @@ export class FakeDriver implements RuntimeDriver {
   }
 
   async ensureInfrastructure(agent: string): Promise<void> {
-    this.mutate('ensureInfrastructure', agent)
-    const a = this.agentOf(agent)
-    a.infrastructure = true
-    a.workspace = true
+    const a = this.agents.get(agent)
+    this.mutate('ensureInfrastructure', agent, undefined, !(a?.infrastructure && a.workspace))
+    const created = this.agentOf(agent)
+    created.infrastructure = true
+    created.workspace = true
   }
 
   async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
     this.mutate('createPart', agent, part)
     const a = this.agentOf(agent)
-    if (!a.infrastructure) throw new DriverError(this.kind, 'createPart', `${agent}/${part}`, 'network does not exist')
-    if (spec.mounts.some((m) => m.kind === 'workspace')) a.workspace = true
+    if (!a.infrastructure) throw new DriverError(this.kind, 'create-part', `${agent}/${part}`, 'network does not exist; ensureInfrastructure must run first')
+    if (spec.mounts.some((m) => m.kind === 'workspace') && !a.workspace) {
+      throw new DriverError(this.kind, 'create-part', `${agent}/${part}`, 'workspace volume missing; ensureInfrastructure must run first')
+    }
+    if (a.parts[part]) this.emit({ agent, part, kind: 'destroy', time: this.now() })
     a.parts[part] = { id: this.nextId(), spec, state: 'running', startedAt: this.now(), signals: [], logs: [] }
     this.emit({ agent, part, kind: 'start', time: this.now() })
     await this.afterMutation?.('createPart', agent, part)
   }
 
   async startPart(agent: string, part: PartName): Promise<void> {
-    this.mutate('startPart', agent, part)
-    const p = this.partOf(agent, part, 'startPart')
-    p.state = 'running'
-    p.startedAt = this.now()
+    const p = this.partOf(agent, part, 'start-part', 'no such part; create it first')
+    const starts = p.state !== 'running'
+    this.mutate('startPart', agent, part, starts)
+    if (!starts) return
+    Object.assign(p, { state: 'running', startedAt: this.now() })
+    delete p.exitCode
+    delete p.finishedAt
+    this.emit({ agent, part, kind: 'start', time: this.now() })
     await this.afterMutation?.('startPart', agent, part)
   }
 
+  /** Like Docker: stopping a part that is gone or already stopped is not an error. */
   async stopPart(agent: string, part: PartName): Promise<void> {
-    this.mutate('stopPart', agent, part)
-    this.partOf(agent, part, 'stopPart').state = 'stopped'
+    const p = this.agents.get(agent)?.parts[part]
+    const stops = p !== undefined && p.state !== 'stopped'
+    this.mutate('stopPart', agent, part, stops)
+    if (!p || !stops) return
+    this.stop(agent, part, p, 0)
   }
 
   async removePart(agent: string, part: PartName): Promise<void> {
-    this.mutate('removePart', agent, part)
-    delete this.agentOf(agent).parts[part]
+    const exists = this.agents.get(agent)?.parts[part] !== undefined
+    this.mutate('removePart', agent, part, exists)
+    if (!exists) return
+    this.removeParts(agent, [part])
   }
 
   async signalPart(agent: string, part: PartName, signal: NodeJS.Signals): Promise<void> {
     this.mutate('signalPart', agent, `${part}:${signal}`)
-    this.partOf(agent, part, 'signalPart').signals.push(signal)
+    const p = this.partOf(agent, part, 'signal-part')
+    if (p.state !== 'running') throw new DriverError(this.kind, 'signal-part', `${agent}/${part}`, `part is not running (${p.state})`)
+    p.signals.push(signal)
+    this.emit({ agent, part, kind: 'kill', time: this.now() })
     await this.afterMutation?.('signalPart', agent, part)
   }
 
@@ -132,7 +162,7 @@ export class FakeDriver implements RuntimeDriver {
     this.mutate('removeAgent', agent, options.purgeWorkspace ? 'purge' : 'keep-workspace')
     const a = this.agents.get(agent)
     if (!a) return
-    a.parts = {}
+    this.removeParts(agent, PART_NAMES.filter((name) => a.parts[name]))
     a.infrastructure = false
     if (options.purgeWorkspace) a.workspace = false
     if (!a.workspace) this.agents.delete(agent)
@@ -140,7 +170,7 @@ export class FakeDriver implements RuntimeDriver {
 
   async exec(agent: string, part: PartName, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const p = this.partOf(agent, part, 'exec')
-    if (p.state !== 'running') throw new DriverError(this.kind, 'exec', `${agent}/${part}`, 'is not running')
+    if (p.state !== 'running') throw new DriverError(this.kind, 'exec', `${agent}/${part}`, `part is not running (${p.state})`)
     return this.execHandler(agent, part, argv, options)
   }
 
@@ -148,15 +178,31 @@ export class FakeDriver implements RuntimeDriver {
   readonly sessions: FakeSession[] = []
 
   async openSession(agent: string, part: PartName, argv: string[], options: SessionOptions): Promise<InteractiveSession> {
-    const p = this.partOf(agent, part, 'openSession')
-    if (p.state !== 'running') throw new DriverError(this.kind, 'openSession', `${agent}/${part}`, 'is not running')
+    if (argv.length === 0) throw new DriverError(this.kind, 'open-session', `${agent}/${part}`, 'empty command')
+    const p = this.partOf(agent, part, 'open-session')
+    if (p.state !== 'running') throw new DriverError(this.kind, 'open-session', `${agent}/${part}`, `part is not running (${p.state})`)
     const session = new FakeSession(argv, options)
     this.sessions.push(session)
     return session
   }
 
-  async *logs(agent: string, part: PartName, _options?: LogOptions): AsyncIterable<string> {
-    for (const line of this.partOf(agent, part, 'logs').logs) yield line
+  /** The part's output, as Docker keeps it: across restarts, gone with the part. */
+  async *logs(agent: string, part: PartName, options: LogOptions = {}): AsyncIterable<string> {
+    const p = this.partOf(agent, part, 'logs')
+    let next = options.tail === undefined ? 0 : Math.max(0, p.logs.length - options.tail)
+    for (;;) {
+      while (next < p.logs.length) yield p.logs[next++]!
+      if (!options.follow || options.signal?.aborted || this.agents.get(agent)?.parts[part] !== p) return
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.printed.delete(done)
+          options.signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        this.printed.add(done)
+        options.signal?.addEventListener('abort', done, { once: true })
+      })
+    }
   }
 
   async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
@@ -180,10 +226,17 @@ export class FakeDriver implements RuntimeDriver {
 
   // ---- test controls: reality changing behind the controller's back ----
 
+  /** The part writes `line` to its output (what `logs` returns), as its command would. */
+  print(agent: string, part: PartName, line: string): void {
+    this.partOf(agent, part, 'print').logs.push(line)
+    for (const wake of [...this.printed]) wake()
+  }
+
   /** Like `docker rm -f` by a user: the part vanishes and a destroy event is emitted. */
   destroyFromOutside(agent: string, part: PartName): void {
     delete this.agentOf(agent).parts[part]
     this.emit({ agent, part, kind: 'destroy', time: this.now() })
+    for (const wake of [...this.printed]) wake()
   }
 
   /** Like a crash: the part stops and a die event is emitted. */
@@ -222,13 +275,34 @@ export class FakeDriver implements RuntimeDriver {
     this.calls.length = 0
   }
 
-  private mutate(op: string, agent: string, detail?: string): void {
+  /** Records the call; `changes` false marks a call that found everything as asked (not counted as a mutation). */
+  private mutate(op: string, agent: string, detail?: string, changes = true): void {
     this.calls.push(detail ? `${op} ${agent} ${detail}` : `${op} ${agent}`)
     const fail = this.failNext[0]
     if (fail === op) {
       this.failNext.shift()
       throw new DriverError(this.kind, op, agent, 'injected failure')
     }
+    if (changes) this.#mutations++
+  }
+
+  /** Stops a part as `docker stop` does: it exits, and die then stop are emitted. */
+  private stop(agent: string, part: PartName, p: FakePart, exitCode: number): void {
+    Object.assign(p, { state: 'stopped', exitCode, finishedAt: this.now() })
+    this.emit({ agent, part, kind: 'die', time: this.now() })
+    this.emit({ agent, part, kind: 'stop', time: this.now() })
+  }
+
+  private removeParts(agent: string, parts: PartName[]): void {
+    const a = this.agentOf(agent)
+    for (const part of parts) {
+      const p = a.parts[part]
+      if (!p) continue
+      if (p.state === 'running') this.stop(agent, part, p, 0)
+      delete a.parts[part]
+      this.emit({ agent, part, kind: 'destroy', time: this.now() })
+    }
+    for (const wake of [...this.printed]) wake()
   }
 
   private agentOf(agent: string): FakeAgent {
@@ -240,9 +314,9 @@ export class FakeDriver implements RuntimeDriver {
     return a
   }
 
-  private partOf(agent: string, part: PartName, op: string): FakePart {
+  private partOf(agent: string, part: PartName, op: string, missing = 'no such part'): FakePart {
     const p = this.agents.get(agent)?.parts[part]
-    if (!p) throw new DriverError(this.kind, op, `${agent}/${part}`, 'no such part')
+    if (!p) throw new DriverError(this.kind, op, `${agent}/${part}`, missing)
     return p
   }
 

@@ -69,6 +69,7 @@ function agentSpec(configDir: string, hash: string): PartSpec {
   return {
     image: images.agent,
     env: {},
+    init: true,
     mounts: [
       { kind: 'workspace', target: '/home/agent/workspace' },
       { kind: 'bind', source: configDir, target: '/etc/bottle/agent', readOnly: true },

@@ -16,6 +16,7 @@ import { networkInterfaces } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PartSpec } from '../../../controller/runtime/driver.js'
 import { DockerDriver } from '../../../controller/runtime/docker/docker-driver.js'
+import { BUNDLE_ALIASES } from '../../../controller/plan/bundle-services.js'
 import { dockerNames, type DockerNames } from '../../../controller/runtime/docker/names.js'
 import { buildTestImages, docker, removeInstance, testLogger, uniqueInstance, type TestImages } from './docker-fixtures.js'
 
@@ -64,6 +65,8 @@ function sidecarsSpec(): PartSpec {
     env: { BOTTLE_DAEMONS: 'listen', BOTTLE_STOP_GRACE_MS: '2000' },
     user: '1234:1234',
     mounts: [],
+    aliases: [...BUNDLE_ALIASES],
+    init: true,
     hash: 'sidecars-v1',
   }
 }
@@ -73,6 +76,7 @@ function agentSpec(): PartSpec {
     image: images.agent,
     env: { HTTP_PROXY: 'http://egress:8888', HTTPS_PROXY: 'http://egress:8888', NO_PROXY: 'localhost,127.0.0.1' },
     mounts: [{ kind: 'workspace', target: '/home/agent/workspace' }],
+    init: true,
     hash: 'agent-v1',
   }
 }

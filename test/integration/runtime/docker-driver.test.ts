@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PartSpec, RuntimeEvent } from '../../../controller/runtime/driver.js'
 import { DockerDriver } from '../../../controller/runtime/docker/docker-driver.js'
+import { BUNDLE_ALIASES } from '../../../controller/plan/bundle-services.js'
 import { dockerNames } from '../../../controller/runtime/docker/names.js'
 import { buildTestImages, docker, removeInstance, testLogger, uniqueInstance, type TestImages } from './docker-fixtures.js'
 
@@ -21,7 +22,8 @@ function sidecarsSpec(hash: string): PartSpec {
     env: { BOTTLE_DAEMONS: 'listen,forever', BOTTLE_STOP_GRACE_MS: '2000' },
     user: '1234:1234',
     mounts: [{ kind: 'bind', source: configDir, target: '/etc/bottle/sidecars', readOnly: true }],
-    aliases: ['api.internal'],
+    aliases: [...BUNDLE_ALIASES, 'api.internal'],
+    init: true,
     hash,
   }
 }
@@ -32,6 +34,7 @@ function agentSpec(hash: string, env: Record<string, string> = {}): PartSpec {
     env: { HTTP_PROXY: 'http://egress:8888', ...env },
     mounts: [{ kind: 'workspace', target: '/home/agent/workspace' }],
     resources: { cpus: 0.5, memoryMiB: 256 },
+    init: true,
     hash,
   }
 }

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const image = await new DockerImageStore({ docker, logger: testLogger() }).ensure({ kind: 'agent', provider: 'claude' })
   driver = new DockerDriver({ instance, logger: testLogger(), stopTimeoutSeconds: 2 })
   await driver.ensureInfrastructure(agent)
-  await driver.createPart(agent, 'agent', { image, env: {}, mounts: [{ kind: 'workspace', target: '/home/agent/workspace' }], hash: 'h1' })
+  await driver.createPart(agent, 'agent', { image, env: {}, mounts: [{ kind: 'workspace', target: '/home/agent/workspace' }], init: true, hash: 'h1' })
 })
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ interface Box {
 async function boxWith(has: Box): Promise<{ driver: FakeDriver; probes: { argv: string[]; options: ExecOptions }[] }> {
   const driver = new FakeDriver()
   await driver.ensureInfrastructure('impl')
-  await driver.createPart('impl', 'agent', { image: 'agent', env: {}, mounts: [], hash: 'h' })
+  await driver.createPart('impl', 'agent', { image: 'agent', env: {}, mounts: [], init: true, hash: 'h' })
   const probes: { argv: string[]; options: ExecOptions }[] = []
   driver.execHandler = (_agent, _part, argv, options) => {
     probes.push({ argv, options })

@@ -5,7 +5,7 @@ import type { RenderedFile } from '../../../../controller/plan/rendered-file.js'
 import { fileDigest, planAgent, planImpact, type ObservedFiles } from '../../../../controller/plan/plan-agent.js'
 import type { ObservedAgent, ObservedPart, PartSpec } from '../../../../controller/runtime/driver.js'
 
-const part = (hash: string): PartSpec => ({ image: `img:${hash}`, env: {}, mounts: [], hash })
+const part = (hash: string): PartSpec => ({ image: `img:${hash}`, env: {}, mounts: [], init: true, hash })
 const file = (path: string, content: string, onChange: RenderedFile['onChange'] = 'reload-sidecars'): RenderedFile => ({ path, content, mode: 0o600, secret: false, onChange })
 
 function desired(over: Partial<DesiredAgent> = {}): DesiredAgent {

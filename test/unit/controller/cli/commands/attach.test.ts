@@ -27,7 +27,7 @@ describe('runAttach', () => {
     await specs.write('agents/impl.yaml', agentSpec('impl', '  provider: codex\n'))
     driver = new FakeDriver()
     await driver.ensureInfrastructure('impl')
-    await driver.createPart('impl', 'agent', { image: 'agent', env: {}, mounts: [], hash: 'h' })
+    await driver.createPart('impl', 'agent', { image: 'agent', env: {}, mounts: [], init: true, hash: 'h' })
     stderr = ''
   })
 

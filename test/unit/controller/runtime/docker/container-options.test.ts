@@ -6,7 +6,7 @@ import { dockerNames } from '../../../../../controller/runtime/docker/names.js'
 const names = dockerNames('default', 'dev')
 
 function spec(overrides: Partial<PartSpec> = {}): PartSpec {
-  return { image: 'img:1', env: { A: '1' }, mounts: [], hash: 'h', ...overrides }
+  return { image: 'img:1', env: { A: '1' }, mounts: [], init: true, hash: 'h', ...overrides }
 }
 
 describe('containerCreateOptions for the agent part', () => {
@@ -37,6 +37,7 @@ describe('containerCreateOptions for the agent part', () => {
     })
     expect(options.HostConfig?.NetworkMode).toBe('bottle-dev-internal')
     expect(Object.keys(options.NetworkingConfig?.EndpointsConfig ?? {})).toEqual(['bottle-dev-internal'])
+    expect(options.NetworkingConfig?.EndpointsConfig?.['bottle-dev-internal']?.Aliases).toBeUndefined()
   })
 
   it('keeps only the capabilities the entrypoint needs and forbids regaining any', () => {
@@ -74,17 +75,11 @@ describe('containerCreateOptions for the sidecars part', () => {
     agent: 'dev',
     part: 'sidecars',
     names: dockerNames('ci', 'dev'),
-    spec: spec({ user: '1000:1000', aliases: ['api.internal', 'egress'] }),
+    spec: spec({ user: '1000:1000', aliases: ['egress', 'git-gate', 'api.internal', 'egress'] }),
   })
 
-  it('answers to the bundle names plus its own aliases, once each', () => {
-    expect(options.NetworkingConfig?.EndpointsConfig?.['bottle-ci-dev-internal']?.Aliases).toEqual([
-      'egress',
-      'git-gate',
-      'supervise',
-      'sidecars',
-      'api.internal',
-    ])
+  it('answers to the names the spec gives it, once each, and to no name of its own making', () => {
+    expect(options.NetworkingConfig?.EndpointsConfig?.['bottle-ci-dev-internal']?.Aliases).toEqual(['egress', 'git-gate', 'api.internal'])
   })
 
   it('runs as the given user with no capabilities and the engine resolver', () => {
@@ -93,6 +88,17 @@ describe('containerCreateOptions for the sidecars part', () => {
     expect(options.HostConfig?.Dns).toBeUndefined()
     expect(options.HostConfig?.Sysctls).toBeUndefined()
     expect(options.Hostname).toBeUndefined()
+  })
+})
+
+describe('containerCreateOptions and the init', () => {
+  const cases = [
+    { name: 'a spec that asks for an init gets Docker\'s', init: true },
+    { name: 'a spec that does not runs its command as PID 1', init: false },
+  ]
+  it.each(cases)('$name', ({ init }) => {
+    const options = containerCreateOptions({ instance: 'default', agent: 'dev', part: 'sidecars', names, spec: spec({ init }) })
+    expect(options.HostConfig?.Init).toBe(init)
   })
 })
 

@@ -4,9 +4,11 @@ import pino, { type Logger } from 'pino'
 import { DockerDriver } from '../runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../runtime/docker/image-store.js'
 import { assertInstanceName } from '../runtime/docker/names.js'
+import { DriverRegistry } from '../runtime/driver-registry.js'
+import type { ImageStore } from '../runtime/images.js'
 
-/** Options every command that touches the runtime shares. */
-export interface RuntimeOptions {
+/** Options every command that works on one controller instance's Agents shares. */
+export interface InstanceOptions {
   instance: string
   stateDir?: string
   logLevel?: string
@@ -17,7 +19,7 @@ export interface RuntimeOptions {
  * configs and tokens. `$BOTTLE_STATE_DIR`, else `$XDG_STATE_HOME/bottle`,
  * else `~/.local/state/bottle`; then the instance name.
  */
-export function instanceStateDir(options: RuntimeOptions): string {
+export function instanceStateDir(options: InstanceOptions): string {
   assertInstanceName(options.instance)
   const base = options.stateDir ?? process.env.BOTTLE_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'bottle')
   return join(resolve(base), options.instance)
@@ -35,8 +37,17 @@ export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Lo
   )
 }
 
-export function dockerRuntime(options: RuntimeOptions, log: Logger): { driver: DockerDriver; images: DockerImageStore } {
-  return { driver: new DockerDriver({ instance: options.instance, logger: log }), images: new DockerImageStore({ logger: log, resolveMemoMs: 1000 }) }
+/**
+ * The driver of every runtime this controller version has, for one instance.
+ * `vm` and `smolvm` have none yet: the registry refuses them with that reason.
+ */
+export function instanceDrivers(options: InstanceOptions, log: Logger): DriverRegistry {
+  return new DriverRegistry({ docker: new DockerDriver({ instance: options.instance, logger: log }) })
+}
+
+/** Where the Agents' images come from (built on the Docker engine; a VM driver turns the same images into root filesystems). */
+export function instanceImages(log: Logger): ImageStore {
+  return new DockerImageStore({ logger: log, resolveMemoMs: 1000 })
 }
 
 /** The bundle runs as the controller's own uid:gid so it can read the 0600 files the controller writes for it. */
