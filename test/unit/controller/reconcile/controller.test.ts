@@ -1,26 +1,16 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseAllDocuments } from 'yaml'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { agentLayout } from '../../../../controller/plan/agent-layout.js'
 import { FakeDriver } from '../../../../controller/runtime/fake/fake-driver.js'
-import type { StatusDocument } from '../../../../controller/status/status-types.js'
 import { agentSpec, BOTTLE_DEV, startFakeController } from '../../../helpers/fake-controller.js'
+import { condition, statusOf } from '../../../helpers/status-of.js'
 import { TempFolder } from '../../../helpers/temp-folder.js'
 
 // A value shaped like nothing the DLP patterns know, so only the exact-match canary checks see it.
 const CANARY = 'canary-token-7f3a9c2e51d84b6f'
 
-async function statusOf(specs: TempFolder, file: string, name: string): Promise<StatusDocument['status'] | undefined> {
-  const text = await specs.readOptional(file.replace(/\.(ya?ml|md)$/, '.status.yaml'))
-  if (!text) return undefined
-  const docs = parseAllDocuments(text) as unknown as { toJS(): StatusDocument }[]
-  return docs.map((d) => d.toJS()).find((d) => d.metadata.name === name)?.status
-}
-
-const condition = (s: StatusDocument['status'] | undefined, type: string) => s?.conditions.find((c) => c.type === type)
-
-describe('Controller with the in-memory runtime', () => {
+describe('Controller with the in-memory driver', () => {
   let specs: TempFolder
   let running: Awaited<ReturnType<typeof startFakeController>> | undefined
 
