@@ -43,7 +43,7 @@ export const LOG_EVENTS = [
   'image-build-failed',
   'cli-fetch-failed',
   // the docker driver's decisions (DriverDecision)
-  'runtime-selected',
+  'oci-runtime-selected',
   'network-created',
   'network-replaced',
   'volume-created',

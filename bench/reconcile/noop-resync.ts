@@ -1,8 +1,8 @@
 /**
  * bench/reconcile (b): a resync of Agents that are already as specified
- * must change nothing. Measures wall time and the number of mutating runtime
+ * must change nothing. Measures wall time and the number of mutating driver
  * calls for 100 Agents on the in-memory driver and 20 on Docker, next to the
- * floor: one bare observe() of the same runtime. Targets: zero mutating
+ * floor: one bare observe() of the same driver. Targets: zero mutating
  * calls; under 100 ms for the 20 with Docker.
  * Run: npm run build && node dist/bench/reconcile/noop-resync.js [--docker-agents 20]
  */

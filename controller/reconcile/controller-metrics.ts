@@ -48,7 +48,7 @@ export class ControllerMetrics {
       `bottle_reconcile_duration_seconds_bucket{le="+Inf"} ${this.durationCount}`,
       `bottle_reconcile_duration_seconds_sum ${this.durationSumMs / 1000}`,
       `bottle_reconcile_duration_seconds_count ${this.durationCount}`,
-      '# HELP bottle_runtime_mutations_total Calls that changed the runtime.',
+      '# HELP bottle_runtime_mutations_total Calls through the runtime drivers that changed something.',
       '# TYPE bottle_runtime_mutations_total counter',
       `bottle_runtime_mutations_total ${this.mutations}`,
       '# HELP bottle_queue_depth Agents queued or being reconciled.',

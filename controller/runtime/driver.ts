@@ -46,12 +46,12 @@ export interface LogOptions {
   signal?: AbortSignal
 }
 
-export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'destroy' | 'oom' | 'kill'
+export type PartEventKind = 'start' | 'die' | 'stop' | 'destroy' | 'oom' | 'kill'
 
-export interface RuntimeEvent {
+export interface PartEvent {
   agent: string
   part?: PartName
-  kind: RuntimeEventKind
+  kind: PartEventKind
   time: string
 }
 
@@ -108,7 +108,7 @@ export interface RuntimeDriver extends MutationCounter {
   logs(agent: string, part: PartName, options?: LogOptions): AsyncIterable<string>
 
   /** Lifecycle events of managed parts until `signal` aborts. */
-  events(signal: AbortSignal): AsyncIterable<RuntimeEvent>
+  events(signal: AbortSignal): AsyncIterable<PartEvent>
 }
 
 /** A driver failure, carrying what was attempted and the engine's own error as `cause`. */

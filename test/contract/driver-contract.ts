@@ -9,7 +9,7 @@
  * driver and a part spec whose box behaves as described on `ContractSubject`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DriverError, type ObservedAgent, type PartName, type PartSpec, type RuntimeDriver, type RuntimeEvent } from '../../controller/runtime/driver.js'
+import { DriverError, type ObservedAgent, type PartName, type PartSpec, type RuntimeDriver, type PartEvent } from '../../controller/runtime/driver.js'
 
 /** Printed by the contract box when it starts. */
 export const GREETING = 'contract-box: started'
@@ -223,13 +223,13 @@ export function driverContract(name: string, setup: () => Promise<ContractSubjec
         const agent = nextAgent()
         await driver.ensureInfrastructure(agent)
         const abort = new AbortController()
-        const seen: RuntimeEvent[] = []
+        const seen: PartEvent[] = []
         const following = (async () => {
           for await (const event of driver.events(abort.signal)) if (event.agent === agent) seen.push(event)
         })()
         // The subscription is made when iteration starts; give an engine a moment to open it.
         await new Promise((r) => setTimeout(r, 1000))
-        const saw = (kind: RuntimeEvent['kind']) => until(`a ${kind} event`, async () => (seen.some((e) => e.kind === kind && e.part === 'agent') ? true : undefined))
+        const saw = (kind: PartEvent['kind']) => until(`a ${kind} event`, async () => (seen.some((e) => e.kind === kind && e.part === 'agent') ? true : undefined))
         await driver.createPart(agent, 'agent', subject.partSpec('h1'))
         await saw('start')
         await driver.stopPart(agent, 'agent')

@@ -48,7 +48,7 @@ export interface ContainerOptionsInput {
   spec: PartSpec
   names: DockerNames
   /** OCI runtime to run the part with (runsc for gVisor); absent: the engine default. */
-  runtime?: string
+  ociRuntime?: string
 }
 
 function toDockerMount(mount: Mount, names: DockerNames): Dockerode.MountSettings {
@@ -88,11 +88,11 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
     hostConfig.Dns = [...AGENT_DNS]
     hostConfig.DnsOptions = [...AGENT_DNS_OPTIONS]
     // gVisor has its own network stack and refuses most sysctls; it has no IPv6 route out either.
-    if (input.runtime !== 'runsc') {
+    if (input.ociRuntime !== 'runsc') {
       hostConfig.Sysctls = { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' }
     }
   }
-  if (input.runtime !== undefined) hostConfig.Runtime = input.runtime
+  if (input.ociRuntime !== undefined) hostConfig.Runtime = input.ociRuntime
 
   const options: Dockerode.ContainerCreateOptions = {
     name: partContainerName(names, part),

@@ -24,7 +24,7 @@ import {
   type PartSpec,
   type RemoveOptions,
   type RuntimeDriver,
-  type RuntimeEvent,
+  type PartEvent,
 } from '../driver.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { containerCreateOptions } from './container-options.js'
@@ -35,7 +35,7 @@ import { egressNetworkOptions, internalNetworkIsIsolated, internalNetworkOptions
 import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, type DockerNames } from './names.js'
 import { groupObserved } from './observed-agents.js'
 import { DEFAULT_INTERNAL_POOL, formatCidr, freeSubnet, INTERNAL_PREFIX, parseCidr, type Cidr } from './subnet-allocation.js'
-import { eventFilters, toRuntimeEvent, type DockerEventMessage } from './runtime-events.js'
+import { eventFilters, toPartEvent, type DockerEventMessage } from './part-events.js'
 import type { LogFields } from '../../log-events.js'
 
 export type OciRuntime = 'runc' | 'runsc'
@@ -45,8 +45,8 @@ export interface DockerDriverOptions {
   /** Controller instance; objects of other instances are invisible to this driver. */
   instance: string
   logger: Logger
-  /** Default: runsc (gVisor) when the engine has it, else the engine's default runtime. */
-  runtime?: OciRuntime
+  /** The OCI runtime parts run with. Default: runsc (gVisor) when the engine has it, else the engine's default. */
+  ociRuntime?: OciRuntime
   /** How long `stop` waits for a part to exit before Docker kills it. Default 10 s. */
   stopTimeoutSeconds?: number
   /** IPv4 range the internal networks' /28 subnets come from. Default 10.213.0.0/16. */
@@ -55,7 +55,7 @@ export interface DockerDriverOptions {
 
 /** Every decision the driver logs; one pino line each. */
 export type DriverDecision =
-  | 'runtime-selected'
+  | 'oci-runtime-selected'
   | 'network-created'
   | 'network-replaced'
   | 'volume-created'
@@ -72,10 +72,10 @@ export class DockerDriver implements RuntimeDriver {
   readonly #docker: Dockerode
   readonly #instance: string
   readonly #log: Logger
-  readonly #configuredRuntime: OciRuntime | undefined
+  readonly #configuredOciRuntime: OciRuntime | undefined
   readonly #stopTimeoutSeconds: number
   readonly #internalPool: Cidr
-  #runtime: Promise<string | undefined> | undefined
+  #ociRuntime: Promise<string | undefined> | undefined
   #mutations = 0
 
   constructor(options: DockerDriverOptions) {
@@ -84,7 +84,7 @@ export class DockerDriver implements RuntimeDriver {
     this.#docker = options.docker ?? new Dockerode()
     this.#instance = options.instance
     this.#log = options.logger.child({ driver: 'docker', instance: options.instance })
-    this.#configuredRuntime = options.runtime
+    this.#configuredOciRuntime = options.ociRuntime
     this.#stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
     const pool = parseCidr(options.internalSubnetPool ?? DEFAULT_INTERNAL_POOL)
     if (pool === undefined || pool.prefix > INTERNAL_PREFIX) {
@@ -157,8 +157,8 @@ export class DockerDriver implements RuntimeDriver {
       this.#decided('part-replaced', { agent, part, container: name, previousHash: existing.Config.Labels?.['bottle.dev/spec-hash'] })
     }
     if (spec.mounts.some((mount) => mount.kind === 'workspace')) await this.#requireWorkspace(agent, names)
-    const runtime = await this.#selectRuntime()
-    const options = containerCreateOptions({ instance: this.#instance, agent, part, spec, names, ...(runtime ? { runtime } : {}) })
+    const ociRuntime = await this.#selectOciRuntime()
+    const options = containerCreateOptions({ instance: this.#instance, agent, part, spec, names, ...(ociRuntime ? { ociRuntime } : {}) })
     const container = await this.#mutate('create-part', name, () => this.#docker.createContainer(options))
     try {
       if (part === 'sidecars') {
@@ -172,7 +172,7 @@ export class DockerDriver implements RuntimeDriver {
       await this.#mutate('create-part', name, () => container.remove({ force: true })).catch(() => undefined)
       throw engineError('create-part', name, error)
     }
-    this.#decided('part-created', { agent, part, container: name, image: spec.image, hash: spec.hash, runtime: runtime ?? 'default' })
+    this.#decided('part-created', { agent, part, container: name, image: spec.image, hash: spec.hash, ociRuntime: ociRuntime ?? 'default' })
   }
 
   async startPart(agent: string, part: PartName): Promise<void> {
@@ -376,7 +376,7 @@ export class DockerDriver implements RuntimeDriver {
     if (partial !== '') yield partial
   }
 
-  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+  async *events(signal: AbortSignal): AsyncIterable<PartEvent> {
     if (signal.aborted) return
     let stream: NodeJS.ReadableStream & { destroy(): void }
     try {
@@ -399,7 +399,7 @@ export class DockerDriver implements RuntimeDriver {
           } catch {
             continue
           }
-          const event = toRuntimeEvent(this.#instance, message)
+          const event = toPartEvent(this.#instance, message)
           if (event !== undefined) yield event
         }
       }
@@ -441,21 +441,21 @@ export class DockerDriver implements RuntimeDriver {
     this.#log.info({ event, ...fields } satisfies LogFields, event.replace(/-/g, ' '))
   }
 
-  async #selectRuntime(): Promise<string | undefined> {
-    this.#runtime ??= (async () => {
-      if (this.#configuredRuntime !== undefined) return this.#configuredRuntime
+  async #selectOciRuntime(): Promise<string | undefined> {
+    this.#ociRuntime ??= (async () => {
+      if (this.#configuredOciRuntime !== undefined) return this.#configuredOciRuntime
       let runtimes: Record<string, unknown> = {}
       try {
         runtimes = ((await this.#docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {}
       } catch (error) {
-        this.#runtime = undefined
-        throw engineError('select-runtime', 'engine', error)
+        this.#ociRuntime = undefined
+        throw engineError('select-oci-runtime', 'engine', error)
       }
-      const runtime = 'runsc' in runtimes ? 'runsc' : undefined
-      this.#decided('runtime-selected', { runtime: runtime ?? 'default', available: Object.keys(runtimes) })
-      return runtime
+      const selected = 'runsc' in runtimes ? 'runsc' : undefined
+      this.#decided('oci-runtime-selected', { ociRuntime: selected ?? 'default', available: Object.keys(runtimes) })
+      return selected
     })()
-    return this.#runtime
+    return this.#ociRuntime
   }
 
   /** The container of that name when it is ours; undefined when absent; an error when someone else's. */

@@ -12,7 +12,7 @@ import {
   type PartSpec,
   type RemoveOptions,
   type RuntimeDriver,
-  type RuntimeEvent,
+  type PartEvent,
 } from '../driver.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { FakeSession } from './fake-session.js'
@@ -51,7 +51,7 @@ export class FakeDriver implements RuntimeDriver {
   availability: Availability = { ok: true }
   #mutations = 0
   private readonly agents = new Map<string, FakeAgent>()
-  private readonly listeners = new Set<(e: RuntimeEvent) => void>()
+  private readonly listeners = new Set<(e: PartEvent) => void>()
   /** Wakes `logs` followers when a part prints or goes away. */
   private readonly printed = new Set<() => void>()
   private clock = 0
@@ -205,10 +205,10 @@ export class FakeDriver implements RuntimeDriver {
     }
   }
 
-  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
-    const queue: RuntimeEvent[] = []
+  async *events(signal: AbortSignal): AsyncIterable<PartEvent> {
+    const queue: PartEvent[] = []
     let wake: (() => void) | undefined
-    const listener = (e: RuntimeEvent) => {
+    const listener = (e: PartEvent) => {
       queue.push(e)
       wake?.()
     }
@@ -320,7 +320,7 @@ export class FakeDriver implements RuntimeDriver {
     return p
   }
 
-  private emit(event: RuntimeEvent): void {
+  private emit(event: PartEvent): void {
     for (const l of this.listeners) l(event)
   }
 

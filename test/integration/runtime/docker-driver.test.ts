@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { PartSpec, RuntimeEvent } from '../../../controller/runtime/driver.js'
+import type { PartSpec, PartEvent } from '../../../controller/runtime/driver.js'
 import { DockerDriver } from '../../../controller/runtime/docker/docker-driver.js'
 import { BUNDLE_ALIASES } from '../../../controller/plan/bundle-services.js'
 import { dockerNames } from '../../../controller/runtime/docker/names.js'
@@ -166,7 +166,7 @@ describe('DockerDriver against a real engine', () => {
 
   it('reports lifecycle events of its own parts only', async () => {
     const controller = new AbortController()
-    const seen: RuntimeEvent[] = []
+    const seen: PartEvent[] = []
     const collecting = (async () => {
       for await (const event of driver.events(controller.signal)) {
         seen.push(event)

@@ -104,13 +104,13 @@ describe('containerCreateOptions and the init', () => {
 
 describe('containerCreateOptions and the OCI runtime', () => {
   const cases = [
-    { name: 'engine default', runtime: undefined, want: { Runtime: undefined, sysctls: true } },
-    { name: 'runc', runtime: 'runc', want: { Runtime: 'runc', sysctls: true } },
+    { name: 'engine default', ociRuntime: undefined, want: { Runtime: undefined, sysctls: true } },
+    { name: 'runc', ociRuntime: 'runc', want: { Runtime: 'runc', sysctls: true } },
     // gVisor refuses most sysctls; its netstack has no IPv6 route out anyway.
-    { name: 'runsc', runtime: 'runsc', want: { Runtime: 'runsc', sysctls: false } },
+    { name: 'runsc', ociRuntime: 'runsc', want: { Runtime: 'runsc', sysctls: false } },
   ]
-  it.each(cases)('$name', ({ runtime, want }) => {
-    const options = containerCreateOptions({ instance: 'default', agent: 'dev', part: 'agent', names, spec: spec(), ...(runtime ? { runtime } : {}) })
+  it.each(cases)('$name', ({ ociRuntime, want }) => {
+    const options = containerCreateOptions({ instance: 'default', agent: 'dev', part: 'agent', names, spec: spec(), ...(ociRuntime ? { ociRuntime } : {}) })
     expect(options.HostConfig?.Runtime).toBe(want.Runtime)
     expect(options.HostConfig?.Sysctls !== undefined).toBe(want.sysctls)
   })

@@ -1,11 +1,11 @@
 /**
  * Docker's event stream, narrowed to the lifecycle events of this instance's
- * parts and mapped to RuntimeEvents. Pure; the driver does the streaming.
+ * parts and mapped to PartEvents. Pure; the driver does the streaming.
  */
-import type { RuntimeEvent, RuntimeEventKind } from '../driver.js'
+import type { PartEvent, PartEventKind } from '../driver.js'
 import { isOwned, LABEL, ownershipFilter } from './names.js'
 
-export const EVENT_KINDS: readonly RuntimeEventKind[] = ['start', 'die', 'stop', 'destroy', 'oom', 'kill']
+export const EVENT_KINDS: readonly PartEventKind[] = ['start', 'die', 'stop', 'destroy', 'oom', 'kill']
 
 export interface DockerEventMessage {
   Type?: string
@@ -20,7 +20,7 @@ export function eventFilters(instance: string): Record<string, string[]> {
   return { type: ['container'], label: ownershipFilter(instance), event: [...EVENT_KINDS] }
 }
 
-export function toRuntimeEvent(instance: string, message: DockerEventMessage): RuntimeEvent | undefined {
+export function toPartEvent(instance: string, message: DockerEventMessage): PartEvent | undefined {
   if (message.Type !== 'container') return undefined
   const kind = EVENT_KINDS.find((candidate) => candidate === message.Action)
   const attributes = message.Actor?.Attributes
@@ -29,7 +29,7 @@ export function toRuntimeEvent(instance: string, message: DockerEventMessage): R
   if (agent === undefined) return undefined
   const millis =
     message.timeNano !== undefined ? Math.floor(message.timeNano / 1e6) : message.time !== undefined ? message.time * 1000 : Date.now()
-  const event: RuntimeEvent = { agent, kind, time: new Date(millis).toISOString() }
+  const event: PartEvent = { agent, kind, time: new Date(millis).toISOString() }
   const role = attributes?.[LABEL.role]
   if (role === 'agent' || role === 'sidecars') event.part = role
   return event

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { ownershipLabels } from '../../../../../controller/runtime/docker/names.js'
-import { eventFilters, toRuntimeEvent } from '../../../../../controller/runtime/docker/runtime-events.js'
+import { eventFilters, toPartEvent } from '../../../../../controller/runtime/docker/part-events.js'
 
 const attributes = (role: string, instance = 'ci') => ({ ...ownershipLabels(instance, 'dev', 'agent'), 'bottle.dev/role': role, name: 'x' })
 const timeNano = Date.UTC(2026, 0, 2, 3, 4, 5, 678) * 1e6
 
-describe('toRuntimeEvent', () => {
+describe('toPartEvent', () => {
   const cases = [
     { name: 'a die of the agent part', message: { Type: 'container', Action: 'die', Actor: { Attributes: attributes('agent') }, timeNano }, want: { agent: 'dev', part: 'agent', kind: 'die', time: '2026-01-02T03:04:05.678Z' } },
     { name: 'an oom of the sidecars part', message: { Type: 'container', Action: 'oom', Actor: { Attributes: attributes('sidecars') }, time: 1767322800 }, want: { agent: 'dev', part: 'sidecars', kind: 'oom', time: '2026-01-02T03:00:00.000Z' } },
@@ -15,7 +15,7 @@ describe('toRuntimeEvent', () => {
     { name: 'an unlabelled container', message: { Type: 'container', Action: 'die', Actor: { Attributes: { name: 'x' } }, timeNano }, want: undefined },
   ]
   it.each(cases)('maps $name', ({ message, want }) => {
-    expect(toRuntimeEvent('ci', message)).toEqual(want)
+    expect(toPartEvent('ci', message)).toEqual(want)
   })
 
   it('asks the engine only for lifecycle events of this instance', () => {
