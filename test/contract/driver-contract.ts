@@ -133,12 +133,14 @@ export function driverContract(name: string, setup: () => Promise<ContractSubjec
         expect((await observed(agent))?.parts.agent?.state).toBe('running')
       })
 
-      it('a part that does not exist: start fails, stop and remove are no-ops', async () => {
+      it('a part that does not exist: start fails, stop and remove are no-ops; none of them changes anything', async () => {
         const agent = nextAgent()
         await driver.ensureInfrastructure(agent)
+        const before = driver.mutations
         await rejectsAsDriver(driver.startPart(agent, 'agent'), /no such part/)
         await driver.stopPart(agent, 'agent')
         await driver.removePart(agent, 'agent')
+        expect(driver.mutations).toBe(before)
         expect((await observed(agent))?.parts).toEqual({})
       })
 
@@ -160,11 +162,14 @@ export function driverContract(name: string, setup: () => Promise<ContractSubjec
         expect((await observed(agent))?.parts.agent?.state).toBe('running')
       })
 
-      it('fails for a stopped part and for a missing one', async () => {
+      it('fails for a stopped part and for a missing one, changing nothing', async () => {
         const agent = await running(nextAgent())
         await rejectsAsDriver(driver.signalPart(agent, 'sidecars', 'SIGHUP'), /no such part/)
         await driver.stopPart(agent, 'agent')
+        const before = driver.mutations
         await rejectsAsDriver(driver.signalPart(agent, 'agent', 'SIGHUP'), /not running/)
+        expect(driver.mutations).toBe(before)
+        expect((await observed(agent))?.parts.agent?.state).toBe('stopped')
       })
     })
 

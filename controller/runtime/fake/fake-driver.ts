@@ -150,9 +150,9 @@ export class FakeDriver implements RuntimeDriver {
   }
 
   async signalPart(agent: string, part: PartName, signal: NodeJS.Signals): Promise<void> {
-    this.mutate('signalPart', agent, `${part}:${signal}`)
     const p = this.partOf(agent, part, 'signal-part')
     if (p.state !== 'running') throw new DriverError(this.kind, 'signal-part', `${agent}/${part}`, `part is not running (${p.state})`)
+    this.mutate('signalPart', agent, `${part}:${signal}`)
     p.signals.push(signal)
     this.emit({ agent, part, kind: 'kill', time: this.now() })
     await this.afterMutation?.('signalPart', agent, part)
