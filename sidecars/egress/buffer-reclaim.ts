@@ -16,7 +16,7 @@ import { runInNewContext } from 'node:vm'
 export type Collect = () => void
 
 /**
- * A young-generation collection, when the runtime allows one: `global.gc`
+ * A young-generation collection, when Node allows one: `global.gc`
  * when node runs with --expose-gc, else the same function exposed at run
  * time. Undefined if neither works (then reclaiming is a no-op).
  */

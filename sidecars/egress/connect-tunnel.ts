@@ -17,7 +17,7 @@ import { EgressDenial, isEgressDenial, respondDenied, respondUpstreamFailure } f
 import { logEvent } from './event-log.js'
 import type { TunnelInfo } from './intercept-tls.js'
 import { callPolicy, isDenied } from './policy-call.js'
-import type { EgressRuntime, ProxyContext } from './proxy-context.js'
+import type { CompiledEgress, ProxyContext } from './proxy-context.js'
 import { canonicalHost, parseAuthority } from './route-match.js'
 import type { LeafCertificates } from './certificates.js'
 
@@ -35,10 +35,10 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, cli
   const authority = parseAuthority(req.url ?? '')
   if (!authority.ok) return refuse(new EgressDenial('malformed-request', authority.reason))
   const { host, port } = authority.value
-  const runtime = ctx.runtime()
-  if (!runtime) return refuse(new EgressDenial('no-config', 'the egress proxy has no valid config loaded'), { host: host.host, port })
+  const compiled = ctx.current()
+  if (!compiled) return refuse(new EgressDenial('no-config', 'the egress proxy has no valid config loaded'), { host: host.host, port })
 
-  const decision = callPolicy(() => runtime.policy.decideConnect({ host, port }))
+  const decision = callPolicy(() => compiled.policy.decideConnect({ host, port }))
   if (isDenied(decision)) return refuse(decision, { host: host.host, port })
   if (decision.action === 'deny') {
     const fields = { host: decision.redact.host ? '[redacted]' : host.host, port }
@@ -48,7 +48,7 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, cli
 
   let addresses: string[]
   try {
-    addresses = await resolveChecked(decision.dial.host, (a) => runtime.policy.checkAddress(a), ctx.resolve)
+    addresses = await resolveChecked(decision.dial.host, (a) => compiled.policy.checkAddress(a), ctx.resolve)
   } catch (error) {
     if (isEgressDenial(error)) return refuse(error, { host: host.host, port })
     logEvent(ctx.log, { event: 'client.error', error: `resolve ${decision.dial.host}: ${(error as Error).message}`.slice(0, 200) })
@@ -57,18 +57,18 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, cli
 
   const info: TunnelInfo = { host, port, route: decision.route }
   if (decision.action === 'intercept') {
-    if (!runtime.leaves) return refuse(new EgressDenial('policy-error', 'interception needs the agent CA, which is not loaded'), { host: host.host, port })
+    if (!compiled.leaves) return refuse(new EgressDenial('policy-error', 'interception needs the agent CA, which is not loaded'), { host: host.host, port })
     logEvent(ctx.log, { event: 'tunnel.opened', mode: 'intercept', host: host.host, port, route: decision.route })
     client.write(ESTABLISHED)
-    intercept(client, head, info, runtime.leaves)
+    intercept(client, head, info, compiled.leaves)
     return
   }
-  passthrough(ctx, runtime, client, head, info, decision.dial.host, decision.dial.port, addresses, decision.rateKey)
+  passthrough(ctx, compiled, client, head, info, decision.dial.host, decision.dial.port, addresses, decision.rateKey)
 }
 
 function passthrough(
   ctx: ProxyContext,
-  runtime: EgressRuntime,
+  compiled: CompiledEgress,
   client: Duplex,
   head: Buffer,
   info: TunnelInfo,
@@ -109,7 +109,7 @@ function passthrough(
           return
         }
       }
-      splice(ctx, runtime, client, upstream, hello.buffered, info, rateKey, started)
+      splice(ctx, compiled, client, upstream, hello.buffered, info, rateKey, started)
     })
   })
 }
@@ -144,7 +144,7 @@ function readClientHello(client: Duplex, head: Buffer): Promise<HelloRead> {
   })
 }
 
-function splice(ctx: ProxyContext, runtime: EgressRuntime, client: Duplex, upstream: Socket, first: Buffer, info: TunnelInfo, rateKey: string, started: number): void {
+function splice(ctx: ProxyContext, compiled: CompiledEgress, client: Duplex, upstream: Socket, first: Buffer, info: TunnelInfo, rateKey: string, started: number): void {
   let bytesOut = 0
   let bytesIn = 0
   let open = 2
@@ -163,7 +163,7 @@ function splice(ctx: ProxyContext, runtime: EgressRuntime, client: Duplex, upstr
   }
   const charge = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const over = callPolicy(() => runtime.policy.chargeBytes(rateKey, chunk.length))
+      const over = callPolicy(() => compiled.policy.chargeBytes(rateKey, chunk.length))
       if (over) {
         logEvent(ctx.log, { event: 'tunnel.denied', rule: over.rule, reason: over.reason, host: info.host.host, port: info.port })
         return callback(over)

@@ -21,7 +21,7 @@ import { EgressDenial, isEgressDenial, respondAnswerRefused, respondDenied, resp
 import { logEvent, type RequestFields } from './event-log.js'
 import { callPolicy, isDenied } from './policy-call.js'
 import type { AllowedRequest, Redaction, RequestTarget } from './policy.js'
-import type { EgressRuntime, ProxyContext } from './proxy-context.js'
+import type { CompiledEgress, ProxyContext } from './proxy-context.js'
 import type { TargetParse } from './request-target.js'
 import { findingsTouch } from './request-scan.js'
 import { limitAcceptEncoding, stripResponseHeaders, withContentLength } from './rewrite-headers.js'
@@ -70,14 +70,14 @@ export async function forwardHttpRequest(ctx: ProxyContext, req: IncomingMessage
     return
   }
   const target = parsed.target
-  const runtime = ctx.runtime()
-  if (!runtime) {
+  const compiled = ctx.current()
+  if (!compiled) {
     const denial = new EgressDenial('no-config', 'the egress proxy has no valid config loaded')
     logDenied(ctx, denial, requestFields(target))
     respondDenied(res, denial, { close: closeAfter })
     return
   }
-  const decision = callPolicy(() => runtime.policy.decideRequest(target))
+  const decision = callPolicy(() => compiled.policy.decideRequest(target))
   if (isDenied(decision) || decision.action === 'deny') {
     const denial = isDenied(decision) ? decision : decision.denial
     const redact = isDenied(decision) ? undefined : decision.redact
@@ -92,10 +92,10 @@ export async function forwardHttpRequest(ctx: ProxyContext, req: IncomingMessage
     respondDenied(res, denial, { close })
   }
 
-  const literal = callPolicy(() => checkLiteral(decision.dial.host, (a) => runtime.policy.checkAddress(a)))
+  const literal = callPolicy(() => checkLiteral(decision.dial.host, (a) => compiled.policy.checkAddress(a)))
   if (literal) return deny(literal)
 
-  if (!hasBody(req)) return send(ctx, runtime, req, res, decision, fields, started, undefined)
+  if (!hasBody(req)) return send(ctx, compiled, req, res, decision, fields, started, undefined)
 
   if (decision.scanBody) {
     const declared = Number(req.headers['content-length'] ?? Number.NaN)
@@ -106,16 +106,16 @@ export async function forwardHttpRequest(ctx: ProxyContext, req: IncomingMessage
     const body = await collectBody(req, decision.maxScanBytes)
     if (body === undefined) return deny(new EgressDenial('body-too-large', `body exceeds the scan limit of ${decision.maxScanBytes} bytes`), undefined, true)
     if (body === 'aborted') return
-    const verdict = callPolicy(() => runtime.policy.inspectBody(decision, body))
+    const verdict = callPolicy(() => compiled.policy.inspectBody(decision, body))
     if (isDenied(verdict)) return deny(verdict)
     if (!verdict.ok) return deny(verdict.denial, verdict.finding)
     logWarnings(ctx, verdict.warnings, fields)
-    const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, body.length))
+    const over = callPolicy(() => compiled.policy.chargeBytes(decision.rateKey, body.length))
     if (over) return deny(over)
-    return send(ctx, runtime, req, res, { ...decision, headers: withContentLength(decision.headers, body.length) }, fields, started, body)
+    return send(ctx, compiled, req, res, { ...decision, headers: withContentLength(decision.headers, body.length) }, fields, started, body)
   }
   if (options.expectContinue) res.writeContinue()
-  return send(ctx, runtime, req, res, decision, fields, started, 'stream')
+  return send(ctx, compiled, req, res, decision, fields, started, 'stream')
 }
 
 /** Buffer a body up to `max` bytes; undefined past it (reading stops), 'aborted' if the client went away. */
@@ -160,7 +160,7 @@ function collectBody(req: IncomingMessage, max: number): Promise<Buffer | undefi
 
 function send(
   ctx: ProxyContext,
-  runtime: EgressRuntime,
+  compiled: CompiledEgress,
   req: IncomingMessage,
   res: ServerResponse,
   decision: AllowedRequest,
@@ -169,9 +169,9 @@ function send(
   body: Buffer | 'stream' | undefined,
 ): Promise<void> {
   return new Promise((resolve) => {
-    const agents = ctx.upstream.agentsFor(runtime)
+    const agents = ctx.upstream.agentsFor(compiled)
     const https = decision.dial.scheme === 'https'
-    const redactor = runtime.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
+    const redactor = compiled.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
     const upstream: ClientRequest = (https ? httpsRequest : httpRequest)({
       host: decision.dial.host,
       port: decision.dial.port,
@@ -292,7 +292,7 @@ function send(
     if (body === 'stream') {
       const charge = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
-          const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, chunk.length))
+          const over = callPolicy(() => compiled.policy.chargeBytes(decision.rateKey, chunk.length))
           if (over) return callback(over)
           bytesOut += chunk.length
           ctx.streamed(chunk.length)

@@ -6,8 +6,8 @@
  *   ca.crt        the Agent's CA certificate (PEM); needed when a route intercepts
  *   ca.key        its private key (PEM)
  *
- * A load either yields everything a runtime needs or one line saying what is
- * wrong; the caller keeps the previous runtime on failure. Errors name files,
+ * A load either yields everything a compiled config needs or one line saying what is
+ * wrong; the caller keeps the previous compiled config on failure. Errors name files,
  * fields and slots, never secret values.
  */
 import { createHash } from 'node:crypto'

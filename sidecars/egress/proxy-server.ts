@@ -4,7 +4,7 @@
  * CONNECT; an in-process HTTP server (never listening) takes the decrypted
  * traffic of intercepted tunnels. Both send requests through
  * `forward-http` and upgrades through `upgrade-tunnel`. The mechanism
- * learns the policy only through `runtime()`, read afresh per tunnel and per
+ * learns the policy only through `current()`, read afresh per tunnel and per
  * request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -17,7 +17,7 @@ import { systemResolve, type Resolve } from './dial.js'
 import { logEvent } from './event-log.js'
 import { forwardHttpRequest, logDenied } from './forward-http.js'
 import { interceptTunnel, tunnelOf } from './intercept-tls.js'
-import type { EgressRuntime, ProxyContext } from './proxy-context.js'
+import type { CompiledEgress, ProxyContext } from './proxy-context.js'
 import { parseProxyRequest, parseTunnelRequest, type TargetParse } from './request-target.js'
 import { handleUpgrade } from './upgrade-tunnel.js'
 import { createUpstreamPool } from './upstream-pool.js'
@@ -27,7 +27,7 @@ export interface EgressProxyOptions {
   host: string
   port: number
   /** The current loaded config, or undefined while none is valid (then everything is refused). */
-  runtime: () => EgressRuntime | undefined
+  current: () => CompiledEgress | undefined
   log: Logger
   /**
    * Name resolution for origins. Defaults to the system resolver; tests map
@@ -51,7 +51,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 120_000
 
 export async function startEgressProxy(options: EgressProxyOptions): Promise<EgressProxy> {
   const resolve = options.resolve ?? systemResolve
-  const ctx: ProxyContext = { runtime: options.runtime, log: options.log, resolve, upstream: createUpstreamPool(resolve), streamed: options.streamed ?? (() => {}) }
+  const ctx: ProxyContext = { current: options.current, log: options.log, resolve, upstream: createUpstreamPool(resolve), streamed: options.streamed ?? (() => {}) }
   const sockets = new Set<Duplex>()
   const track = (socket: Duplex) => {
     sockets.add(socket)

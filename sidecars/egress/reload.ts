@@ -3,9 +3,9 @@
  * signal to `reload`) and when anything in the folder changes (the folder is
  * watched, not a file, because editors and atomic renames replace files).
  * Bursts of changes collapse into one load after a quiet period; loads never
- * overlap. A load that fails keeps the runtime in force, says why in the log
- * and in applied.json, and the next change tries again. Swapping the runtime
- * is one assignment: requests already in flight finish under the runtime
+ * overlap. A load that fails keeps the compiled config in force, says why in the log
+ * and in applied.json, and the next change tries again. Swapping the compiled config
+ * is one assignment: requests already in flight finish under the compiled config
  * they started with, the next request on the same connection sees the new one.
  */
 import type { Logger } from 'pino'
@@ -14,21 +14,21 @@ import { enforcedRoutes, writeAppliedState } from './applied-state.js'
 import { createReloadLoop } from '../shared/reload-loop.js'
 import { logEvent } from './event-log.js'
 import { loadEgressFolder, type LoadedEgressFiles } from './load-config.js'
-import type { EgressRuntime } from './proxy-context.js'
+import type { CompiledEgress } from './proxy-context.js'
 
 export interface ConfigReloaderOptions {
   configDir: string
   stateDir: string
-  /** Build a runtime from loaded files; a throw rejects the load like a validation error. */
-  build: (files: LoadedEgressFiles, generation: number) => EgressRuntime
+  /** Build a compiled config from loaded files; a throw rejects the load like a validation error. */
+  build: (files: LoadedEgressFiles, generation: number) => CompiledEgress
   log: Logger
   debounceMs?: number
   now?: () => Date
 }
 
 export interface ConfigReloader {
-  /** The runtime in force, or undefined when no load has succeeded yet. */
-  current(): EgressRuntime | undefined
+  /** The compiled config in force, or undefined when no load has succeeded yet. */
+  current(): CompiledEgress | undefined
   /** Load now (coalesced with a load already running). Resolves when applied.json reflects it. */
   reload(reason: string): Promise<void>
   /** Start watching the config folder. */
@@ -39,7 +39,7 @@ export interface ConfigReloader {
 export function createConfigReloader(options: ConfigReloaderOptions): ConfigReloader {
   const debounceMs = options.debounceMs ?? 250
   const now = options.now ?? (() => new Date())
-  let runtime: EgressRuntime | undefined
+  let compiled: CompiledEgress | undefined
   let applied: { files: LoadedEgressFiles; at: string } | undefined
   let generation = 0
 
@@ -58,7 +58,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       if (applied?.files.fingerprint !== result.files.fingerprint) {
         try {
           const next = options.build(result.files, ++generation)
-          runtime = next
+          compiled = next
           applied = { files: result.files, at: attemptedAt }
           logEvent(options.log, { event: 'config.applied', configHash: result.files.configHash, routes: result.files.config.routes.length })
         } catch (buildError) {
@@ -92,5 +92,5 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
     load: attempt,
     onWatchError: (error) => logEvent(options.log, { event: 'config.watch-failed', error: String(error).slice(0, 300) }),
   })
-  return { current: () => runtime, reload: loop.reload, watch: loop.watch, close: loop.close }
+  return { current: () => compiled, reload: loop.reload, watch: loop.watch, close: loop.close }
 }

@@ -1,5 +1,5 @@
 /**
- * The egress sidecar assembled: config folder reloader, runtime builder and
+ * The egress sidecar assembled: config folder reloader, config compiler and
  * proxy, plus the environment contract of the bundle container. main.ts adds
  * the DLP engine, the process signals and nothing else, so tests and
  * benchmarks run exactly this assembly.
@@ -15,7 +15,7 @@
 import type { Logger } from 'pino'
 import type { DlpScanner, ScannerOptions } from '../dlp/types.js'
 import { createBufferReclaimer, type Collect } from './buffer-reclaim.js'
-import { buildEgressRuntime, readSystemCaBundle } from './build-runtime.js'
+import { compileEgress, readSystemCaBundle } from './compile-egress.js'
 import type { Resolve } from './dial.js'
 import { startEgressProxy, type EgressProxy } from './proxy-server.js'
 import { createDomainRateLimiter } from './rate-limit.js'
@@ -81,14 +81,14 @@ export async function startEgressSidecar(options: EgressSidecarOptions): Promise
     stateDir: options.stateDir,
     log: options.log,
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-    build: (files, generation) => buildEgressRuntime(files, generation, { createScanner: options.createScanner, limiter, windows, systemCaPem }),
+    build: (files, generation) => compileEgress(files, generation, { createScanner: options.createScanner, limiter, windows, systemCaPem }),
   })
   // Load before listening, so the first request already meets the config (or a clear no-config denial).
   await reloader.reload('startup')
   const proxy = await startEgressProxy({
     host: options.host,
     port: options.port,
-    runtime: reloader.current,
+    current: reloader.current,
     log: options.log,
     streamed: createBufferReclaimer(options.collect),
     ...(options.resolve ? { resolve: options.resolve } : {}),

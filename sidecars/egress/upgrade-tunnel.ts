@@ -41,13 +41,13 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     logDenied(ctx, denial, requestFields(target))
     return respondDenied(client, denial)
   }
-  const runtime = ctx.runtime()
-  if (!runtime) {
+  const compiled = ctx.current()
+  if (!compiled) {
     const denial = new EgressDenial('no-config', 'the egress proxy has no valid config loaded')
     logDenied(ctx, denial, requestFields(target))
     return respondDenied(client, denial)
   }
-  const decision = callPolicy(() => runtime.policy.decideRequest(target))
+  const decision = callPolicy(() => compiled.policy.decideRequest(target))
   if (isDenied(decision)) {
     logDenied(ctx, decision, requestFields(target))
     return respondDenied(client, decision)
@@ -58,16 +58,16 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   }
   const fields = requestFields(target, decision.route)
   logWarnings(ctx, decision.warnings, fields)
-  const literal = callPolicy(() => checkLiteral(decision.dial.host, (a) => runtime.policy.checkAddress(a)))
+  const literal = callPolicy(() => checkLiteral(decision.dial.host, (a) => compiled.policy.checkAddress(a)))
   if (literal) {
     logDenied(ctx, literal, fields)
     return respondDenied(client, literal)
   }
 
   const started = performance.now()
-  const agents = ctx.upstream.agentsFor(runtime)
+  const agents = ctx.upstream.agentsFor(compiled)
   const https = decision.dial.scheme === 'https'
-  const redactor = runtime.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
+  const redactor = compiled.answers?.forRequest({ injectedSlot: decision.injected?.slot, agentHeaders: req.rawHeaders })
   // A WebSocket connection is never pooled: a fresh socket with the same checked lookup and trust.
   const upstreamReq = (https ? httpsRequest : httpRequest)({
     host: decision.dial.host,
@@ -136,7 +136,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     }
     const charge = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        const over = callPolicy(() => runtime.policy.chargeBytes(decision.rateKey, chunk.length))
+        const over = callPolicy(() => compiled.policy.chargeBytes(decision.rateKey, chunk.length))
         if (over) return callback(refuse(over))
         bytesOut += chunk.length
         ctx.streamed(chunk.length)
@@ -158,7 +158,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
       const filter = createClientFrameFilter({
         maxMessageBytes: decision.maxScanBytes,
         inspect: (kind, payload) => {
-          const verdict = callPolicy(() => runtime.policy.inspectMessage(decision, kind, payload, recent))
+          const verdict = callPolicy(() => compiled.policy.inspectMessage(decision, kind, payload, recent))
           if (isDenied(verdict)) return verdict
           if (!verdict.ok) return verdict.denial
           logWarnings(ctx, verdict.warnings, fields)

@@ -20,7 +20,7 @@ describe('createBufferReclaimer', () => {
 })
 
 describe('youngGenerationCollector', () => {
-  it('finds a collector in this runtime and runs it', () => {
+  it('finds a collector in this Node process and runs it', () => {
     const collect = youngGenerationCollector()
     expect(typeof collect).toBe('function')
     expect(() => collect?.()).not.toThrow()

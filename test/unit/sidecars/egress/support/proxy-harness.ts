@@ -1,5 +1,5 @@
 /**
- * The egress proxy as main.ts assembles it (reloader, runtime builder,
+ * The egress proxy as main.ts assembles it (reloader, config compiler,
  * mechanism), on a loopback port, with its config folder in a temporary
  * directory, a resolver that maps test names to loopback origins, and its
  * log lines captured for assertions.

@@ -1,5 +1,5 @@
 /**
- * From loaded files to a runtime the proxy can enforce: the DLP scanner
+ * From loaded files to a compiled config the proxy can enforce: the DLP scanner
  * knowing every secret value (so none can leave in a URL, header or body),
  * the same values compiled for redacting answers (so none comes back), the
  * policy, the leaf minter for the Agent's CA, and the trust store for origins
@@ -13,11 +13,11 @@ import { createLeafCertificates } from './certificates.js'
 import type { LoadedEgressFiles } from './load-config.js'
 import { createEgressPolicy } from './policy.js'
 import { withScanCache } from './scan-cache.js'
-import type { EgressRuntime } from './proxy-context.js'
+import type { CompiledEgress } from './proxy-context.js'
 import type { FragmentWindows } from './fragment-window.js'
 import type { DomainRateLimiter } from './rate-limit.js'
 
-export interface RuntimeDependencies {
+export interface CompileDependencies {
   createScanner: (options: ScannerOptions) => DlpScanner
   /** Shared across reloads so an edit never refills a budget. */
   limiter: DomainRateLimiter
@@ -27,7 +27,7 @@ export interface RuntimeDependencies {
   systemCaPem: string | undefined
 }
 
-export function buildEgressRuntime(files: LoadedEgressFiles, generation: number, deps: RuntimeDependencies): EgressRuntime {
+export function compileEgress(files: LoadedEgressFiles, generation: number, deps: CompileDependencies): CompiledEgress {
   const scanner = withScanCache(deps.createScanner({ knownSecrets: [...files.secrets.values()] }))
   const policy = createEgressPolicy({ config: files.config, secrets: files.secrets, scanner, limiter: deps.limiter, windows: deps.windows })
   const leaves = files.ca ? createLeafCertificates({ ca: files.ca }) : undefined
