@@ -1,5 +1,5 @@
 /**
- * The runtime-neutral model of an Agent's boxes: the parts the plan asks for
+ * The driver-neutral model of an Agent's boxes: the parts the plan asks for
  * and what a driver reports it found. The plan owns it (it diffs desired
  * parts against observed ones, and status reports them) so that neither has
  * to depend on the drivers; drivers implement the contract in driver.ts in

@@ -1,6 +1,6 @@
 /**
  * The sidecar bundle as the agent sees it: the names it dials on its
- * internal network and the port behind each. Runtime-neutral, so every
+ * internal network and the port behind each. Driver-neutral, so every
  * driver makes the same names answer (Docker as network aliases, a VM as
  * forwarded ports); no driver invents a name of its own.
  */

@@ -17,7 +17,7 @@ import { dirname, join, relative, sep } from 'node:path'
 import dockerIgnoreModule from '@balena/dockerignore'
 
 // The package is CommonJS (module.exports = factory) while its typings
-// describe an ES default export; at runtime the default import is the factory.
+// describe an ES default export; when it runs, the default import is the factory.
 const createDockerIgnore = dockerIgnoreModule as unknown as (typeof dockerIgnoreModule)['default']
 
 export interface ContextFile {
