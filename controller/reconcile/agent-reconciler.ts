@@ -1,3 +1,17 @@
+/**
+ * The Agent reconciler: desired state (specs, secrets, images) against what
+ * the Agent's driver observes, planned by a pure function and applied one
+ * idempotent action at a time; status is written on every exit.
+ *
+ * A route edit, end to end: the Bottle file changes; the controller reloads
+ * the spec tree and queues every Agent of that Bottle; here the gathered
+ * desired state renders a new egress config, the plan sees only that file
+ * differ (class `hot`), writes it atomically into the Agent's config folder
+ * and signals the bundle (SIGHUP, no restart); egress reloads and reports
+ * the digest of the config it enforces; the next reconcile compares that
+ * digest with what it wrote and sets RoutesApplied. The file side of that
+ * exchange is sidecars/shared/bundle-contract.ts.
+ */
 import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
