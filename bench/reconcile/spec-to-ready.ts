@@ -61,9 +61,10 @@ async function main(): Promise<void> {
   const scriptInstance = `bench${process.pid}s`
   const controllerTimes: number[] = []
   const scriptTimes: number[] = []
+  let controller: Controller | undefined
   try {
     await specs.write('bottles/dev.yaml', BOTTLE)
-    const controller = new Controller({
+    controller = new Controller({
       source: new LocalFolderSource(specs.path),
       drivers: new DriverRegistry({ docker: new DockerDriver({ instance: controllerInstance, logger: log }) }),
       images,
@@ -84,10 +85,11 @@ async function main(): Promise<void> {
       // The baseline: the same objects, by hand.
       scriptTimes.push(await plainDockerode(scriptInstance, `s${run}`, refs, join(state.path, 'script')))
     }
-    await controller.stop()
   } finally {
-    await removeInstance(controllerInstance)
-    await removeInstance(scriptInstance)
+    // A controller left running would recreate what the clean-up removes; a failing clean-up must not hide why the run stopped.
+    await controller?.stop()
+    await removeInstance(controllerInstance).catch((error: Error) => console.error(`clean-up of ${controllerInstance}: ${error.message}`))
+    await removeInstance(scriptInstance).catch((error: Error) => console.error(`clean-up of ${scriptInstance}: ${error.message}`))
     await specs.dispose()
     await state.dispose()
   }
@@ -109,7 +111,8 @@ async function plainDockerode(instance: string, agent: string, images: { agent: 
   const t0 = performance.now()
   const ca = mintCertificateAuthority({ commonName: `bench ${agent}` })
   const desired = desiredAgent({ agent: resolved, layout, images, caCertPem: ca.certPem, secrets: new Map(), bundleUser: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, configs: renderSidecarConfigs(resolved, { homeDir: '/nonexistent' }), identities: new Map() })
-  for (const dir of [join(layout.sidecarsConfig, 'egress'), join(layout.sidecarsState, 'egress'), layout.agentConfig]) await mkdir(dir, { recursive: true, mode: 0o700 })
+  const bindSources = Object.values(desired.parts).flatMap((part) => part.mounts.flatMap((m) => (m.kind === 'bind' ? [m.source] : [])))
+  for (const dir of [join(layout.sidecarsConfig, 'egress'), join(layout.sidecarsState, 'egress'), layout.agentConfig, ...bindSources]) await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.key'), ca.keyPem, { mode: 0o600 })
   await writeFile(join(layout.sidecarsConfig, 'egress', 'ca.crt'), ca.certPem)
   for (const f of desired.files) await writeFile(join(layout.root, f.path), f.content, { mode: f.mode })
