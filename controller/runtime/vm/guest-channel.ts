@@ -1,0 +1,275 @@
+/**
+ * The host side of the guest agent's channel: a client of the Unix socket
+ * QEMU serves for the `bottle.agent` virtio-serial port. It waits for the
+ * guest agent to answer, runs commands in the guest (argv, env, cwd, user,
+ * stdin) and collects their output and exit code, delivers signals, and
+ * hands the guest its identity (hosts file, hostname, clock, RNG seed).
+ *
+ * Several commands run at once over the one port, told apart by request id.
+ * QEMU accepts one client per socket, so one controller owns a box's channel
+ * at a time; a restarted controller connects again and finds the guest agent
+ * (and the commands it still runs) where it left them.
+ */
+import { randomBytes } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { z } from 'zod'
+import type { ExecResult } from '../driver.js'
+import { encodeFrame, FrameDecoder } from './frames.js'
+
+const guestMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number(), uptimeMs: z.number() }),
+  z.object({ type: z.literal('pong'), id: z.string(), pid: z.number(), uptimeMs: z.number() }),
+  z.object({ type: z.literal('started'), id: z.string(), pid: z.number() }),
+  z.object({ type: z.literal('stdout'), id: z.string(), data: z.string() }),
+  z.object({ type: z.literal('stderr'), id: z.string(), data: z.string() }),
+  z.object({ type: z.literal('exit'), id: z.string(), code: z.number(), signal: z.string().optional() }),
+  z.object({ type: z.literal('ok'), id: z.string() }),
+  z.object({ type: z.literal('error'), id: z.string().optional(), message: z.string() }),
+])
+type GuestMessage = z.infer<typeof guestMessage>
+
+export interface GuestExecOptions {
+  env?: Record<string, string>
+  cwd?: string
+  /** "uid[:gid]" or a user name from the guest's /etc/passwd; absent means root. */
+  user?: string
+  /** Written to the command's stdin, which is then closed. */
+  stdin?: string | Buffer
+  /** Aborting kills the command (SIGKILL) and rejects. */
+  signal?: AbortSignal
+}
+
+export interface GuestIdentity {
+  /** The whole /etc/hosts (the bundle's names and the guest's own). */
+  hosts?: string
+  hostname?: string
+  /** Wall clock to set, in ms since the epoch: a restored snapshot's clock is the snapshot's. */
+  timeMs?: number
+  /** Mixed into the guest's entropy pool, so boxes restored from one snapshot diverge. */
+  seed?: Buffer
+}
+
+export interface ConnectOptions {
+  /** How long to wait for the guest agent's first answer (a cold TCG boot takes a few seconds). */
+  readyTimeoutMs?: number
+  /** How often to ask while waiting. */
+  pingIntervalMs?: number
+}
+
+interface Pending {
+  onMessage(message: GuestMessage): void
+  onClose(error: Error): void
+}
+
+export class GuestChannelError extends Error {
+  override readonly name = 'GuestChannelError'
+}
+
+export class GuestChannel {
+  private readonly pending = new Map<string, Pending>()
+  private readonly decoder = new FrameDecoder()
+  private closedWith: Error | undefined
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (error) => this.fail(new GuestChannelError(`guest channel failed: ${error.message}`)))
+    socket.on('close', () => this.fail(new GuestChannelError('guest channel closed')))
+  }
+
+  /**
+   * Connects to the port's socket and waits until the guest agent answers a
+   * ping. The socket appears when QEMU starts, long before the guest agent
+   * runs; pings sent before then wait in the port and are answered late,
+   * which is harmless.
+   */
+  static async connect(socketPath: string, options: ConnectOptions = {}): Promise<GuestChannel> {
+    const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
+    const pingIntervalMs = options.pingIntervalMs ?? 100
+    const deadline = Date.now() + readyTimeoutMs
+    const socket = await connectSocket(socketPath, deadline)
+    const channel = new GuestChannel(socket)
+    try {
+      await channel.waitForAnswer(deadline, pingIntervalMs)
+    } catch (error) {
+      channel.close()
+      throw error
+    }
+    return channel
+  }
+
+  private async waitForAnswer(deadline: number, pingIntervalMs: number): Promise<void> {
+    const id = this.newId()
+    let answered = false
+    const answer = new Promise<void>((resolve, reject) => {
+      this.pending.set(id, {
+        onMessage: (message) => {
+          if (message.type !== 'pong') return
+          answered = true
+          resolve()
+        },
+        onClose: reject,
+      })
+    })
+    answer.catch(() => undefined)
+    try {
+      while (!answered) {
+        if (this.closedWith !== undefined) throw this.closedWith
+        if (Date.now() > deadline) throw new GuestChannelError('the guest agent did not answer in time')
+        this.write({ id, op: 'ping' })
+        await Promise.race([answer, sleep(pingIntervalMs)])
+      }
+    } finally {
+      this.pending.delete(id)
+    }
+  }
+
+  /** Round trip to the guest agent, for readiness checks of a running box. */
+  async ping(timeoutMs = 5_000): Promise<void> {
+    await this.waitForAnswer(Date.now() + timeoutMs, timeoutMs)
+  }
+
+  async exec(argv: string[], options: GuestExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0) throw new GuestChannelError('exec needs a non-empty argv')
+    options.signal?.throwIfAborted()
+    const id = this.newId()
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    return await new Promise<ExecResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.write({ id, op: 'signal', signal: 'SIGKILL' })
+        finish()
+        reject(options.signal?.reason ?? new Error('aborted'))
+      }
+      const finish = (): void => {
+        this.pending.delete(id)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      this.pending.set(id, {
+        onMessage: (message) => {
+          switch (message.type) {
+            case 'stdout':
+              stdout.push(Buffer.from(message.data, 'base64'))
+              return
+            case 'stderr':
+              stderr.push(Buffer.from(message.data, 'base64'))
+              return
+            case 'exit':
+              finish()
+              resolve({
+                exitCode: message.code,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+              })
+              return
+            case 'error':
+              finish()
+              reject(new GuestChannelError(`exec ${argv[0]}: ${message.message}`))
+              return
+            default:
+              return
+          }
+        },
+        onClose: (error) => {
+          finish()
+          reject(error)
+        },
+      })
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.write({
+        id,
+        op: 'exec',
+        argv,
+        ...(options.env === undefined ? {} : { env: options.env }),
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        ...(options.user === undefined ? {} : { user: options.user }),
+        ...(options.stdin === undefined ? {} : { stdin: Buffer.from(options.stdin).toString('base64') }),
+      })
+    })
+  }
+
+  /** Sets the guest's hosts file, hostname, clock and entropy; resolves once the guest applied all of it. */
+  async configure(identity: GuestIdentity): Promise<void> {
+    const id = this.newId()
+    await new Promise<void>((resolve, reject) => {
+      this.pending.set(id, {
+        onMessage: (message) => {
+          this.pending.delete(id)
+          if (message.type === 'ok') resolve()
+          else if (message.type === 'error') reject(new GuestChannelError(`configure: ${message.message}`))
+        },
+        onClose: reject,
+      })
+      this.write({
+        id,
+        op: 'configure',
+        ...(identity.hosts === undefined ? {} : { hosts: identity.hosts }),
+        ...(identity.hostname === undefined ? {} : { hostname: identity.hostname }),
+        ...(identity.timeMs === undefined ? {} : { timeMs: identity.timeMs }),
+        ...(identity.seed === undefined ? {} : { seed: identity.seed.toString('base64') }),
+      })
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+    this.fail(new GuestChannelError('guest channel closed'))
+  }
+
+  private newId(): string {
+    return randomBytes(6).toString('hex')
+  }
+
+  private write(message: Record<string, unknown>): void {
+    if (this.closedWith !== undefined) throw this.closedWith
+    this.socket.write(encodeFrame(message))
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: unknown[]
+    try {
+      messages = this.decoder.push(chunk)
+    } catch (error) {
+      this.socket.destroy()
+      this.fail(new GuestChannelError(`guest channel sent garbage: ${(error as Error).message}`))
+      return
+    }
+    for (const raw of messages) {
+      const parsed = guestMessage.safeParse(raw)
+      // Unknown messages come from a newer guest agent; ignoring them keeps old hosts working.
+      if (!parsed.success) continue
+      const message = parsed.data
+      if (!('id' in message) || message.id === undefined) continue
+      this.pending.get(message.id)?.onMessage(message)
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closedWith !== undefined) return
+    this.closedWith = error
+    for (const waiter of [...this.pending.values()]) waiter.onClose(error)
+    this.pending.clear()
+  }
+}
+
+async function connectSocket(path: string, deadline: number): Promise<Socket> {
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path)
+        socket.once('connect', () => {
+          socket.removeAllListeners('error')
+          resolve(socket)
+        })
+        socket.once('error', reject)
+      })
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      // QEMU creates the socket a moment after it starts.
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) {
+        throw new GuestChannelError(`cannot connect to the guest channel ${path}: ${(error as Error).message}`)
+      }
+      await sleep(20)
+    }
+  }
+}

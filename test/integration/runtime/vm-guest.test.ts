@@ -1,0 +1,252 @@
+/**
+ * The micro-VM foundation on a real QEMU: the guest kernel, initramfs and
+ * the agent image's root filesystem boot to a guest agent, which runs
+ * commands with their exit codes, stdin, env, working folder and user. The
+ * guest reaches its bundle's forwarded port and nothing else: not the host's
+ * services through slirp's gateway address, not slirp's DNS, not the
+ * internet. A restarted controller adopts the running VM and reconnects to
+ * its guest agent.
+ *
+ * Every "refused" probe has a control: the same probe code reaches the
+ * forwarded port, and the host-side listeners it aims at are shown to work
+ * from the host.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, connect as tcpConnect, type AddressInfo, type Server } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DockerImageStore } from '../../../controller/runtime/docker/image-store.js'
+import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/runtime/vm/guest-assets.js'
+import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
+import { busyboxNcHelper, guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
+import { hostTscKhz, probeHost } from '../../../controller/runtime/vm/host-probe.js'
+import { QemuVm } from '../../../controller/runtime/vm/qemu-process.js'
+import { docker, testLogger } from './docker-fixtures.js'
+
+const BUNDLE_GUEST_PORT = 8080
+const BUNDLE_NAMES = ['egress', 'git-gate', 'supervise']
+
+let stateDir: string
+let vm: QemuVm | undefined
+let channel: GuestChannel | undefined
+let bundle: Server
+let bundlePort: number
+const bundlePeers: string[] = []
+let hostService: Server
+let hostServicePort: number
+const hostServicePeers: string[] = []
+let hostUdp: UdpSocket
+let hostUdpPort: number
+const hostUdpPeers: string[] = []
+let bootMs: number
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
+}
+
+function requireChannel(): GuestChannel {
+  if (channel === undefined) throw new Error('the guest channel is not connected')
+  return channel
+}
+
+beforeAll(async () => {
+  const host = await probeHost()
+  if (!host.usable) throw new Error(`this host cannot run micro-VMs: ${host.reason}`)
+  const busybox = findOnPath('busybox')
+  if (busybox === undefined) throw new Error('busybox is not installed')
+
+  const store = new DockerImageStore({ docker, logger: testLogger() })
+  const image = await store.ensure({ kind: 'agent', provider: 'claude' })
+  const [rootfs, initramfs] = await Promise.all([ensureRootfs(image, { docker }), ensureInitramfs(host.kernel)])
+
+  bundle = createServer((socket) => {
+    bundlePeers.push(`${socket.remoteAddress}:${socket.remotePort}`)
+    socket.end('bundle says hi\n')
+  })
+  bundlePort = await listen(bundle)
+  // A host service on loopback: what slirp's 10.0.2.2 would reach without restrict=on.
+  hostService = createServer((socket) => {
+    hostServicePeers.push(`${socket.remoteAddress}:${socket.remotePort}`)
+    socket.end('host service\n')
+  })
+  hostServicePort = await listen(hostService)
+  hostUdp = createSocket('udp4')
+  hostUdp.on('message', (_message, peer) => hostUdpPeers.push(`${peer.address}:${peer.port}`))
+  hostUdpPort = await new Promise<number>((resolve) => hostUdp.bind(0, '127.0.0.1', () => resolve(hostUdp.address().port)))
+
+  stateDir = mkdtempSync('/tmp/bvm-')
+  const started = Date.now()
+  vm = await QemuVm.launch(stateDir, {
+    qemu: host.qemu,
+    accelerator: host.accelerator,
+    kernel: host.kernel.kernel,
+    initramfs,
+    rootfs: rootfs.path,
+    cpus: 1,
+    memoryMiB: 512,
+    forwards: [{ guestPort: BUNDLE_GUEST_PORT, host: '127.0.0.1', hostPort: bundlePort }],
+    forwardHelper: busyboxNcHelper(busybox),
+    tscKhz: await hostTscKhz(),
+  })
+  channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 60_000 })
+  bootMs = Date.now() - started
+  await channel.configure({ hosts: guestHostsFile('box', BUNDLE_NAMES), hostname: 'box', timeMs: Date.now() })
+  process.stderr.write(`vm-guest: ${host.accelerator} boot to guest agent ${bootMs} ms\n`)
+})
+
+afterAll(async () => {
+  channel?.close()
+  await vm?.stop()
+  await new Promise<void>((resolve) => (bundle ? bundle.close(() => resolve()) : resolve()))
+  await new Promise<void>((resolve) => (hostService ? hostService.close(() => resolve()) : resolve()))
+  hostUdp?.close()
+  if (stateDir !== undefined) rmSync(stateDir, { recursive: true, force: true })
+})
+
+describe('a micro-VM booted from the agent image', () => {
+  it('runs the guest agent and reports its run state', async () => {
+    expect(await vm?.status()).toBe('running')
+    expect(bootMs).toBeGreaterThan(0)
+  })
+
+  it('returns exit codes', async () => {
+    const c = requireChannel()
+    expect((await c.exec(['true'])).exitCode).toBe(0)
+    expect((await c.exec(['false'])).exitCode).toBe(1)
+    expect((await c.exec(['sh', '-c', 'exit 7'])).exitCode).toBe(7)
+    const missing = await c.exec(['/no/such/program'])
+    expect(missing.exitCode).toBe(127)
+    expect(missing.stderr).toContain('ENOENT')
+  })
+
+  it('feeds stdin and separates stdout from stderr', async () => {
+    const result = await requireChannel().exec(['sh', '-c', 'cat; echo oops >&2'], { stdin: 'echo me\n' })
+    expect(result).toEqual({ exitCode: 0, stdout: 'echo me\n', stderr: 'oops\n' })
+  })
+
+  it('applies env, working folder and user', async () => {
+    const result = await requireChannel().exec(['sh', '-c', 'echo "$GREETING $(pwd) $(id -u):$(id -g)"'], {
+      env: { GREETING: 'hello' },
+      cwd: '/home/agent',
+      user: 'agent',
+    })
+    expect(result.stdout).toBe('hello /home/agent 1000:1000\n')
+  })
+
+  it('runs on the image root with a writable overlay and the identity it was given', async () => {
+    const result = await requireChannel().exec([
+      'sh',
+      '-c',
+      'test -x /usr/local/bin/bottle-agent-init && echo written >/etc/probe && cat /etc/probe && hostname && grep -c egress /etc/hosts',
+    ])
+    expect(result.stdout).toBe('written\nbox\n1\n')
+  })
+
+  it('kills a command when its exec is aborted', async () => {
+    const controller = new AbortController()
+    const running = requireChannel().exec(['sleep', '300'], { signal: controller.signal })
+    setTimeout(() => controller.abort(new Error('stop it')), 500)
+    await expect(running).rejects.toThrow('stop it')
+    // The kill reaches the guest shortly after the abort; pgrep exits 1 when nothing matches.
+    let left = 0
+    for (let i = 0; i < 20; i++) {
+      left = (await requireChannel().exec(['pgrep', '-x', 'sleep'])).exitCode
+      if (left === 1) break
+    }
+    expect(left).toBe(1)
+  })
+})
+
+describe('the micro-VM network', () => {
+  /**
+   * One node run in the guest for every probe (node starts slowly under
+   * emulation): each TCP probe prints "connected <first line>" or its error
+   * code, the DNS probe the answer or its error, the UDP probe "sent".
+   */
+  async function probeFromGuest(): Promise<Record<string, string>> {
+    const tcp = {
+      bundleByName: ['egress', BUNDLE_GUEST_PORT],
+      bundleByAlias: ['git-gate', BUNDLE_GUEST_PORT],
+      hostServiceViaGateway: ['10.0.2.2', hostServicePort],
+      bundleHostPortViaGateway: ['10.0.2.2', bundlePort],
+      dnsTcp: ['10.0.2.3', 53],
+      internet: ['1.1.1.1', 80],
+      otherForwardAddressPort: ['10.0.2.100', BUNDLE_GUEST_PORT + 1],
+    }
+    const script = `
+      const net = require('net'), dns = require('dns'), dgram = require('dgram')
+      const tcp = ${JSON.stringify(tcp)}
+      const out = {}
+      const probes = Object.entries(tcp).map(([key, [host, port]]) => new Promise((resolve) => {
+        const s = net.connect({ host, port, timeout: 4000 })
+        let data = ''
+        s.on('data', (d) => { data += d })
+        s.on('end', () => { out[key] = 'connected ' + data.split('\\n')[0]; resolve() })
+        s.on('timeout', () => { out[key] = 'ETIMEDOUT'; s.destroy(); resolve() })
+        s.on('error', (e) => { out[key] = e.code; resolve() })
+      }))
+      const resolver = new dns.promises.Resolver({ timeout: 2000, tries: 1 })
+      resolver.setServers(['10.0.2.3'])
+      probes.push(resolver.resolve4('example.com').then((a) => { out.dnsUdp = 'answered ' + a }, (e) => { out.dnsUdp = e.code }))
+      probes.push(new Promise((resolve) => {
+        const u = dgram.createSocket('udp4')
+        u.send('hello', ${hostUdpPort}, '10.0.2.2', (e) => { out.udpToHost = e ? e.code : 'sent'; u.close(); resolve() })
+      }))
+      Promise.all(probes).then(() => console.log(JSON.stringify(out)))`
+    const result = await requireChannel().exec(['node', '-'], { stdin: script })
+    expect(result.stderr).toBe('')
+    return JSON.parse(result.stdout) as Record<string, string>
+  }
+
+  it('reaches the bundle port by its names and nothing else', async () => {
+    const out = await probeFromGuest()
+    // Controls: the forwarded port answers, by every bundle name.
+    expect(out.bundleByName).toBe('connected bundle says hi')
+    expect(out.bundleByAlias).toBe('connected bundle says hi')
+    for (const key of ['hostServiceViaGateway', 'bundleHostPortViaGateway', 'dnsTcp', 'internet', 'otherForwardAddressPort']) {
+      expect(out[key], key).not.toMatch(/^connected/)
+    }
+    expect(out.dnsUdp).not.toMatch(/^answered/)
+    // Give a stray datagram time to arrive before saying none came.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(hostServicePeers).toEqual([])
+    expect(hostUdpPeers).toEqual([])
+    expect(bundlePeers.length).toBe(2)
+  })
+
+  it('has host-side listeners that work (the refusals above are not broken probes)', async () => {
+    const line = await new Promise<string>((resolve, reject) => {
+      const s = tcpConnect(hostServicePort, '127.0.0.1')
+      let data = ''
+      s.on('data', (d: Buffer) => (data += d.toString()))
+      s.on('end', () => resolve(data))
+      s.on('error', reject)
+    })
+    expect(line).toBe('host service\n')
+    hostServicePeers.length = 0
+  })
+})
+
+describe('a restarted controller', () => {
+  it('adopts the running VM and reconnects to its guest agent', async () => {
+    const first = vm
+    if (first === undefined) throw new Error('no VM')
+    requireChannel().close()
+    first.qmp.close()
+    const adopted = await QemuVm.adopt(stateDir)
+    expect(adopted?.pid).toBe(first.pid)
+    expect(await adopted?.status()).toBe('running')
+    vm = adopted
+    channel = await GuestChannel.connect(first.layout.agentSocket, { readyTimeoutMs: 10_000 })
+    expect((await channel.exec(['sh', '-c', 'cat /etc/probe'])).stdout).toBe('written\n')
+  })
+
+  it('finds no VM in a folder whose QEMU is gone', async () => {
+    const empty = mkdtempSync('/tmp/bvm-')
+    try {
+      expect(await QemuVm.adopt(empty)).toBeUndefined()
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
+  })
+})
