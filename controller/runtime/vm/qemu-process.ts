@@ -261,13 +261,21 @@ export class QemuVm {
     await this.qmp.execute('cont')
   }
 
-  /** Waits until a restored VM runs (its snapshot is loaded). */
-  async waitRunning(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until a restored VM's snapshot is loaded, then runs it. Snapshots
+   * are saved from a stopped VM (no memory changes while it is written), so
+   * the VM arrives paused and is continued here.
+   */
+  async runRestored(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const status = await this.status()
       if (status === 'running') return
-      if (status !== 'inmigrate' && status !== 'prelaunch') throw new VmError(`VM is ${status}, not running`)
+      if (status === 'paused' || status === 'postmigrate') {
+        await this.resume()
+        return
+      }
+      if (status !== 'inmigrate' && status !== 'prelaunch') throw new VmError(`restored VM is ${status}`)
       if (Date.now() > deadline) throw new VmError('the snapshot did not load in time')
       await sleep(10)
     }

@@ -20,7 +20,7 @@ import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/r
 import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
 import { busyboxNcHelper, guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
 import { hostTscKhz, probeHost } from '../../../controller/runtime/vm/host-probe.js'
-import { QemuVm } from '../../../controller/runtime/vm/qemu-process.js'
+import { QemuVm, type VmSpec } from '../../../controller/runtime/vm/qemu-process.js'
 import { docker, testLogger } from './docker-fixtures.js'
 
 const BUNDLE_GUEST_PORT = 8080
@@ -39,6 +39,7 @@ let hostUdp: UdpSocket
 let hostUdpPort: number
 const hostUdpPeers: string[] = []
 let bootMs: number
+let launchedSpec: VmSpec
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
@@ -76,7 +77,7 @@ beforeAll(async () => {
 
   stateDir = mkdtempSync('/tmp/bvm-')
   const started = Date.now()
-  vm = await QemuVm.launch(stateDir, {
+  launchedSpec = {
     qemu: host.qemu,
     accelerator: host.accelerator,
     kernel: host.kernel.kernel,
@@ -87,7 +88,8 @@ beforeAll(async () => {
     forwards: [{ guestPort: BUNDLE_GUEST_PORT, host: '127.0.0.1', hostPort: bundlePort }],
     forwardHelper: busyboxNcHelper(busybox),
     tscKhz: await hostTscKhz(),
-  })
+  }
+  vm = await QemuVm.launch(stateDir, launchedSpec)
   channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 60_000 })
   bootMs = Date.now() - started
   await channel.configure({ hosts: guestHostsFile('box', BUNDLE_NAMES), hostname: 'box', timeMs: Date.now() })
@@ -247,6 +249,53 @@ describe('a restarted controller', () => {
       expect(await QemuVm.adopt(empty)).toBeUndefined()
     } finally {
       rmSync(empty, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('a snapshot of a running box', () => {
+  it('restores into a new VM whose bundle port leads to another bundle', async () => {
+    const original = vm
+    if (original === undefined) throw new Error('no VM')
+    requireChannel().close()
+    const snapshot = `${stateDir}/snapshot.bin`
+    await original.saveSnapshot(snapshot)
+    await original.stop()
+
+    // Another Agent's bundle: the same guest port, another host-side target.
+    const other = createServer((socket) => socket.end('other bundle\n'))
+    const otherPort = await listen(other)
+    try {
+      const host = await probeHost()
+      if (!host.usable) throw new Error(host.reason)
+      const busybox = findOnPath('busybox') ?? 'busybox'
+      const restoredDir = mkdtempSync('/tmp/bvm-')
+      const started = Date.now()
+      try {
+        vm = await QemuVm.launch(restoredDir, {
+          ...launchedSpec,
+          forwards: [{ guestPort: BUNDLE_GUEST_PORT, host: '127.0.0.1', hostPort: otherPort }],
+          forwardHelper: busyboxNcHelper(busybox),
+          incoming: snapshot,
+        })
+        await vm.runRestored()
+        channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 30_000 })
+        const restoreMs = Date.now() - started
+        await channel.configure({ hostname: 'box2', timeMs: Date.now(), seed: Buffer.alloc(32, 7) })
+        process.stderr.write(`vm-guest: snapshot restore to guest agent ${restoreMs} ms\n`)
+        // The writable layer came along; the identity is the new one.
+        expect((await channel.exec(['sh', '-c', 'cat /etc/probe; hostname'])).stdout).toBe('written\nbox2\n')
+        const reach = await channel.exec(['/run/bottle/busybox', 'nc', 'egress', String(BUNDLE_GUEST_PORT)])
+        expect(reach.stdout).toBe('other bundle\n')
+      } finally {
+        channel?.close()
+        channel = undefined
+        await vm?.stop()
+        vm = undefined
+        rmSync(restoredDir, { recursive: true, force: true })
+      }
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()))
     }
   })
 })
