@@ -10,7 +10,9 @@
 //   {id, op: 'exec', argv, env?, cwd?, user?, stdin? (base64), keepStdinOpen?}
 //   {id, op: 'stdin', data? (base64), eof?}
 //   {id, op: 'signal', signal}
-//   {id, op: 'configure', hosts?, hostname?, timeMs?, seed? (base64)}
+//   {id, op: 'configure', hosts?, hostname?, timeMs?, seed? (base64),
+//        mounts?: [{serial, target, readOnly?}]}
+//   {id, op: 'sync'}
 // Guest to host:
 //   {type: 'ready', ...}                      once, at start (may be lost)
 //   {id, type: 'pong', uptimeMs, ...}
@@ -19,7 +21,7 @@
 //   {id, type: 'exit', code, signal?}
 //   {id, type: 'ok'} | {id, type: 'error', message}
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, existsSync, openSync, read, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { constants as osConstants } from 'node:os'
 
 const PORT_NAME = 'bottle.agent'
@@ -165,28 +167,75 @@ function finishFailedSpawn(id, error) {
   send({ id, type: 'exit', code: error.code === 'ENOENT' ? 127 : 126 })
 }
 
+/** The /dev node of the virtio disk QEMU was given `serial` for. */
+function diskBySerial(serial) {
+  for (const entry of readdirSync('/sys/block')) {
+    if (safeRead(`/sys/block/${entry}/serial`).trim() === serial) return `/dev/${entry}`
+  }
+  throw new Error(`no disk with serial ${serial}`)
+}
+
+function isMounted(target) {
+  return safeRead('/proc/mounts')
+    .split('\n')
+    .some((line) => line.split(' ')[1] === target)
+}
+
+/**
+ * Mounts the Agent's disks (ext4). A box restored from a boot snapshot was
+ * saved with other files behind the same devices, and its kernel may still
+ * cache their first blocks (read when the disk was probed): the buffers are
+ * dropped before mounting, so the box sees its own disk.
+ */
+function mountDisks(mounts) {
+  for (const mount of mounts) {
+    if (isMounted(mount.target)) continue
+    const device = diskBySerial(mount.serial)
+    runBusybox(['blockdev', '--flushbufs', device])
+    mkdirSync(mount.target, { recursive: true })
+    runBusybox(['mount', '-t', 'ext4', '-o', mount.readOnly === true ? 'ro' : 'rw,noatime', device, mount.target])
+  }
+}
+
 function configure(request) {
   const { id } = request
   try {
+    if (request.mounts !== undefined) mountDisks(request.mounts)
     if (request.hosts !== undefined) writeFileSync('/etc/hosts', request.hosts)
     if (request.hostname !== undefined) {
       writeFileSync('/etc/hostname', `${request.hostname}\n`)
       runBusybox(['hostname', request.hostname])
     }
     if (request.timeMs !== undefined) runBusybox(['date', '-u', '-s', `@${Math.floor(request.timeMs / 1000)}`])
-    if (request.seed !== undefined) {
-      // Mixed into the pool (not credited): a restored snapshot must not
-      // share its random state with every other box restored from it.
-      const random = openSync('/dev/urandom', 'w')
-      try {
-        writeSync(random, Buffer.from(request.seed, 'base64'))
-      } finally {
-        closeSync(random)
-      }
-    }
+    if (request.seed !== undefined) reseed(Buffer.from(request.seed, 'base64'))
     send({ id, type: 'ok' })
   } catch (error) {
     send({ id, type: 'error', message: error.message })
+  }
+}
+
+/**
+ * Boxes restored from one snapshot start with one kernel RNG state, and the
+ * kernel would only reseed on its own schedule (up to a minute later). So
+ * the host's seed is mixed into the input pool and the RNG is reseeded from
+ * it at once with the RNDRESEEDCRNG ioctl, which node cannot issue: the
+ * image's perl does (Debian's perl-base is essential). Without it the box is
+ * refused, never left with a cloned RNG.
+ */
+function reseed(seed) {
+  const random = openSync('/dev/urandom', 'w')
+  try {
+    writeSync(random, seed)
+  } finally {
+    closeSync(random)
+  }
+  const RNDRESEEDCRNG = 0x5207
+  const result = spawnSync('perl', ['-e', `open(my $f, '>', '/dev/urandom') or die "$!"; ioctl($f, ${RNDRESEEDCRNG}, 0) or die "$!"`], {
+    encoding: 'utf8',
+    env: { PATH: DEFAULT_PATH },
+  })
+  if (result.status !== 0) {
+    throw new Error(`cannot reseed the kernel RNG (the image needs perl): ${(result.stderr ?? result.error?.message ?? '').trim()}`)
   }
 }
 
@@ -220,6 +269,14 @@ function handle(message) {
     }
     case 'configure':
       return configure(message)
+    case 'sync':
+      // Before the host stops the VM: what the box wrote reaches its disks.
+      try {
+        runBusybox(['sync'])
+        return send({ id: message.id, type: 'ok' })
+      } catch (error) {
+        return send({ id: message.id, type: 'error', message: error.message })
+      }
     default:
       return send({ id: message.id, type: 'error', message: `unknown op ${String(message.op)}` })
   }

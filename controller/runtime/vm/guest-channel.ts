@@ -40,7 +40,16 @@ export interface GuestExecOptions {
   signal?: AbortSignal
 }
 
+export interface GuestMount {
+  /** The disk's serial, as given to QEMU (VmDisk.serial). */
+  serial: string
+  target: string
+  readOnly?: boolean
+}
+
 export interface GuestIdentity {
+  /** ext4 disks to mount (before anything else, so the box's files are there). Already mounted ones are left alone. */
+  mounts?: GuestMount[]
   /** The whole /etc/hosts (the bundle's names and the guest's own). */
   hosts?: string
   hostname?: string
@@ -190,24 +199,33 @@ export class GuestChannel {
 
   /** Sets the guest's hosts file, hostname, clock and entropy; resolves once the guest applied all of it. */
   async configure(identity: GuestIdentity): Promise<void> {
+    await this.request('configure', {
+      ...(identity.mounts === undefined ? {} : { mounts: identity.mounts }),
+      ...(identity.hosts === undefined ? {} : { hosts: identity.hosts }),
+      ...(identity.hostname === undefined ? {} : { hostname: identity.hostname }),
+      ...(identity.timeMs === undefined ? {} : { timeMs: identity.timeMs }),
+      ...(identity.seed === undefined ? {} : { seed: identity.seed.toString('base64') }),
+    })
+  }
+
+  /** Flushes the guest's writes to its disks; call before stopping a VM whose disks matter. */
+  async sync(): Promise<void> {
+    await this.request('sync', {})
+  }
+
+  /** Sends one request that the guest answers with `ok` or `error`. */
+  private async request(op: string, fields: Record<string, unknown>): Promise<void> {
     const id = this.newId()
     await new Promise<void>((resolve, reject) => {
       this.pending.set(id, {
         onMessage: (message) => {
           this.pending.delete(id)
           if (message.type === 'ok') resolve()
-          else if (message.type === 'error') reject(new GuestChannelError(`configure: ${message.message}`))
+          else if (message.type === 'error') reject(new GuestChannelError(`${op}: ${message.message}`))
         },
         onClose: reject,
       })
-      this.write({
-        id,
-        op: 'configure',
-        ...(identity.hosts === undefined ? {} : { hosts: identity.hosts }),
-        ...(identity.hostname === undefined ? {} : { hostname: identity.hostname }),
-        ...(identity.timeMs === undefined ? {} : { timeMs: identity.timeMs }),
-        ...(identity.seed === undefined ? {} : { seed: identity.seed.toString('base64') }),
-      })
+      this.write({ id, op, ...fields })
     })
   }
 

@@ -136,3 +136,26 @@ describe('isStaticElf', () => {
     expect(isStaticElf(Buffer.from('#!/bin/sh\n'))).toBe(false)
   })
 })
+
+describe('snapshotKey', () => {
+  it('changes with everything a restore must match, and only with that', async () => {
+    const { snapshotKey } = await import('../../../../../controller/runtime/vm/boot-snapshot.js')
+    const disk = { path: '/a/ws.img', readOnly: false, serial: 'workspace' }
+    const base = snapshotKey(spec({ disks: [disk] }), [1024])
+    // Per-box differences: the disk file behind a slot, the helper's target, the snapshot to restore.
+    expect(snapshotKey(spec({ disks: [{ ...disk, path: '/b/ws.img' }] }), [1024])).toBe(base)
+    expect(snapshotKey(spec({ disks: [disk], forwards: [{ guestPort: 8888, host: '10.9.9.9', hostPort: 1 }] }), [1024])).toBe(base)
+    expect(snapshotKey(spec({ disks: [disk], incoming: '/x.bin' }), [1024])).toBe(base)
+    // A different machine.
+    for (const other of [
+      snapshotKey(spec({ disks: [disk], memoryMiB: 768 }), [1024]),
+      snapshotKey(spec({ disks: [disk], cpus: 2 }), [1024]),
+      snapshotKey(spec({ disks: [disk], rootfs: '/k/other.erofs' }), [1024]),
+      snapshotKey(spec({ disks: [disk], forwards: [{ guestPort: 9420, host: '172.30.0.2', hostPort: 8888 }] }), [1024]),
+      snapshotKey(spec({ disks: [disk] }), [2048]),
+      snapshotKey(spec(), []),
+    ]) {
+      expect(other).not.toBe(base)
+    }
+  })
+})
