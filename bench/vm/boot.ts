@@ -16,7 +16,7 @@ import { hostTscKhz, probeHost } from '../../controller/runtime/vm/host-probe.js
 import { QemuVm, type VmSpec } from '../../controller/runtime/vm/qemu-process.js'
 import { median, printTable } from '../lib/stats.js'
 
-const RUNS = 5
+const RUNS = Number(process.env.BOTTLE_BENCH_RUNS ?? 5)
 
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')

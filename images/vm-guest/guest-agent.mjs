@@ -13,15 +13,31 @@
 //   {id, op: 'configure', hosts?, hostname?, timeMs?, seed? (base64),
 //        mounts?: [{serial, target, readOnly?}]}
 //   {id, op: 'sync'}
+//   {id, op: 'put', files: [{path, data (base64), mode?, uid?, gid?}]}
+//   {id, op: 'get', path}
 // Guest to host:
 //   {type: 'ready', ...}                      once, at start (may be lost)
 //   {id, type: 'pong', uptimeMs, ...}
 //   {id, type: 'started', pid}
 //   {id, type: 'stdout' | 'stderr', data (base64)}
 //   {id, type: 'exit', code, signal?}
+//   {id, type: 'file', data (base64)}           answers get
 //   {id, type: 'ok'} | {id, type: 'error', message}
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  read,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { dirname } from 'node:path'
 import { constants as osConstants } from 'node:os'
 
 const PORT_NAME = 'bottle.agent'
@@ -244,6 +260,34 @@ function runBusybox(args) {
   if (status !== 0) throw new Error(`${args[0]} failed (exit ${String(status)})`)
 }
 
+/**
+ * Copies files into the box (its config, CA, prompt...). Each file is
+ * written beside its target and renamed over it, so a reader in the box never
+ * sees half a file.
+ */
+function putFiles(request) {
+  try {
+    for (const file of request.files) {
+      mkdirSync(dirname(file.path), { recursive: true })
+      const temp = `${file.path}.bottle-put`
+      writeFileSync(temp, Buffer.from(file.data, 'base64'), { mode: file.mode ?? 0o644 })
+      if (file.uid !== undefined) chownSync(temp, file.uid, file.gid ?? file.uid)
+      renameSync(temp, file.path)
+    }
+    send({ id: request.id, type: 'ok' })
+  } catch (error) {
+    send({ id: request.id, type: 'error', message: error.message })
+  }
+}
+
+function getFile(request) {
+  try {
+    send({ id: request.id, type: 'file', data: readFileSync(request.path).toString('base64') })
+  } catch (error) {
+    send({ id: request.id, type: 'error', message: error.message })
+  }
+}
+
 function handle(message) {
   switch (message.op) {
     case 'ping':
@@ -269,6 +313,10 @@ function handle(message) {
     }
     case 'configure':
       return configure(message)
+    case 'put':
+      return putFiles(message)
+    case 'get':
+      return getFile(message)
     case 'sync':
       // Before the host stops the VM: what the box wrote reaches its disks.
       try {

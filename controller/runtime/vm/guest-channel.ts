@@ -25,6 +25,7 @@ const guestMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stderr'), id: z.string(), data: z.string() }),
   z.object({ type: z.literal('exit'), id: z.string(), code: z.number(), signal: z.string().optional() }),
   z.object({ type: z.literal('ok'), id: z.string() }),
+  z.object({ type: z.literal('file'), id: z.string(), data: z.string() }),
   z.object({ type: z.literal('error'), id: z.string().optional(), message: z.string() }),
 ])
 type GuestMessage = z.infer<typeof guestMessage>
@@ -57,6 +58,15 @@ export interface GuestIdentity {
   timeMs?: number
   /** Mixed into the guest's entropy pool, so boxes restored from one snapshot diverge. */
   seed?: Buffer
+}
+
+export interface GuestFile {
+  /** Absolute path in the guest; missing folders are created. */
+  path: string
+  data: string | Buffer
+  mode?: number
+  uid?: number
+  gid?: number
 }
 
 export interface ConnectOptions {
@@ -211,6 +221,35 @@ export class GuestChannel {
   /** Flushes the guest's writes to its disks; call before stopping a VM whose disks matter. */
   async sync(): Promise<void> {
     await this.request('sync', {})
+  }
+
+  /** Writes files into the guest, each atomically (the frame limit bounds one call to a few MiB). */
+  async putFiles(files: readonly GuestFile[]): Promise<void> {
+    await this.request('put', {
+      files: files.map((file) => ({
+        path: file.path,
+        data: Buffer.from(file.data).toString('base64'),
+        ...(file.mode === undefined ? {} : { mode: file.mode }),
+        ...(file.uid === undefined ? {} : { uid: file.uid }),
+        ...(file.gid === undefined ? {} : { gid: file.gid }),
+      })),
+    })
+  }
+
+  /** Reads one file from the guest. */
+  async readFile(path: string): Promise<Buffer> {
+    const id = this.newId()
+    return await new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, {
+        onMessage: (message) => {
+          this.pending.delete(id)
+          if (message.type === 'file') resolve(Buffer.from(message.data, 'base64'))
+          else if (message.type === 'error') reject(new GuestChannelError(`read ${path}: ${message.message}`))
+        },
+        onClose: reject,
+      })
+      this.write({ id, op: 'get', path })
+    })
   }
 
   /** Sends one request that the guest answers with `ok` or `error`. */

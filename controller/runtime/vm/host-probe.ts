@@ -139,3 +139,11 @@ export async function hostTscKhz(): Promise<number | undefined> {
     return undefined
   }
 }
+
+/** One line for an Agent's status: how `vm` boxes run here, or why they cannot. */
+export function describeHost(capability: HostCapability): string {
+  if (!capability.usable) return `vm runtime unavailable: ${capability.reason}`
+  return capability.accelerator === 'kvm'
+    ? 'vm runtime: KVM'
+    : `vm runtime: TCG emulation (slower; ${capability.kvmUnavailable ?? 'KVM not used'})`
+}

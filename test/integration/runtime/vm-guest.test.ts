@@ -144,6 +144,18 @@ describe('a micro-VM booted from the agent image', () => {
     expect(result.stdout).toBe('written\nbox\n1\n')
   })
 
+  it('copies files in, atomically and with their owner and mode, and out', async () => {
+    const c = requireChannel()
+    await c.putFiles([
+      { path: '/etc/bottle/agent/prompt.md', data: 'do the thing\n', mode: 0o640, uid: 1000, gid: 1000 },
+      { path: '/etc/bottle/agent/ca.pem', data: Buffer.from([0, 1, 2, 255]) },
+    ])
+    const listed = await c.exec(['sh', '-c', 'stat -c "%a %u:%g %s %n" /etc/bottle/agent/*; ls -a /etc/bottle/agent | grep -c bottle-put'])
+    expect(listed.stdout).toBe('644 0:0 4 /etc/bottle/agent/ca.pem\n640 1000:1000 13 /etc/bottle/agent/prompt.md\n0\n')
+    expect(await c.readFile('/etc/bottle/agent/ca.pem')).toEqual(Buffer.from([0, 1, 2, 255]))
+    await expect(c.readFile('/no/such/file')).rejects.toThrow(/ENOENT/)
+  })
+
   it('kills a command when its exec is aborted', async () => {
     const controller = new AbortController()
     const running = requireChannel().exec(['sleep', '300'], { signal: controller.signal })

@@ -45,3 +45,16 @@ describe('probeKvm', () => {
     expect(existsSync(join(dir, 'ran'))).toBe(false)
   })
 })
+
+describe('describeHost', () => {
+  it('says in one line how vm boxes run, or why they cannot', async () => {
+    const { describeHost } = await import('../../../../../controller/runtime/vm/host-probe.js')
+    expect(describeHost({ usable: false, reason: 'qemu-system-x86_64 is not installed' })).toBe(
+      'vm runtime unavailable: qemu-system-x86_64 is not installed',
+    )
+    expect(describeHost({ usable: true, qemu: 'q', kernel, accelerator: 'kvm' })).toBe('vm runtime: KVM')
+    expect(describeHost({ usable: true, qemu: 'q', kernel, accelerator: 'tcg', kvmUnavailable: '/dev/kvm does not exist' })).toBe(
+      'vm runtime: TCG emulation (slower; /dev/kvm does not exist)',
+    )
+  })
+})
