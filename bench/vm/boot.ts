@@ -35,7 +35,7 @@ async function start(dir: string, spec: VmSpec, restore: boolean): Promise<Start
   const t0 = performance.now()
   const vm = await QemuVm.launch(dir, spec)
   if (restore) await vm.runRestored()
-  const channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 120_000, pingIntervalMs: 20 })
+  const channel = await vm.connectGuest({ readyTimeoutMs: 120_000, pingIntervalMs: 20 })
   const readyMs = performance.now() - t0
   const result = await channel.exec(['true'])
   if (result.exitCode !== 0) throw new Error(`true exited ${result.exitCode}`)

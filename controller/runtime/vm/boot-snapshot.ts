@@ -18,7 +18,6 @@ import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { withBuildLock } from '../docker/build-lock.js'
 import { vmCacheDir, type AssetPaths } from './guest-assets.js'
-import { GuestChannel } from './guest-channel.js'
 import { createSparse } from './guest-disks.js'
 import { QemuVm, type VmSpec } from './qemu-process.js'
 
@@ -83,7 +82,7 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
         }),
       )
       vm = await QemuVm.launch(stateDir, { ...bootSpec, disks: blanks })
-      const channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: options.bootTimeoutMs ?? 120_000 })
+      const channel = await vm.connectGuest({ readyTimeoutMs: options.bootTimeoutMs ?? 120_000 })
       channel.close()
       await vm.saveSnapshot(temp)
       await rename(temp, path)

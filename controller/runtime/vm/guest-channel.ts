@@ -74,6 +74,8 @@ export interface ConnectOptions {
   readyTimeoutMs?: number
   /** How often to ask while waiting. */
   pingIntervalMs?: number
+  /** Gives up waiting (the VM is gone, or the caller lost interest). */
+  signal?: AbortSignal
 }
 
 interface Pending {
@@ -106,13 +108,17 @@ export class GuestChannel {
     const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
     const pingIntervalMs = options.pingIntervalMs ?? 100
     const deadline = Date.now() + readyTimeoutMs
-    const socket = await connectSocket(socketPath, deadline)
+    const socket = await connectSocket(socketPath, deadline, options.signal)
     const channel = new GuestChannel(socket)
+    const onAbort = (): void => channel.close()
+    options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await channel.waitForAnswer(deadline, pingIntervalMs)
     } catch (error) {
       channel.close()
       throw error
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort)
     }
     return channel
   }
@@ -309,8 +315,9 @@ export class GuestChannel {
   }
 }
 
-async function connectSocket(path: string, deadline: number): Promise<Socket> {
+async function connectSocket(path: string, deadline: number, signal?: AbortSignal): Promise<Socket> {
   for (;;) {
+    if (signal?.aborted === true) throw new GuestChannelError('gave up connecting to the guest channel')
     try {
       return await new Promise<Socket>((resolve, reject) => {
         const socket = connect(path)

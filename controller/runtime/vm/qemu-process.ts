@@ -15,6 +15,7 @@ import { chmod, mkdir, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
+import { GuestChannel, type ConnectOptions } from './guest-channel.js'
 import { userNetdev, type BundleForward, type ForwardHelper } from './guest-network.js'
 import type { Accelerator } from './host-probe.js'
 import { QmpClient, QmpError } from './qmp.js'
@@ -52,6 +53,8 @@ export interface VmSpec {
   tscKhz?: number
   /** Restore the VM from this snapshot file instead of booting. */
   incoming?: string
+  /** The image's node, which runs the guest agent. Default: found by the guest's /init. */
+  guestNode?: string
 }
 
 export interface VmLayout {
@@ -104,6 +107,7 @@ export function kernelCommandLine(spec: VmSpec): string {
     'reboot=t',
     ...(spec.tscKhz === undefined ? [] : [`tsc_early_khz=${Math.round(spec.tscKhz)}`]),
     `bottle.root_serial=${ROOT_DISK_SERIAL}`,
+    ...(spec.guestNode === undefined ? [] : [`bottle.node=${plainPath(spec.guestNode)}`]),
   ].join(' ')
 }
 
@@ -163,7 +167,7 @@ export class QemuVm {
   /**
    * Starts QEMU for the box whose state lives in `stateDir`. Resolves once
    * QEMU runs (or waits for its snapshot) and answers QMP; the guest agent
-   * answers later, see GuestChannel.connect.
+   * answers later, see connectGuest.
    */
   static async launch(stateDir: string, spec: VmSpec): Promise<QemuVm> {
     const layout = vmLayout(stateDir)
@@ -224,6 +228,46 @@ export class QemuVm {
       return cmdline.some((arg) => arg.includes(layout.qmpSocket)) ? pid : undefined
     } catch {
       return undefined
+    }
+  }
+
+  /**
+   * Connects to the guest agent once it answers. A guest that fails to
+   * start stops the VM (its /init reboots, and QEMU runs with -no-reboot),
+   * so a QEMU that is gone ends the wait at once, with the guest's last
+   * console line as the reason instead of a timeout.
+   */
+  async connectGuest(options: ConnectOptions = {}): Promise<GuestChannel> {
+    const gone = new AbortController()
+    const watch = (async (): Promise<never> => {
+      while (!gone.signal.aborted && this.alive()) await sleep(50)
+      throw new VmError('QEMU exited')
+    })()
+    try {
+      return await Promise.race([GuestChannel.connect(this.layout.agentSocket, { ...options, signal: gone.signal }), watch])
+    } catch (error) {
+      // The channel's socket may break a moment before the process is gone.
+      for (let i = 0; i < 40 && this.alive(); i++) await sleep(50)
+      if (this.alive()) throw error
+      throw new VmError(`the VM stopped before its guest agent answered: ${await this.lastConsoleLine()}`, { cause: error })
+    } finally {
+      gone.abort()
+      watch.catch(() => undefined)
+    }
+  }
+
+  /** The guest's reason for stopping from its console (its /init's failure, a kernel panic), for status. */
+  async lastConsoleLine(): Promise<string> {
+    try {
+      const lines = (await readFile(this.layout.consoleLog, 'utf8')).split('\n').map((line) => line.trim())
+      // The guest's own complaint, else the kernel's last word before the restart it asked for.
+      return (
+        lines.filter((line) => line.startsWith('bottle-init:')).at(-1) ??
+        lines.filter((line) => line !== '' && !/reboot: Restarting/.test(line)).at(-1) ??
+        'no console output'
+      )
+    } catch {
+      return 'no console output'
     }
   }
 

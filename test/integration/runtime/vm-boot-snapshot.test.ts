@@ -40,7 +40,7 @@ async function restoreBox(name: string, snapshot: string, disk: string): Promise
   const box: { vm: QemuVm; channel?: GuestChannel } = { vm }
   running.push(box)
   await vm.runRestored()
-  const channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 30_000 })
+  const channel = await vm.connectGuest({ readyTimeoutMs: 30_000 })
   box.channel = channel
   await channel.configure({
     mounts: [{ serial: 'workspace', target: WORKSPACE }],

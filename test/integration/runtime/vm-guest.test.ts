@@ -90,7 +90,7 @@ beforeAll(async () => {
     tscKhz: await hostTscKhz(),
   }
   vm = await QemuVm.launch(stateDir, launchedSpec)
-  channel = await GuestChannel.connect(vm.layout.agentSocket, { readyTimeoutMs: 60_000 })
+  channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
   bootMs = Date.now() - started
   await channel.configure({ hosts: guestHostsFile('box', BUNDLE_NAMES), hostname: 'box', timeMs: Date.now() })
   process.stderr.write(`vm-guest: ${host.accelerator} boot to guest agent ${bootMs} ms\n`)
@@ -308,6 +308,25 @@ describe('a snapshot of a running box', () => {
       }
     } finally {
       await new Promise<void>((resolve) => other.close(() => resolve()))
+    }
+  })
+})
+
+describe('a guest that cannot start', () => {
+  it("stops its VM, and the wait for it ends at once with the guest's reason", async () => {
+    const failedDir = mkdtempSync('/tmp/bvm-')
+    let failed: QemuVm | undefined
+    try {
+      failed = await QemuVm.launch(failedDir, { ...launchedSpec, guestNode: '/opt/missing/node' })
+      const started = Date.now()
+      await expect(failed.connectGuest({ readyTimeoutMs: 120_000 })).rejects.toThrow(
+        'the VM stopped before its guest agent answered: bottle-init: the root filesystem has no /opt/missing/node to run the guest agent',
+      )
+      expect(Date.now() - started).toBeLessThan(60_000)
+      expect(failed.alive()).toBe(false)
+    } finally {
+      await failed?.stop()
+      rmSync(failedDir, { recursive: true, force: true })
     }
   })
 })
