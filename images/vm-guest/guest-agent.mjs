@@ -7,7 +7,9 @@
 // JSON (the host side is controller/runtime/vm/guest-channel.ts, which also
 // defines the message shapes). Host to guest:
 //   {id, op: 'ping'}
-//   {id, op: 'exec', argv, env?, cwd?, user?, stdin? (base64), keepStdinOpen?}
+//   {id, op: 'exec', argv, env?, cwd?, user?, stdin? (base64), keepStdinOpen?,
+//        tty?: {columns, rows}}
+//   {id, op: 'resize', columns, rows}
 //   {id, op: 'stdin', data? (base64), eof?}
 //   {id, op: 'signal', signal}
 //   {id, op: 'configure', hosts?, hostname?, timeMs?, seed? (base64),
@@ -22,6 +24,7 @@
 //   {id, type: 'stdout' | 'stderr', data (base64)}
 //   {id, type: 'exit', code, signal?}
 //   {id, type: 'file', data (base64)}           answers get
+//   {id, type: 'resized', error?}               answers resize
 //   {id, type: 'ok'} | {id, type: 'error', message}
 import { spawn, spawnSync } from 'node:child_process'
 import {
@@ -33,6 +36,7 @@ import {
   read,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -142,9 +146,28 @@ function exec(request) {
     return send({ id, type: 'error', message: error.message })
   }
   const env = { PATH: DEFAULT_PATH, HOME: identity?.home ?? '/root', ...(request.env ?? {}) }
+  const tty = request.tty
+  // node cannot open a pty; util-linux's script (in every Debian image) runs
+  // the command on one and moves its bytes over plain pipes.
+  const [file, args] =
+    tty === undefined
+      ? [argv[0], argv.slice(1)]
+      : [
+          'script',
+          [
+            '-q', '-f', '-e', '-c',
+            // The size is set on the pty before the command starts, so it never sees another.
+            `${BUSYBOX} stty rows ${Math.trunc(tty.rows)} cols ${Math.trunc(tty.columns)}; exec ${argv.map(shellQuote).join(' ')}`,
+            '/dev/null',
+          ],
+        ]
+  if (tty !== undefined) {
+    env.TERM ??= 'xterm-256color'
+    env.SHELL = '/bin/sh'
+  }
   let child
   try {
-    child = spawn(argv[0], argv.slice(1), {
+    child = spawn(file, args, {
       cwd: request.cwd ?? '/',
       env,
       uid: identity?.uid,
@@ -175,6 +198,46 @@ function exec(request) {
     const signo = signal === null ? undefined : osConstants.signals[signal]
     send({ id, type: 'exit', code: code ?? 128 + (signo ?? 0), ...(signal === null ? {} : { signal }) })
   })
+}
+
+function shellQuote(word) {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${String(word).replaceAll("'", "'\\''")}'`
+}
+
+/** Pids whose parent is `pid` (scanned: kernels without CONFIG_PROC_CHILDREN have no children file). */
+function childrenOf(pid) {
+  const kids = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = safeRead(`/proc/${entry}/stat`)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[1]) === pid) kids.push(Number(entry))
+  }
+  return kids
+}
+
+/** The pty of the command `script` runs for `child` (script's only child). */
+async function ptyOf(child) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    for (const kid of childrenOf(child.pid)) {
+      try {
+        const target = readlinkSync(`/proc/${kid}/fd/0`)
+        if (target.startsWith('/dev/pts/')) return target
+      } catch {
+        // Not started yet, or gone.
+      }
+    }
+    if (child.exitCode !== null) return undefined
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return undefined
+}
+
+/** Sets the pty's size; the kernel sends the command SIGWINCH. */
+async function resizeTty(child, columns, rows) {
+  const pty = await ptyOf(child)
+  if (pty === undefined) throw new Error('the command has no terminal')
+  runBusybox(['stty', '-F', pty, 'rows', String(Math.trunc(rows)), 'cols', String(Math.trunc(columns))])
 }
 
 /** A command that cannot start exits like a shell's: 127 not found, 126 not runnable. */
@@ -299,6 +362,16 @@ function handle(message) {
       if (child === undefined) return
       if (message.data !== undefined) child.stdin.write(Buffer.from(message.data, 'base64'))
       if (message.eof === true) child.stdin.end()
+      return
+    }
+    case 'resize': {
+      const child = children.get(message.id)
+      if (child === undefined) return send({ id: message.id, type: 'error', message: 'no such process' })
+      resizeTty(child, message.columns, message.rows).then(
+        () => send({ id: message.id, type: 'resized' }),
+        // Not 'error': that would end the command's exec on the host.
+        (error) => send({ id: message.id, type: 'resized', error: error.message }),
+      )
       return
     }
     case 'signal': {

@@ -11,6 +11,7 @@
  * (and the commands it still runs) where it left them.
  */
 import { randomBytes } from 'node:crypto'
+import { PassThrough, type Readable } from 'node:stream'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
@@ -26,6 +27,7 @@ const guestMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('exit'), id: z.string(), code: z.number(), signal: z.string().optional() }),
   z.object({ type: z.literal('ok'), id: z.string() }),
   z.object({ type: z.literal('file'), id: z.string(), data: z.string() }),
+  z.object({ type: z.literal('resized'), id: z.string(), error: z.string().optional() }),
   z.object({ type: z.literal('error'), id: z.string().optional(), message: z.string() }),
 ])
 type GuestMessage = z.infer<typeof guestMessage>
@@ -39,6 +41,40 @@ export interface GuestExecOptions {
   stdin?: string | Buffer
   /** Aborting kills the command (SIGKILL) and rejects. */
   signal?: AbortSignal
+}
+
+export interface GuestStartOptions {
+  env?: Record<string, string>
+  cwd?: string
+  user?: string
+  /** Runs the command on a terminal of this size; its stderr then arrives merged into stdout. */
+  tty?: { columns: number; rows: number }
+}
+
+export interface GuestExit {
+  code: number
+  /** The signal that ended the command, when one did. */
+  signal?: string
+}
+
+/**
+ * A command running in the guest, streamed: its stdin stays open until
+ * `end()`, its output arrives as it is written. What `bottle attach`
+ * sessions and a box's main process are built on.
+ */
+export interface GuestProcess {
+  readonly stdout: Readable
+  readonly stderr: Readable
+  /** Resolves when the command ends; rejects when the channel is lost first (the command may live on). */
+  readonly exit: Promise<GuestExit>
+  write(data: string | Buffer): void
+  /** Closes the command's stdin. */
+  end(): void
+  signal(signal: NodeJS.Signals): void
+  /** Resizes the command's terminal (tty commands only); it gets SIGWINCH. */
+  resize(columns: number, rows: number): Promise<void>
+  /** Stops listening; the command keeps running in the guest. */
+  detach(): void
 }
 
 export interface GuestMount {
@@ -211,6 +247,91 @@ export class GuestChannel {
         ...(options.stdin === undefined ? {} : { stdin: Buffer.from(options.stdin).toString('base64') }),
       })
     })
+  }
+
+  /** Starts a command and streams it (see GuestProcess). */
+  start(argv: string[], options: GuestStartOptions = {}): GuestProcess {
+    if (argv.length === 0) throw new GuestChannelError('start needs a non-empty argv')
+    const id = this.newId()
+    const stdout = new PassThrough()
+    const stderr = new PassThrough()
+    const resizes: Array<{ resolve(): void; reject(error: Error): void }> = []
+    let settle: { resolve(exit: GuestExit): void; reject(error: Error): void } | undefined
+    const exit = new Promise<GuestExit>((resolve, reject) => {
+      settle = { resolve, reject }
+    })
+    // A caller that only streams output may never await the exit.
+    exit.catch(() => undefined)
+    const finish = (): void => {
+      this.pending.delete(id)
+      stdout.end()
+      stderr.end()
+      for (const waiter of resizes.splice(0)) waiter.reject(new GuestChannelError('the command ended'))
+    }
+    this.pending.set(id, {
+      onMessage: (message) => {
+        switch (message.type) {
+          case 'stdout':
+            stdout.write(Buffer.from(message.data, 'base64'))
+            return
+          case 'stderr':
+            stderr.write(Buffer.from(message.data, 'base64'))
+            return
+          case 'resized': {
+            const waiter = resizes.shift()
+            if (message.error === undefined) waiter?.resolve()
+            else waiter?.reject(new GuestChannelError(`resize: ${message.error}`))
+            return
+          }
+          case 'exit':
+            finish()
+            settle?.resolve({ code: message.code, ...(message.signal === undefined ? {} : { signal: message.signal }) })
+            return
+          case 'error':
+            finish()
+            settle?.reject(new GuestChannelError(`start ${argv[0]}: ${message.message}`))
+            return
+          default:
+            return
+        }
+      },
+      onClose: (error) => {
+        finish()
+        settle?.reject(error)
+      },
+    })
+    this.write({
+      id,
+      op: 'exec',
+      argv,
+      keepStdinOpen: true,
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.user === undefined ? {} : { user: options.user }),
+      ...(options.tty === undefined ? {} : { tty: options.tty }),
+    })
+    const send = (message: Record<string, unknown>): void => {
+      if (this.pending.has(id)) this.write({ id, ...message })
+    }
+    return {
+      stdout,
+      stderr,
+      exit,
+      write: (data) => send({ op: 'stdin', data: Buffer.from(data).toString('base64') }),
+      end: () => send({ op: 'stdin', eof: true }),
+      signal: (signal) => send({ op: 'signal', signal }),
+      resize: async (columns, rows) => {
+        if (!this.pending.has(id)) throw new GuestChannelError('the command has ended')
+        await new Promise<void>((resolve, reject) => {
+          resizes.push({ resolve, reject })
+          send({ op: 'resize', columns, rows })
+        })
+      },
+      detach: () => {
+        finish()
+        settle?.reject(new GuestChannelError('detached'))
+      },
+    }
   }
 
   /** Sets the guest's hosts file, hostname, clock and entropy; resolves once the guest applied all of it. */

@@ -45,6 +45,27 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
 }
 
+/** Everything `stream` says until `text` appears in it (or it ends); rejects after 20 s with what it saw. */
+function readUntil(stream: NodeJS.ReadableStream, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`no ${JSON.stringify(text)} in ${JSON.stringify(seen)}`)), 20_000)
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('utf8')
+      if (seen.includes(text)) {
+        stream.off('data', onData)
+        clearTimeout(timer)
+        resolve(seen)
+      }
+    }
+    stream.on('data', onData)
+    stream.once('end', () => {
+      clearTimeout(timer)
+      resolve(seen)
+    })
+  })
+}
+
 function requireChannel(): GuestChannel {
   if (channel === undefined) throw new Error('the guest channel is not connected')
   return channel
@@ -154,6 +175,33 @@ describe('a micro-VM booted from the agent image', () => {
     expect(listed.stdout).toBe('644 0:0 4 /etc/bottle/agent/ca.pem\n640 1000:1000 13 /etc/bottle/agent/prompt.md\n0\n')
     expect(await c.readFile('/etc/bottle/agent/ca.pem')).toEqual(Buffer.from([0, 1, 2, 255]))
     await expect(c.readFile('/no/such/file')).rejects.toThrow(/ENOENT/)
+  })
+
+  it('streams a running command: stdin in, output out, a signal to end it', async () => {
+    const cat = requireChannel().start(['cat'])
+    const echoed = readUntil(cat.stdout, 'ping\n')
+    cat.write('ping\n')
+    expect(await echoed).toBe('ping\n')
+    cat.end()
+    expect(await cat.exit).toEqual({ code: 0 })
+
+    const sleeper = requireChannel().start(['sleep', '300'])
+    sleeper.signal('SIGTERM')
+    expect(await sleeper.exit).toEqual({ code: 143, signal: 'SIGTERM' })
+  })
+
+  it('runs a command on a terminal that can be resized', async () => {
+    // The size given at start is the terminal's before the command runs; a resize follows it.
+    const shell = requireChannel().start(['sh'], { tty: { columns: 100, rows: 30 }, user: 'agent' })
+    const first = readUntil(shell.stdout, '/dev/pts/')
+    shell.write('/run/bottle/busybox stty size; tty\n')
+    expect(await first).toContain('30 100\r\n/dev/pts/')
+    await shell.resize(120, 40)
+    const second = readUntil(shell.stdout, '40 120')
+    shell.write('/run/bottle/busybox stty size; exit 3\n')
+    const seen = await second
+    expect(seen).toContain('40 120')
+    expect(await shell.exit).toEqual({ code: 3 })
   })
 
   it('kills a command when its exec is aborted', async () => {
