@@ -47,6 +47,16 @@ export function snapshotKey(spec: VmSpec, diskSizes: readonly number[]): string 
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 24)
 }
 
+/**
+ * `<root fs>_<initramfs>_<key>.vmstate`: the names of the cached assets it
+ * was booted from come first, so pruning the cache can tell which snapshots
+ * an asset's removal makes useless.
+ */
+export function snapshotFileName(spec: VmSpec, key: string): string {
+  const stem = (path: string): string => basename(path).replace(/\.[^.]*$/, '')
+  return `${stem(spec.rootfs)}_${stem(spec.initramfs)}_${key}.vmstate`
+}
+
 export interface BootSnapshotOptions extends AssetPaths {
   /** How long the template VM may take to boot. */
   bootTimeoutMs?: number
@@ -61,7 +71,7 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
   const cache = join(vmCacheDir(options), 'snapshots')
   const diskSizes = await Promise.all((spec.disks ?? []).map(async (disk) => (await stat(disk.path)).size))
   const key = snapshotKey(spec, diskSizes)
-  const path = join(cache, `${key}.vmstate`)
+  const path = join(cache, snapshotFileName(spec, key))
   const existing = async (): Promise<string | undefined> => (existsSync(path) ? path : undefined)
   return await withBuildLock(join(cache, 'locks'), key, existing, async () => {
     await mkdir(cache, { recursive: true })
