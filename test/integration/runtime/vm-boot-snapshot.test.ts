@@ -3,10 +3,11 @@
  * once with blank disks, then restored per box with that box's own workspace
  * disk and identity. The restored box sees its own disk (not blocks cached
  * from the template's), writes to it durably, and two boxes restored from
- * one snapshot do not share their random numbers.
+ * one snapshot do not share their random numbers. A restarted controller
+ * adopts a running box.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,14 +17,18 @@ import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/r
 import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
 import { ensureExt4Disk } from '../../../controller/runtime/vm/guest-disks.js'
 import { busyboxNcHelper, guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
-import { hostTscKhz, probeHost } from '../../../controller/runtime/vm/host-probe.js'
+import { hostTscKhz, probeHost, type HostCapability } from '../../../controller/runtime/vm/host-probe.js'
 import { QemuVm, type VmSpec } from '../../../controller/runtime/vm/qemu-process.js'
+import { adoptVmBox, startVmBox, stopVmBox, type VmBoxRequest } from '../../../controller/runtime/vm/vm-box.js'
 import { docker, testLogger } from './docker-fixtures.js'
 
 const WORKSPACE = '/home/agent/workspace'
 const DISK_MIB = 256
 
 let work: string
+let image: string
+let usableHost: Extract<HostCapability, { usable: true }>
+let busyboxPath: string
 let cacheDir: string
 let spec: VmSpec
 let bundle: Server
@@ -57,7 +62,9 @@ beforeAll(async () => {
   if (!host.usable) throw new Error(`this host cannot run micro-VMs: ${host.reason}`)
   const busybox = findOnPath('busybox')
   if (busybox === undefined) throw new Error('busybox is not installed')
-  const image = await new DockerImageStore({ docker, logger: testLogger() }).ensure({ kind: 'agent', provider: 'claude' })
+  usableHost = host
+  busyboxPath = busybox
+  image = await new DockerImageStore({ docker, logger: testLogger() }).ensure({ kind: 'agent', provider: 'claude' })
   const [rootfs, initramfs] = await Promise.all([ensureRootfs(image, { docker }), ensureInitramfs(host.kernel)])
 
   bundle = createServer((socket) => socket.end('bundle\n'))
@@ -124,17 +131,54 @@ describe('a box started from a boot snapshot', () => {
     expect(Date.now() - started).toBeLessThan(2_000)
   })
 
-  it('gives boxes restored from one snapshot different random numbers', async () => {
-    const snapshotDisk = join(work, 'b-workspace.img')
-    const snapshot = await ensureBootSnapshot({ ...spec, disks: [{ path: snapshotDisk, readOnly: false, serial: 'workspace' }] }, { cacheDir })
-    const disks = [join(work, 'c-workspace.img'), join(work, 'd-workspace.img')]
-    for (const disk of disks) await ensureExt4Disk(disk, { sizeMiB: DISK_MIB })
-    const c = await restoreBox('c', snapshot, disks[0] ?? '')
-    const d = await restoreBox('d', snapshot, disks[1] ?? '')
-    const read = async (channel: GuestChannel): Promise<string> =>
-      (await channel.exec(['/run/bottle/busybox', 'sh', '-c', 'head -c 32 /dev/urandom | /run/bottle/busybox od -An -tx1'])).stdout
-    const [fromC, fromD] = await Promise.all([read(c.channel), read(d.channel)])
-    expect(fromC.trim().length).toBeGreaterThan(60)
-    expect(fromC).not.toBe(fromD)
+  it('starts boxes from one snapshot, each with its own identity and random numbers, and adopts them again', async () => {
+    // The bundle as a container would serve it: its own address, the guest's port number.
+    const bundle3 = createServer((socket) => socket.end('bundle three\n'))
+    await new Promise<void>((resolve) => bundle3.listen(8888, '127.0.0.3', () => resolve()))
+    try {
+      const context = { docker, host: usableHost, busybox: busyboxPath, cacheDir }
+      const request = (name: string): VmBoxRequest => ({
+        image,
+        hostname: name,
+        bundle: { address: '127.0.0.3', ports: [8888], names: ['egress', 'git-gate'] },
+        workspace: { disk: join(work, `${name}-workspace.img`), target: WORKSPACE },
+      })
+      // Disks of the size the snapshot was saved with, so both boxes restore the cached one.
+      for (const name of ['c', 'd']) await ensureExt4Disk(request(name).workspace.disk, { sizeMiB: DISK_MIB })
+      const c = await startVmBox(join(work, 'c'), request('c'), context)
+      running.push(c)
+      const d = await startVmBox(join(work, 'd'), request('d'), context)
+      running.push(d)
+      expect(readdirSync(join(cacheDir, 'snapshots')).filter((name) => name.endsWith('.vmstate'))).toHaveLength(1)
+      expect(c.image.entrypoint).toEqual(['/usr/local/bin/bottle-agent-init'])
+
+      const look = async (box: { channel: GuestChannel }): Promise<string> =>
+        (
+          await box.channel.exec([
+            '/run/bottle/busybox',
+            'sh',
+            '-c',
+            `hostname; /run/bottle/busybox nc git-gate 8888; mountpoint -q ${WORKSPACE} && echo mounted; head -c 32 /dev/urandom | /run/bottle/busybox od -An -tx1`,
+          ])
+        ).stdout
+      const [fromC, fromD] = await Promise.all([look(c), look(d)])
+      const [nameC, bundleC, mountedC, ...randomC] = fromC.trim().split('\n')
+      const [nameD, , , ...randomD] = fromD.trim().split('\n')
+      expect([nameC, bundleC, mountedC, nameD]).toEqual(['c', 'bundle three', 'mounted', 'd'])
+      expect(randomC.join('').length).toBeGreaterThan(60)
+      expect(randomC).not.toEqual(randomD)
+
+      // A restarted controller: the old connections are gone, the box is not.
+      c.channel.close()
+      c.vm.qmp.close()
+      const adopted = await adoptVmBox(join(work, 'c'))
+      expect(adopted?.vm.pid).toBe(c.vm.pid)
+      expect((await adopted?.channel.exec(['hostname']))?.stdout).toBe('c\n')
+      if (adopted !== undefined) await stopVmBox(adopted)
+      expect(c.vm.alive()).toBe(false)
+      expect(await adoptVmBox(join(work, 'c'))).toBeUndefined()
+    } finally {
+      await new Promise<void>((resolve) => bundle3.close(() => resolve()))
+    }
   })
 })
