@@ -1,0 +1,134 @@
+/**
+ * The micro-VM's start-up costs on this host: a cold boot (kernel, initramfs,
+ * the agent image's root filesystem, guest agent) against a restore from a
+ * snapshot of a booted box, each to the first answered command; the latency
+ * of a trivial command through the guest agent; QEMU's resident memory.
+ * Medians of 5 runs. Run after `npm run build`: node dist/bench/vm/boot.js
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import pino from 'pino'
+import Dockerode from 'dockerode'
+import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
+import { ensureInitramfs, ensureRootfs, findOnPath } from '../../controller/runtime/vm/guest-assets.js'
+import { GuestChannel } from '../../controller/runtime/vm/guest-channel.js'
+import { busyboxNcHelper } from '../../controller/runtime/vm/guest-network.js'
+import { hostTscKhz, probeHost } from '../../controller/runtime/vm/host-probe.js'
+import { QemuVm, type VmSpec } from '../../controller/runtime/vm/qemu-process.js'
+import { median, printTable } from '../lib/stats.js'
+
+const RUNS = Number(process.env.BOTTLE_BENCH_RUNS ?? 5)
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kib = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN)
+  return Math.round(kib / 1024)
+}
+
+interface Started {
+  vm: QemuVm
+  channel: GuestChannel
+  readyMs: number
+  firstExecMs: number
+}
+
+async function start(dir: string, spec: VmSpec, restore: boolean): Promise<Started> {
+  const t0 = performance.now()
+  const vm = await QemuVm.launch(dir, spec)
+  if (restore) await vm.runRestored()
+  const channel = await vm.connectGuest({ readyTimeoutMs: 120_000, pingIntervalMs: 20 })
+  const readyMs = performance.now() - t0
+  const result = await channel.exec(['true'])
+  if (result.exitCode !== 0) throw new Error(`true exited ${result.exitCode}`)
+  return { vm, channel, readyMs, firstExecMs: performance.now() - t0 }
+}
+
+async function stopVm(started: Started): Promise<void> {
+  started.channel.close()
+  await started.vm.stop()
+}
+
+async function main(): Promise<void> {
+  const host = await probeHost()
+  if (!host.usable) throw new Error(`this host cannot run micro-VMs: ${host.reason}`)
+  const busybox = findOnPath('busybox')
+  if (busybox === undefined) throw new Error('busybox is not installed')
+  const docker = new Dockerode()
+  const image = await new DockerImageStore({ docker, logger: pino({ level: 'silent' }) }).ensure({ kind: 'agent', provider: 'claude' })
+
+  const rootfsStart = performance.now()
+  const rootfs = await ensureRootfs(image, { docker })
+  const rootfsMs = performance.now() - rootfsStart
+  const initramfs = await ensureInitramfs(host.kernel)
+  const spec: VmSpec = {
+    qemu: host.qemu,
+    accelerator: host.accelerator,
+    kernel: host.kernel.kernel,
+    initramfs,
+    rootfs: rootfs.path,
+    cpus: 1,
+    memoryMiB: 512,
+    forwards: [{ guestPort: 8888, host: '127.0.0.1', hostPort: 9 }],
+    forwardHelper: busyboxNcHelper(busybox),
+    tscKhz: await hostTscKhz(),
+  }
+
+  const work = await mkdtemp('/tmp/bvm-bench-')
+  const cold: Started[] = []
+  const restored: Started[] = []
+  try {
+    const rss: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      const started = await start(`${work}/cold${i}`, spec, false)
+      rss.push(await rssMiB(started.vm.pid))
+      cold.push(started)
+      if (i < RUNS - 1) await stopVm(started)
+    }
+    const last = cold[cold.length - 1]
+    if (last === undefined) throw new Error('no run')
+    const execMs: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now()
+      await last.channel.exec(['true'])
+      execMs.push(performance.now() - t)
+    }
+    const snapshot = `${work}/snapshot.bin`
+    last.channel.close()
+    const saveStart = performance.now()
+    await last.vm.saveSnapshot(snapshot)
+    const saveMs = performance.now() - saveStart
+    await last.vm.stop()
+    const snapshotMiB = Math.round((await stat(snapshot)).size / 2 ** 20)
+
+    const restoredRss: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      const started = await start(`${work}/restore${i}`, { ...spec, incoming: snapshot }, true)
+      restoredRss.push(await rssMiB(started.vm.pid))
+      restored.push(started)
+      await stopVm(started)
+    }
+
+    const ms = (values: number[]): string => `${Math.round(median(values))} ms`
+    console.log(`vm boot bench: ${host.accelerator}${host.kvmUnavailable ? ` (${host.kvmUnavailable})` : ''}, 1 vCPU, 512 MiB, median of ${RUNS}`)
+    printTable(
+      ['measure', 'value'],
+      [
+        ['root fs build (cached after the first)', ms([rootfsMs])],
+        ['cold boot to guest agent', ms(cold.map((s) => s.readyMs))],
+        ['cold boot to first command', ms(cold.map((s) => s.firstExecMs))],
+        ['snapshot save', ms([saveMs])],
+        ['snapshot size', `${snapshotMiB} MiB`],
+        ['restore to guest agent', ms(restored.map((s) => s.readyMs))],
+        ['restore to first command', ms(restored.map((s) => s.firstExecMs))],
+        ['exec `true` round trip (median of 20)', ms(execMs)],
+        ['QEMU RSS after cold boot', `${median(rss)} MiB`],
+        ['QEMU RSS after restore', `${median(restoredRss)} MiB`],
+      ],
+    )
+  } finally {
+    // A failed run must not leave VMs behind; stopping a stopped one is a no-op.
+    for (const started of [...cold, ...restored]) await stopVm(started).catch(() => undefined)
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+await main()

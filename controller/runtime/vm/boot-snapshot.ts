@@ -1,0 +1,106 @@
+/**
+ * Per-image boot snapshots: a box of a given image starts by restoring a VM
+ * that was booted once to a ready guest agent and saved, instead of booting
+ * (a restore is several times faster than a cold boot under TCG). The
+ * snapshot holds nothing of any Agent: it is taken before a box gets its
+ * identity, and every restored box then gets its own hosts file, hostname,
+ * clock and entropy (see GuestChannel.configure).
+ *
+ * A restore needs the same machine as the save: the same kernel, initramfs
+ * and root filesystem, memory, vCPUs, devices and forwarded guest ports. All
+ * of those go into the snapshot's key, so a change to any of them makes a
+ * new snapshot rather than a broken restore. The helper commands behind the
+ * forwarded ports, and the files behind the extra disks, may differ.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { withBuildLock } from '../docker/build-lock.js'
+import { vmCacheDir, type AssetPaths } from './guest-assets.js'
+import { createSparse } from './guest-disks.js'
+import { QemuVm, type VmSpec } from './qemu-process.js'
+
+/** Bumped when what a snapshot holds changes in a way the other inputs do not show. */
+const SNAPSHOT_FORMAT = 1
+
+/**
+ * The key of the snapshot `spec` restores from: every input a restore must
+ * match. `diskSizes` are the sizes in bytes of spec.disks, in order: a
+ * restored guest keeps the disk sizes it saw when the snapshot was saved.
+ */
+export function snapshotKey(spec: VmSpec, diskSizes: readonly number[]): string {
+  const inputs = {
+    format: SNAPSHOT_FORMAT,
+    qemu: spec.qemu,
+    accelerator: spec.accelerator,
+    kernel: spec.kernel,
+    // Cached assets are named by their content (initramfs digest, image id).
+    initramfs: basename(spec.initramfs),
+    rootfs: basename(spec.rootfs),
+    cpus: spec.cpus ?? 1,
+    memoryMiB: spec.memoryMiB ?? 512,
+    guestPorts: spec.forwards.map((f) => f.guestPort).sort((a, b) => a - b),
+    disks: (spec.disks ?? []).map((d, i) => ({ serial: d.serial, readOnly: d.readOnly, size: diskSizes[i] })),
+    tscKhz: spec.tscKhz,
+  }
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 24)
+}
+
+/**
+ * `<root fs>_<initramfs>_<key>.vmstate`: the names of the cached assets it
+ * was booted from come first, so pruning the cache can tell which snapshots
+ * an asset's removal makes useless.
+ */
+export function snapshotFileName(spec: VmSpec, key: string): string {
+  const stem = (path: string): string => basename(path).replace(/\.[^.]*$/, '')
+  return `${stem(spec.rootfs)}_${stem(spec.initramfs)}_${key}.vmstate`
+}
+
+export interface BootSnapshotOptions extends AssetPaths {
+  /** How long the template VM may take to boot. */
+  bootTimeoutMs?: number
+}
+
+/**
+ * The path of the boot snapshot for `spec`, booting and saving it first when
+ * it is missing. One build per key at a time across processes; the file
+ * appears complete or not at all.
+ */
+export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOptions = {}): Promise<string> {
+  const cache = join(vmCacheDir(options), 'snapshots')
+  const diskSizes = await Promise.all((spec.disks ?? []).map(async (disk) => (await stat(disk.path)).size))
+  const key = snapshotKey(spec, diskSizes)
+  const path = join(cache, snapshotFileName(spec, key))
+  const existing = async (): Promise<string | undefined> => (existsSync(path) ? path : undefined)
+  return await withBuildLock(join(cache, 'locks'), key, existing, async () => {
+    await mkdir(cache, { recursive: true })
+    // A short folder: the template VM's sockets must fit a Unix socket path.
+    const stateDir = await mkdtemp('/tmp/bottle-vmsnap-')
+    const temp = join(cache, `.${key}.${randomBytes(4).toString('hex')}.tmp`)
+    let vm: QemuVm | undefined
+    try {
+      // The template boots with blank disks of the same sizes in the same
+      // slots: the kernel reads a disk's first blocks when it finds it, and
+      // no Agent's disk contents may end up in a snapshot others restore.
+      const { incoming: _ignored, ...bootSpec } = spec
+      const blanks = await Promise.all(
+        (spec.disks ?? []).map(async (disk, i) => {
+          const blank = join(stateDir, `blank${i}.img`)
+          await createSparse(blank, diskSizes[i] ?? 0)
+          return { ...disk, path: blank }
+        }),
+      )
+      vm = await QemuVm.launch(stateDir, { ...bootSpec, disks: blanks })
+      const channel = await vm.connectGuest({ readyTimeoutMs: options.bootTimeoutMs ?? 120_000 })
+      channel.close()
+      await vm.saveSnapshot(temp)
+      await rename(temp, path)
+      return path
+    } finally {
+      await vm?.stop()
+      await rm(temp, { force: true })
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+}

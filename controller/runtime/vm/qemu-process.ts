@@ -1,0 +1,368 @@
+/**
+ * One QEMU micro-VM per box: its command line, its launch, and finding it
+ * again. Everything a VM needs at run time lives in a per-Agent state folder
+ * (mode 0700, since its sockets are the box's control and its console log
+ * may show the box's output):
+ *   qemu.pid      written by QEMU itself
+ *   qmp.sock      the QEMU Machine Protocol (status, quit, snapshots)
+ *   agent.sock    the guest agent's virtio-serial port
+ *   console.log   the guest's serial console (kernel and /init messages)
+ * QEMU daemonizes, so a VM outlives the controller that started it; a
+ * restarted controller adopts it from the pid file and QMP socket.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa } from 'execa'
+import { GuestChannel, type ConnectOptions } from './guest-channel.js'
+import { userNetdev, type BundleForward, type ForwardHelper } from './guest-network.js'
+import type { Accelerator } from './host-probe.js'
+import { QmpClient, QmpError } from './qmp.js'
+
+/** The serial the guest's /init looks for to find its root disk. */
+export const ROOT_DISK_SERIAL = 'bottle-root'
+/** The virtio-serial port name the guest agent opens. */
+export const AGENT_PORT_NAME = 'bottle.agent'
+
+export interface VmDisk {
+  path: string
+  readOnly: boolean
+  /** Read back in the guest from /sys/block/vdX/serial, which is how it tells disks apart. */
+  serial: string
+}
+
+export interface VmSpec {
+  qemu: string
+  accelerator: Accelerator
+  kernel: string
+  initramfs: string
+  /** The root filesystem image (erofs), attached read-only. */
+  rootfs: string
+  cpus?: number
+  memoryMiB?: number
+  /** The bundle's ports, and nothing else, reachable from the guest. */
+  forwards: readonly BundleForward[]
+  forwardHelper: ForwardHelper
+  disks?: readonly VmDisk[]
+  /**
+   * The host's TSC frequency. With the PIT enabled, a guest that calibrates
+   * the TSC itself under TCG sometimes marks it unstable and hangs early in
+   * boot; telling it the frequency avoids the calibration.
+   */
+  tscKhz?: number
+  /** Restore the VM from this snapshot file instead of booting. */
+  incoming?: string
+  /** The image's node, which runs the guest agent. Default: found by the guest's /init. */
+  guestNode?: string
+}
+
+export interface VmLayout {
+  dir: string
+  pidFile: string
+  qmpSocket: string
+  agentSocket: string
+  consoleLog: string
+}
+
+/** Unix socket paths are limited to 107 bytes; longer ones would fail deep inside QEMU. */
+const MAX_SOCKET_PATH = 107
+
+export function vmLayout(stateDir: string): VmLayout {
+  const dir = resolve(stateDir)
+  const layout = {
+    dir,
+    pidFile: join(dir, 'qemu.pid'),
+    qmpSocket: join(dir, 'qmp.sock'),
+    agentSocket: join(dir, 'agent.sock'),
+    consoleLog: join(dir, 'console.log'),
+  }
+  for (const socket of [layout.qmpSocket, layout.agentSocket]) {
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new RangeError(`socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`)
+  }
+  return layout
+}
+
+export class VmError extends Error {
+  override readonly name = 'VmError'
+}
+
+/** QEMU's -drive and -chardev values are comma-separated; a comma in a path must be doubled. */
+function optionValue(path: string): string {
+  return path.replaceAll(',', ',,')
+}
+
+/** Paths inside a migration `exec:` URI go through a shell: only plain characters are allowed. */
+function plainPath(path: string): string {
+  if (!/^[A-Za-z0-9_./@%+=-]+$/.test(path)) throw new RangeError(`snapshot path ${path} has characters a shell would read`)
+  return path
+}
+
+export function kernelCommandLine(spec: VmSpec): string {
+  return [
+    'console=ttyS0',
+    // The console is a slow emulated UART: only errors go to it.
+    'quiet',
+    'panic=-1',
+    'reboot=t',
+    ...(spec.tscKhz === undefined ? [] : [`tsc_early_khz=${Math.round(spec.tscKhz)}`]),
+    `bottle.root_serial=${ROOT_DISK_SERIAL}`,
+    ...(spec.guestNode === undefined ? [] : [`bottle.node=${plainPath(spec.guestNode)}`]),
+  ].join(' ')
+}
+
+export function qemuArgs(spec: VmSpec, layout: VmLayout): string[] {
+  const cpus = spec.cpus ?? 1
+  const memoryMiB = spec.memoryMiB ?? 512
+  if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus ${cpus} must be a positive integer`)
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 128) throw new RangeError(`memory ${memoryMiB} MiB must be an integer of at least 128`)
+  const args = [
+    '-name', 'bottle-vm',
+    // The PIT, PIC and RTC keep stock kernels' timer set-up simple (see tscKhz).
+    '-M', 'microvm,pit=on,pic=on,rtc=on,isa-serial=on',
+    '-accel', spec.accelerator,
+    '-cpu', spec.accelerator === 'kvm' ? 'host' : 'max',
+    '-smp', String(cpus),
+    '-m', String(memoryMiB),
+    '-nodefaults', '-no-user-config', '-no-reboot',
+    '-display', 'none',
+    '-daemonize',
+    '-pidfile', layout.pidFile,
+    '-qmp', `unix:${optionValue(layout.qmpSocket)},server=on,wait=off`,
+    '-chardev', `file,id=console,path=${optionValue(layout.consoleLog)}`,
+    '-serial', 'chardev:console',
+    '-kernel', spec.kernel,
+    '-initrd', spec.initramfs,
+    '-append', kernelCommandLine(spec),
+    '-drive', `id=root,file=${optionValue(spec.rootfs)},format=raw,if=none,read-only=on`,
+    '-device', `virtio-blk-device,drive=root,serial=${ROOT_DISK_SERIAL}`,
+  ]
+  for (const [index, disk] of (spec.disks ?? []).entries()) {
+    if (!/^[A-Za-z0-9_-]{1,20}$/.test(disk.serial)) throw new RangeError(`disk serial ${disk.serial} must be 1-20 plain characters`)
+    args.push(
+      '-drive', `id=disk${index},file=${optionValue(disk.path)},format=raw,if=none${disk.readOnly ? ',read-only=on' : ''}`,
+      '-device', `virtio-blk-device,drive=disk${index},serial=${disk.serial}`,
+    )
+  }
+  args.push(
+    '-netdev', userNetdev('net0', spec.forwards, spec.forwardHelper),
+    '-device', 'virtio-net-device,netdev=net0',
+    '-device', 'virtio-rng-device',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${optionValue(layout.agentSocket)},server=on,wait=off`,
+    '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+  )
+  if (spec.incoming !== undefined) args.push('-incoming', `exec:cat ${plainPath(spec.incoming)}`)
+  return args
+}
+
+/** A running QEMU of one box, started here or adopted. */
+export class QemuVm {
+  private constructor(
+    readonly pid: number,
+    readonly layout: VmLayout,
+    readonly qmp: QmpClient,
+  ) {}
+
+  /**
+   * Starts QEMU for the box whose state lives in `stateDir`. Resolves once
+   * QEMU runs (or waits for its snapshot) and answers QMP; the guest agent
+   * answers later, see connectGuest.
+   */
+  static async launch(stateDir: string, spec: VmSpec): Promise<QemuVm> {
+    const layout = vmLayout(stateDir)
+    await mkdir(layout.dir, { recursive: true, mode: 0o700 })
+    await chmod(layout.dir, 0o700)
+    if (await QemuVm.runningPid(layout)) throw new VmError(`a VM already runs in ${layout.dir}`)
+    await Promise.all([layout.pidFile, layout.qmpSocket, layout.agentSocket].map((path) => rm(path, { force: true })))
+    // A clean environment: QEMU and the forward helpers it starts inherit it,
+    // and the controller's own (which may hold tokens) is none of theirs.
+    const result = await execa(spec.qemu, qemuArgs(spec, layout), {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: 60_000,
+    })
+    if (result.exitCode !== 0) {
+      const said = `${result.stderr}`.trim().split('\n').slice(-3).join(' / ')
+      throw new VmError(`QEMU did not start (exit ${String(result.exitCode)}): ${said}`)
+    }
+    const pid = await QemuVm.runningPid(layout)
+    if (pid === undefined) throw new VmError(`QEMU started but left no running process in ${layout.pidFile}`)
+    try {
+      return new QemuVm(pid, layout, await QmpClient.connect(layout.qmpSocket))
+    } catch (error) {
+      killQuietly(pid)
+      throw error
+    }
+  }
+
+  /**
+   * The VM already running in `stateDir`, or undefined. The pid file alone
+   * could name a recycled pid, so the process must also be the QEMU that
+   * serves this folder's QMP socket.
+   */
+  static async adopt(stateDir: string): Promise<QemuVm | undefined> {
+    const layout = vmLayout(stateDir)
+    const pid = await QemuVm.runningPid(layout)
+    if (pid === undefined) return undefined
+    try {
+      return new QemuVm(pid, layout, await QmpClient.connect(layout.qmpSocket, 5_000))
+    } catch (error) {
+      throw new VmError(`QEMU ${pid} of ${layout.dir} runs but its QMP socket does not answer`, { cause: error })
+    }
+  }
+
+  /** The pid of the QEMU serving `layout`, when it runs. */
+  static async runningPid(layout: VmLayout): Promise<number | undefined> {
+    let pid: number
+    try {
+      pid = Number((await readFile(layout.pidFile, 'utf8')).trim())
+    } catch {
+      return undefined
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return undefined
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+      return cmdline.some((arg) => arg.includes(layout.qmpSocket)) ? pid : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Connects to the guest agent once it answers. A guest that fails to
+   * start stops the VM (its /init reboots, and QEMU runs with -no-reboot),
+   * so a QEMU that is gone ends the wait at once, with the guest's last
+   * console line as the reason instead of a timeout.
+   */
+  async connectGuest(options: ConnectOptions = {}): Promise<GuestChannel> {
+    const gone = new AbortController()
+    const watch = (async (): Promise<never> => {
+      while (!gone.signal.aborted && this.alive()) await sleep(50)
+      throw new VmError('QEMU exited')
+    })()
+    try {
+      return await Promise.race([GuestChannel.connect(this.layout.agentSocket, { ...options, signal: gone.signal }), watch])
+    } catch (error) {
+      // The channel's socket may break a moment before the process is gone.
+      for (let i = 0; i < 40 && this.alive(); i++) await sleep(50)
+      if (this.alive()) throw error
+      throw new VmError(`the VM stopped before its guest agent answered: ${await this.lastConsoleLine()}`, { cause: error })
+    } finally {
+      gone.abort()
+      watch.catch(() => undefined)
+    }
+  }
+
+  /** The guest's reason for stopping from its console (its /init's failure, a kernel panic), for status. */
+  async lastConsoleLine(): Promise<string> {
+    try {
+      const lines = (await readFile(this.layout.consoleLog, 'utf8')).split('\n').map((line) => line.trim())
+      // The guest's own complaint, else the kernel's last word before the restart it asked for.
+      return (
+        lines.filter((line) => line.startsWith('bottle-init:')).at(-1) ??
+        lines.filter((line) => line !== '' && !/reboot: Restarting/.test(line)).at(-1) ??
+        'no console output'
+      )
+    } catch {
+      return 'no console output'
+    }
+  }
+
+  /** QEMU's run state: 'running', 'paused', 'inmigrate', 'postmigrate', 'shutdown'... */
+  async status(): Promise<string> {
+    const reply = (await this.qmp.execute('query-status')) as { status?: unknown }
+    return typeof reply.status === 'string' ? reply.status : 'unknown'
+  }
+
+  /** True while the QEMU process exists. */
+  alive(): boolean {
+    return existsSync(`/proc/${this.pid}`) && !isZombie(this.pid)
+  }
+
+  /**
+   * Saves the whole VM (memory, devices, the guest agent mid-conversation)
+   * to `file`. The VM is paused when this resolves; `resume()` runs it on.
+   */
+  async saveSnapshot(file: string, timeoutMs = 60_000): Promise<void> {
+    await this.qmp.execute('stop')
+    await this.qmp.execute('migrate', { uri: `exec:cat > ${plainPath(file)}` })
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const info = (await this.qmp.execute('query-migrate')) as { status?: unknown; 'error-desc'?: unknown }
+      if (info.status === 'completed') return
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new VmError(`saving the snapshot failed: ${String(info['error-desc'] ?? info.status)}`)
+      }
+      if (Date.now() > deadline) throw new VmError('saving the snapshot timed out')
+      await sleep(20)
+    }
+  }
+
+  async resume(): Promise<void> {
+    await this.qmp.execute('cont')
+  }
+
+  /**
+   * Waits until a restored VM's snapshot is loaded, then runs it. Snapshots
+   * are saved from a stopped VM (no memory changes while it is written), so
+   * the VM arrives paused and is continued here.
+   */
+  async runRestored(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const status = await this.status()
+      if (status === 'running') return
+      if (status === 'paused' || status === 'postmigrate') {
+        await this.resume()
+        return
+      }
+      if (status !== 'inmigrate' && status !== 'prelaunch') throw new VmError(`restored VM is ${status}`)
+      if (Date.now() > deadline) throw new VmError('the snapshot did not load in time')
+      await sleep(10)
+    }
+  }
+
+  /**
+   * Stops QEMU: asks it to quit, and kills it when it has not gone within
+   * `timeoutMs`. The guest gets no shutdown: its writable layer is memory,
+   * and the disks it writes are flushed by the guest agent before a planned
+   * stop. Idempotent.
+   */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    if (this.alive()) {
+      await this.qmp.execute('quit').catch((error: unknown) => {
+        if (!(error instanceof QmpError)) throw error
+      })
+      const deadline = Date.now() + timeoutMs
+      while (this.alive() && Date.now() < deadline) await sleep(20)
+      if (this.alive()) killQuietly(this.pid)
+      while (this.alive()) await sleep(20)
+    }
+    this.qmp.close()
+    await Promise.all([this.layout.pidFile, this.layout.qmpSocket, this.layout.agentSocket].map((path) => rm(path, { force: true })))
+  }
+}
+
+/** A QEMU we started ourselves and that exited stays a zombie until reaped; it runs no VM. */
+function isZombie(pid: number): boolean {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return false
+  }
+  // The state follows the command name in parentheses, which may hold spaces.
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+  return state === 'Z' || state === 'X'
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // Already gone.
+  }
+}

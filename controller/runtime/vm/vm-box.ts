@@ -1,0 +1,115 @@
+/**
+ * One agent box on the vm runtime, start to finish: the composition of the
+ * other modules that a `vm` RuntimeDriver's createPart / observe / exec call.
+ * A box starts from its image's boot snapshot (booted once, see
+ * boot-snapshot.ts), gets its workspace disk and identity, and reaches its
+ * bundle's ports, which on the host side are the bundle container's address
+ * on the Agent's internal network (the host reaches a container there
+ * directly, internal network or not).
+ */
+import { randomBytes } from 'node:crypto'
+import type Dockerode from 'dockerode'
+import { ensureBootSnapshot } from './boot-snapshot.js'
+import { ensureInitramfs, ensureRootfs, type AssetPaths, type ImageRunConfig } from './guest-assets.js'
+import type { GuestChannel } from './guest-channel.js'
+import { ensureExt4Disk } from './guest-disks.js'
+import { busyboxNcHelper, guestHostsFile } from './guest-network.js'
+import { hostTscKhz, type HostCapability } from './host-probe.js'
+import { QemuVm, type VmSpec } from './qemu-process.js'
+
+/** The serial the workspace disk is attached with, and mounted by. */
+export const WORKSPACE_SERIAL = 'workspace'
+
+export interface VmBoxRequest {
+  /** The agent image (a Docker reference); its files become the box's root. */
+  image: string
+  hostname: string
+  cpus?: number
+  memoryMiB?: number
+  bundle: {
+    /** The bundle container's address as the host reaches it. */
+    address: string
+    /** Its ports; the box reaches each at the same port number. */
+    ports: readonly number[]
+    /** The names the box calls the bundle by (egress, git-gate, supervise...). */
+    names: readonly string[]
+  }
+  workspace: {
+    /** The Agent's workspace disk image; created empty the first time. */
+    disk: string
+    /** Where the box sees it. */
+    target: string
+  }
+}
+
+export interface VmBoxContext extends AssetPaths {
+  docker: Dockerode
+  /** A usable host, from probeHost(). */
+  host: Extract<HostCapability, { usable: true }>
+  /** The static busybox whose nc carries a bundle connection on the host side. */
+  busybox: string
+}
+
+export interface VmBox {
+  vm: QemuVm
+  channel: GuestChannel
+  /** What the image says about running it (env, user, entrypoint, command, workdir). */
+  image: ImageRunConfig
+}
+
+/** Starts a box in `stateDir` (one folder per box, see qemu-process.ts) and returns it ready for commands. */
+export async function startVmBox(stateDir: string, request: VmBoxRequest, context: VmBoxContext): Promise<VmBox> {
+  const [rootfs, initramfs] = await Promise.all([
+    ensureRootfs(request.image, context),
+    ensureInitramfs(context.host.kernel, context),
+    ensureExt4Disk(request.workspace.disk),
+  ])
+  const spec: VmSpec = {
+    qemu: context.host.qemu,
+    accelerator: context.host.accelerator,
+    kernel: context.host.kernel.kernel,
+    initramfs,
+    rootfs: rootfs.path,
+    ...(request.cpus === undefined ? {} : { cpus: request.cpus }),
+    ...(request.memoryMiB === undefined ? {} : { memoryMiB: request.memoryMiB }),
+    forwards: request.bundle.ports.map((port) => ({ guestPort: port, host: request.bundle.address, hostPort: port })),
+    forwardHelper: busyboxNcHelper(context.busybox),
+    disks: [{ path: request.workspace.disk, readOnly: false, serial: WORKSPACE_SERIAL }],
+    tscKhz: await hostTscKhz(),
+  }
+  const snapshot = await ensureBootSnapshot(spec, context)
+  const vm = await QemuVm.launch(stateDir, { ...spec, incoming: snapshot })
+  try {
+    await vm.runRestored()
+    const channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
+    await channel.configure({
+      mounts: [{ serial: WORKSPACE_SERIAL, target: request.workspace.target }],
+      hosts: guestHostsFile(request.hostname, request.bundle.names),
+      hostname: request.hostname,
+      timeMs: Date.now(),
+      seed: randomBytes(64),
+    })
+    return { vm, channel, image: rootfs.config }
+  } catch (error) {
+    await vm.stop()
+    throw error
+  }
+}
+
+/**
+ * The box already running in `stateDir` (a restarted controller), connected
+ * again; undefined when none runs there. Its identity and mounts are the
+ * ones it was started with.
+ */
+export async function adoptVmBox(stateDir: string): Promise<Omit<VmBox, 'image'> | undefined> {
+  const vm = await QemuVm.adopt(stateDir)
+  if (vm === undefined) return undefined
+  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000 }) }
+}
+
+/** Stops a box with its writes on its disk. Idempotent. */
+export async function stopVmBox(box: Omit<VmBox, 'image'>): Promise<void> {
+  await box.channel.sync().catch(() => undefined)
+  box.channel.close()
+  await box.vm.stop()
+}
