@@ -25,7 +25,7 @@ import type { Logger } from 'pino'
 import { DriverError } from '../driver.js'
 import type { ImageRequest, ImageStore, ProgressListener } from '../images.js'
 import { contextDigest, folderContext, listContextFiles, packableContext, shortDigest, type BuildContext, type ContextFile } from './build-context.js'
-import { withBuildLock } from './build-lock.js'
+import { withBuildLock } from '../build-lock.js'
 import { EngineStreamError, followBuildStream, imageExists } from './engine-stream.js'
 import { ensureOfflineBase, offlineBaseRef } from './offline-base-image.js'
 import {

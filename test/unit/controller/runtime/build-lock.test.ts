@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { withBuildLock } from '../../../../../controller/runtime/docker/build-lock.js'
+import { withBuildLock } from '../../../../controller/runtime/build-lock.js'
 
 let dir: string
 beforeEach(() => {
