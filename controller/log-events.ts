@@ -37,6 +37,17 @@ export const LOG_EVENTS = [
   'proposal.discarded',
   'proposal.filed',
   'proposal.refused',
+  // draft proposals from refusals (proposals/draft-intake.ts) and the bundle logs they are read from
+  'proposal.drafted',
+  'proposal.draft-updated',
+  'proposal.draft-dropped',
+  'proposal.draft-refused',
+  'proposal.draft-expired',
+  'bundle-log.lost',
+  // notifications of new proposals (proposals/proposal-notifier.ts)
+  'proposal.notified',
+  'proposal.notify-retry',
+  'proposal.notify-failed',
   // the docker driver's image store
   'image-build-started',
   'image-built',

@@ -156,7 +156,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .option('--once', 'reconcile everything once, then exit')
     .option('--upstream-ca <file...>', 'extra CA certificates (PEM) the egress proxies trust for origins, e.g. a TLS-inspecting corporate proxy')
-    .action(async (opts: { dir?: string; source?: string; interval: string; instance: string; stateDir?: string; concurrency: string; resync: string; listen: string; logLevel: string; once?: boolean; upstreamCa?: string[] }) => {
+    .option('--notify <url...>', 'post every new proposal (an agent\'s or a draft from refusals) as JSON to this webhook')
+    .action(async (opts: { dir?: string; source?: string; interval: string; instance: string; stateDir?: string; concurrency: string; resync: string; listen: string; logLevel: string; once?: boolean; upstreamCa?: string[]; notify?: string[] }) => {
       setExitCode(await runController(opts))
     })
 

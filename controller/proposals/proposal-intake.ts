@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { agentLayout } from '../plan/agent-layout.js'
 import { ensurePrivateDir, writeFileAtomic } from '../atomic-write.js'
+import type { Proposal } from '../spec/generated/spec-types.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
 import { listRequestIds, MAX_REQUEST_BYTES, readRequestText, REQUESTS_DIR, requestFileName } from '../../sidecars/supervise/route-request.js'
 import {
@@ -45,6 +46,8 @@ export interface ProposalIntakeOptions {
   /** The same limits renderSuperviseConfig was given. */
   limits?: ProposalLimits
   now?: () => Date
+  /** Called once per Proposal filed, after its file is on disk (notifications). */
+  onFiled?: (proposal: Proposal, file: string) => void
 }
 
 export interface IntakeReport {
@@ -112,6 +115,7 @@ export class ProposalIntake {
         proposals.set(id, { path, proposal: verdict.proposal })
         report.filed.push(id)
         log.info({ event: 'proposal.filed', agent: agent.name, proposal: id, host: verdict.proposal.spec.route.host, file: path } satisfies LogFields, 'proposal filed for a human decision')
+        this.options.onFiled?.(verdict.proposal, path)
       } else if (verdict.kind === 'refuse') {
         refusals.set(id, { phase: 'Rejected', refused: true, host: verdict.host, ...(verdict.paths ? { paths: verdict.paths } : {}), message: `refused by the controller: ${verdict.message}`, decidedAt: this.#now().toISOString() })
         report.refused.push(id)

@@ -3,8 +3,10 @@ import { join, relative, sep } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
 import { ProposalIntake } from '../proposals/proposal-intake.js'
+import { notifyUrls, proposalNotice, ProposalNotifier } from '../proposals/proposal-notifier.js'
 import type { RuntimeDriver } from '../runtime/driver.js'
 import type { DriverRegistry } from '../runtime/driver-registry.js'
+import type { Proposal } from '../spec/generated/spec-types.js'
 import type { ImageStore } from '../runtime/images.js'
 import { loadSpecTree, type SpecTree } from '../spec/load-spec-tree.js'
 import type { SpecSource } from '../spec/sources/spec-source.js'
@@ -12,6 +14,7 @@ import { bottleStatus } from '../status/bottle-status.js'
 import { StatusWriter } from '../status/status-writer.js'
 import { AgentReconciler } from './agent-reconciler.js'
 import { ControllerMetrics } from './controller-metrics.js'
+import { DenialDrafting } from './denial-drafting.js'
 import type { ReconcileResult } from './reconcile-result.js'
 import { SharedObservation } from './shared-observation.js'
 import { SpecStore } from './spec-store.js'
@@ -37,6 +40,8 @@ export interface ControllerOptions {
   maxBackoffMs?: number
   /** Extra CA certificates (PEM) the bundles' egress trusts for origins. */
   upstreamCaCerts?: readonly string[]
+  /** Webhooks every new proposal is posted to (`--notify`), besides its Bottle's `notify.url`. */
+  notify?: readonly string[]
 }
 
 /** How often agents' proposal requests are taken and their decisions rewritten. */
@@ -57,7 +62,7 @@ export class Controller {
   private reconciler: AgentReconciler | undefined
   private readonly abort = new AbortController()
   private resyncTimer: NodeJS.Timeout | undefined
-  private proposals: { intake: ProposalIntake; timer: NodeJS.Timeout } | undefined
+  private proposals: { intake: ProposalIntake; drafting: DenialDrafting; notifier: ProposalNotifier; timer: NodeJS.Timeout } | undefined
   private readonly secretValues = new Set<string>()
   private readonly observation: SharedObservation
   private loading: Promise<void> = Promise.resolve()
@@ -118,8 +123,12 @@ export class Controller {
     this.resyncTimer = setInterval(() => void this.enqueueAll('resync'), resync)
     this.resyncTimer.unref()
     // Agents' route proposals: filed into proposals/ and answered, once a second.
-    const intake = new ProposalIntake({ specRoot: snapshot.root, stateDir: this.options.stateDir, log })
-    this.proposals = { intake, timer: setInterval(() => void this.syncProposals(), PROPOSAL_SYNC_MS) }
+    // New proposals, the agents' own and drafts from refusals, are posted to the webhooks.
+    const notifier = new ProposalNotifier({ log })
+    const onFiled = (proposal: Proposal, file: string) => notifier.notify(proposalNotice(proposal, file, snapshot.root), notifyUrls(proposal, this.specs!.tree, this.options.notify ?? []))
+    const intake = new ProposalIntake({ specRoot: snapshot.root, stateDir: this.options.stateDir, log, onFiled })
+    const drafting = new DenialDrafting({ driver: this.options.driver, specRoot: snapshot.root, log, knownSecrets: () => [...this.secretValues], onFiled })
+    this.proposals = { intake, drafting, notifier, timer: setInterval(() => void this.syncProposals(), PROPOSAL_SYNC_MS) }
     this.proposals.timer.unref()
     await this.enqueueAll('start')
     this.started = true
@@ -131,7 +140,11 @@ export class Controller {
     this.abort.abort()
     await this.reportWatcher?.close()
     if (this.resyncTimer) clearInterval(this.resyncTimer)
-    if (this.proposals) clearInterval(this.proposals.timer)
+    if (this.proposals) {
+      clearInterval(this.proposals.timer)
+      this.proposals.drafting.stop()
+      this.proposals.notifier.stop()
+    }
     await this.options.source.stop()
     await this.loading
     await this.queue?.stop()
@@ -169,6 +182,7 @@ export class Controller {
   private async syncProposals(): Promise<void> {
     try {
       await this.proposals?.intake.sync(this.specs!.tree.agents.values())
+      await this.proposals?.drafting.sync(this.specs!.tree.agents)
     } catch (err) {
       this.options.log.error({ event: 'proposals.intake-failed', err: (err as Error).message } satisfies LogFields, 'proposal intake failed')
     }

@@ -23,7 +23,7 @@ export function mergeLayers(parent: BottleLayer, child: BottleLayer): BottleLaye
   const out: Omit<BottleSpec, 'extends'> = {}
 
   // Scalars and whole-replace sections: the child's value when it has one.
-  for (const key of ['runtime', 'image', 'resources', 'egress', 'supervise'] as const) {
+  for (const key of ['runtime', 'image', 'resources', 'egress', 'supervise', 'notify'] as const) {
     const value = c[key] !== undefined ? c[key] : p[key]
     if (value !== undefined) (out as Record<string, unknown>)[key] = value
   }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { hostOf, webhookUrlProblem } from '../../proposals/proposal-notifier.js'
 import { Controller } from '../../reconcile/controller.js'
 import { acquireInstanceLock } from '../../reconcile/instance-lock.js'
 import { GitRemoteSource, parseGitSource } from '../../spec/sources/git-remote-source.js'
@@ -20,6 +21,7 @@ export interface ControllerCommandOptions extends InstanceOptions {
   listen: string
   once?: boolean
   upstreamCa?: string[]
+  notify?: string[]
 }
 
 /** Every PEM certificate in the files (a bundle holds several), each on its own. */
@@ -53,6 +55,10 @@ export async function runController(options: ControllerCommandOptions): Promise<
   const concurrency = Number(options.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)
   const upstreamCaCerts = await readCertificates(options.upstreamCa ?? [])
+  for (const url of options.notify ?? []) {
+    const problem = webhookUrlProblem(url)
+    if (problem) throw new UsageError(`--notify ${hostOf(url)}: the URL ${problem}`)
+  }
   const controller = new Controller({
     source,
     drivers,
@@ -64,6 +70,7 @@ export async function runController(options: ControllerCommandOptions): Promise<
     concurrency,
     resyncMs: parseDuration(options.resync),
     ...(upstreamCaCerts.length ? { upstreamCaCerts } : {}),
+    ...(options.notify?.length ? { notify: options.notify } : {}),
   })
   try {
     await controller.start()

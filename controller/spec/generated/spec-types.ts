@@ -101,6 +101,8 @@ export interface BottleSpec {
   egress?: BottleSpecEgress
   git?: BottleSpecGit
   supervise?: BottleSpecSupervise
+  /** Where new proposals of this Bottle's agents (their own and drafts from refusals) are posted as JSON, besides the controller's --notify. Replaces whole through extends. */
+  notify?: BottleSpecNotify
 }
 
 /** The agent image - exactly one of provider (a bundled image), dockerfile (a path in the spec repo) or ref (an image the engine already has). */
@@ -124,6 +126,10 @@ export interface BottleSpecEgress {
   allowPrivate?: string[]
   /** Per base domain budgets that bound slow exfiltration. */
   limits?: BottleSpecEgressLimits
+  /** On by default: a host an agent is refused (no-route) repeatedly within denialWindow becomes a draft Proposal (source denial) for a human to approve or reject. false turns it off. */
+  proposeOnDenial?: boolean
+  /** How many no-route refusals of one host, within how long, make a draft Proposal. Default 3 within 10m. */
+  denialWindow?: BottleSpecEgressDenialWindow
 }
 
 export interface EgressRoute {
@@ -162,6 +168,13 @@ export interface BottleSpecEgressLimits {
   bytesPerMinute?: number
 }
 
+/** How many no-route refusals of one host, within how long, make a draft Proposal. Default 3 within 10m. */
+export interface BottleSpecEgressDenialWindow {
+  refusals?: number
+  /** A duration such as 90s, 10m or 1h. */
+  within?: string
+}
+
 export interface BottleSpecGit {
   user?: GitUser
   /** Repositories the agent reaches through its git gate. The gate holds the credentials. */
@@ -192,6 +205,12 @@ export interface BottleSpecSupervise {
   enabled?: boolean
 }
 
+/** Where new proposals of this Bottle's agents (their own and drafts from refusals) are posted as JSON, besides the controller's --notify. Replaces whole through extends. */
+export interface BottleSpecNotify {
+  /** An http(s) webhook URL. It is never logged, only its host. */
+  url: string
+}
+
 /** A route an agent asked for, waiting for a human decision. */
 export interface Proposal {
   apiVersion: "bottle.dev/v1alpha1"
@@ -212,12 +231,24 @@ export interface ProposalSpec {
   /** The route asked for. A proposal can never carry a token or a private-address allowance. */
   route: ProposalSpecRoute
   reason: string
+  /** agent (default): the agent asked through supervise. denial: a draft the controller wrote because the agent was refused this host repeatedly. */
+  source?: "agent" | "denial"
+  /** For a draft (source denial): the no-route refusals it aggregates. Paths carry no query string and nothing shaped like a secret. */
+  denials?: ProposalSpecDenials
 }
 
 /** The route asked for. A proposal can never carry a token or a private-address allowance. */
 export interface ProposalSpecRoute {
   host: string
   paths?: string[]
+}
+
+/** For a draft (source denial): the no-route refusals it aggregates. Paths carry no query string and nothing shaped like a secret. */
+export interface ProposalSpecDenials {
+  count: number
+  firstSeen: string
+  lastSeen: string
+  samplePaths?: string[]
 }
 
 export interface ProposalStatus {
