@@ -13,6 +13,7 @@ import { runLogs } from './commands/logs.js'
 import { registerProposalCommands } from './commands/proposals.js'
 import { editorSchema } from './commands/schema.js'
 import { runValidate } from './commands/validate.js'
+import { runDashboard } from './dashboard/run-dashboard.js'
 import type { CliIo } from './cli-io.js'
 
 export type { CliIo }
@@ -170,6 +171,16 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     })
 
   registerProposalCommands(program, io, setExitCode)
+
+  program
+    .command('dashboard')
+    .description('a full-screen view: agents, their live egress and git decisions, pending proposals (a approve, r reject, enter attach, ? help)')
+    .option('--dir <dir>', 'the spec folder', DEFAULT_DIR)
+    .addOption(instanceOption())
+    .option('--state-dir <dir>', 'the controller state folder')
+    .action(async (opts: { dir: string; instance: string; stateDir?: string }) => {
+      setExitCode(await runDashboard(opts, io.stderr))
+    })
 
   return program
 }

@@ -41,6 +41,8 @@ export interface ApproveOptions {
   /** The approver may point the route at another origin (`https://host[:port]`); an agent never can. */
   upstream?: string
   now?: () => Date
+  /** Check everything and compute the diff, but write nothing (the dashboard's preview). */
+  dryRun?: boolean
 }
 
 export interface ApproveResult {
@@ -97,12 +99,14 @@ export async function approveProposal(options: ApproveOptions): Promise<ApproveR
     throw error
   }
   await checkEditedTree(root, bottle.file, after, bottle.name, route.host)
+  const diff = unifiedDiff(bottle.file, before, after)
+  if (options.dryRun) return { bottle: bottle.name, bottleFile: bottle.file, proposalFile, route, diff }
 
   const mode = (await stat(bottlePath)).mode & 0o777
   await writeFileAtomic(bottlePath, after, mode)
   const now = (options.now?.() ?? new Date()).toISOString()
   await setStatus(root, proposalFile, { phase: 'Approved', message: `approved: the route ${route.host} was added to Bottle ${bottle.name} (${bottle.file})`, decidedAt: now })
-  return { bottle: bottle.name, bottleFile: bottle.file, proposalFile, route, diff: unifiedDiff(bottle.file, before, after) }
+  return { bottle: bottle.name, bottleFile: bottle.file, proposalFile, route, diff }
 }
 
 export async function rejectProposal(options: RejectOptions): Promise<{ proposalFile: string }> {

@@ -4,7 +4,8 @@
  * output; no file of theirs is visible to the controller), and hands each
  * line on. A stream that ends (the bundle was recreated, the engine
  * restarted) is opened again after a pause; only lines written after the
- * stream opens are read, so a reconnect never counts a line twice.
+ * stream opens are read (unless `initialTail` asks for history on the
+ * first), so a reconnect never counts a line twice.
  */
 import type { Logger } from 'pino'
 import type { LogFields } from '../log-events.js'
@@ -16,6 +17,8 @@ export interface BundleLogFollowerOptions {
   onLine: (agent: string, line: string) => void
   /** Pause before a stream is opened again. */
   retryMs?: number
+  /** Lines already written that the first stream of an agent starts with (a screen wants some history; counting must not). */
+  initialTail?: number
 }
 
 export class BundleLogFollower {
@@ -45,9 +48,13 @@ export class BundleLogFollower {
 
   async #run(agent: string, signal: AbortSignal): Promise<void> {
     const { driver, log, onLine } = this.options
+    let tail = this.options.initialTail ?? 0
     while (!signal.aborted) {
       try {
-        for await (const line of driver.logs(agent, 'sidecars', { follow: true, tail: 0, signal })) onLine(agent, line)
+        for await (const line of driver.logs(agent, 'sidecars', { follow: true, tail, signal })) {
+          tail = 0
+          onLine(agent, line)
+        }
       } catch (error) {
         // Usually the bundle does not exist yet; the reconciler reports real trouble.
         if (!signal.aborted) log.debug({ event: 'bundle-log.lost', agent, err: error instanceof Error ? error.message : String(error) } satisfies LogFields, 'bundle log stream ended; reopening')

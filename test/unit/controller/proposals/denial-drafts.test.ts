@@ -154,7 +154,7 @@ describe('decideDraft: a draft is held to the rules of an agent proposal', () =>
     { name: 'a private name', host: 'db.internal', code: 'rule' },
     { name: 'a bare top-level domain', host: 'localhost', code: 'rule' },
     { name: 'an IP literal', host: '10.0.0.7', code: 'rule' },
-    { name: 'a host carrying a credential', host: 'ghp_1234567890abcdefghijklmnopqrstuvwxyz12.example.com', code: 'rule' },
+    { name: 'a name with characters no DNS name has', host: 'under_score.example.com', code: 'rule' },
   ]
   it.each(refused)('never drafts $name', ({ host, code }) => {
     expect(decideDraft(denials(host), context())).toMatchObject({ kind: 'refuse', code })
