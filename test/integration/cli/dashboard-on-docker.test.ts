@@ -137,8 +137,9 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
     const answered = await inAgent('impl', `end=$(($(date +%s) + 30)); until [ "$(curl -s -o /tmp/body --max-time 2 -w "%{http_code}" http://${ORIGIN_HOST}/docs/hello)" = 200 ]; do [ $(date +%s) -lt $end ] || exit 1; sleep 0.1; done; cat /tmp/body`)
     expect(answered).toMatchObject({ code: 0, stdout: 'origin docs.origin.test/docs/hello: hello\n' })
     expect({ agent: await containerId(dockerNames(instance, 'impl').agent), sidecars: await containerId(dockerNames(instance, 'impl').sidecars) }).toEqual(before)
-    await pane.waitFor(/allowed +GET docs\.origin\.test\/docs\/hello 200/, 5000)
+    // esc closes the approve panel: the feed shows the request let through, and nothing is pending.
     await pane.press('Escape')
+    await pane.waitFor(/allowed +GET docs\.origin\.test\/docs\/hello 200/, 5000)
     await pane.waitFor(/── proposals \(0 pending\)/, 10_000)
   })
 
