@@ -174,6 +174,9 @@ class Dashboard {
       }
     })
     if (problem) this.#model = { ...this.#model, message: { text: problem, tone: 'error' } }
+    // The session paused stdin on its way out, which stops the terminal's reads; ink only listens for
+    // 'readable' and would never start them again, leaving the dashboard deaf to every key.
+    process.stdin.resume()
     this.#mount()
   }
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import Dockerode from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../../controller/package-root.js'
+import { liveSessionTmux, LIVE_SESSION } from '../../../controller/cli/session-command.js'
 import { dockerNames } from '../../../controller/runtime/docker/names.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
 import { runCli } from '../../helpers/run-cli.js'
@@ -143,13 +144,19 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
     await pane.waitFor(/── proposals \(0 pending\)/, 10_000)
   })
 
-  it('enter attaches to the agent and a detach comes back to the dashboard', async () => {
+  it('enter attaches to the agent and a detach comes back to the dashboard, keys working', async () => {
+    // The agent's CLI runs in the box's own tmux; a long-lived stand-in there is what enter reattaches to.
+    const live = liveSessionTmux('new-session', '-d', '-s', LIVE_SESSION.name, '--', 'sh', '-c', 'echo box-session-ready; exec sleep 3600')
+    expect((await runCli(['exec', 'impl', '--instance', instance, '--', ...live])).code).toBe(0)
     await pane.press('Enter')
-    await pane.waitFor(/attached to impl: /, 60_000)
-    await sleep(1000)
+    await pane.waitFor(/box-session-ready/, 60_000)
     await pane.press('C-p', 'C-q')
     await pane.waitFor(/^bottle dashboard /m, 30_000)
     await pane.waitFor(/^>impl +dev +docker +Running/m, 10_000)
+    await pane.press('?')
+    await pane.waitFor(/── help \(esc closes\)/, 5000)
+    await pane.press('Escape')
+    await pane.waitFor(/^>impl +dev +docker +Running/m, 5000)
   })
 
   it('redraws on resize', async () => {
@@ -160,8 +167,12 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
 
   it('q quits and the terminal is as it was', async () => {
     await pane.press('q')
-    await pane.waitFor(/^bottle-exit=0$/m, 10_000)
+    const screen = await pane.waitFor(/^bottle-exit=0$/m, 10_000)
     await pane.waitForForeground('bash')
     expect(await state.read('stty-after')).toBe(await state.read('stty-before'))
+    // What the attach said stays on the shell's screen; the dashboard's frames do not.
+    expect(screen).toMatch(/attached to impl: back to the running session/)
+    expect(screen).toMatch(/detached from impl; the session keeps running/)
+    expect(screen).not.toMatch(/^bottle dashboard /m)
   })
 })
