@@ -69,7 +69,9 @@ export function proposalObjectProblems(proposal: Proposal): string[] {
 export function renderProposalFile(proposal: Proposal): string {
   const { name } = proposal.metadata
   const header = [
-    `# Agent ${proposal.spec.agent} asks for a new egress route in Bottle ${proposal.spec.bottle}.`,
+    proposal.spec.source === 'denial'
+      ? `# Draft: agent ${proposal.spec.agent} was refused this host repeatedly (Bottle ${proposal.spec.bottle}); it did not ask.`
+      : `# Agent ${proposal.spec.agent} asks for a new egress route in Bottle ${proposal.spec.bottle}.`,
     `# Approve (adds the route to the Bottle spec):  bottle approve ${name}`,
     `# Reject:                                       bottle reject ${name} --reason "..."`,
   ]

@@ -240,7 +240,7 @@ describe('DraftIntake: refusals to files, and approve makes the same edit as for
     const updated = (await readProposals(specs.path)).get('impl-denied-1')?.proposal
     expect(updated?.spec.denials).toEqual({ count: 4, firstSeen: '2025-06-01T12:00:00.000Z', lastSeen: '2025-06-01T12:00:09.000Z', samplePaths: ['/secret-less/path', '/other'] })
     // The header comment of the file the controller wrote survives the update.
-    expect(await specs.read('proposals/impl-denied-1.yaml')).toMatch(/^# Agent impl asks for a new egress route/)
+    expect(await specs.read('proposals/impl-denied-1.yaml')).toMatch(/^# Draft: agent impl was refused this host repeatedly \(Bottle dev\); it did not ask\.\n/)
 
     const approved = await approveProposal({ dir: specs.path, id: 'impl-denied-1', now: () => new Date(clock) })
     expect(approved.diff).toContain('+      - host: docs.example.com\n')
