@@ -9,10 +9,13 @@
  */
 import type { Logger } from 'pino'
 import type { LogFields } from '../log-events.js'
-import type { RuntimeDriver } from '../runtime/driver.js'
+import type { LogOptions } from '../runtime/driver.js'
+
+/** The lines of one Agent's bundle, as its driver streams them (`driver.logs(agent, 'sidecars', options)`). */
+export type BundleLogs = (agent: string, options: LogOptions) => AsyncIterable<string>
 
 export interface BundleLogFollowerOptions {
-  driver: RuntimeDriver
+  logs: BundleLogs
   log: Logger
   onLine: (agent: string, line: string) => void
   /** Pause before a stream is opened again. */
@@ -47,11 +50,11 @@ export class BundleLogFollower {
   }
 
   async #run(agent: string, signal: AbortSignal): Promise<void> {
-    const { driver, log, onLine } = this.options
+    const { logs, log, onLine } = this.options
     let tail = this.options.initialTail ?? 0
     while (!signal.aborted) {
       try {
-        for await (const line of driver.logs(agent, 'sidecars', { follow: true, tail, signal })) {
+        for await (const line of logs(agent, { follow: true, tail, signal })) {
           tail = 0
           onLine(agent, line)
         }

@@ -10,13 +10,12 @@ import type { Logger } from 'pino'
 import { parseNoRouteDenial } from '../proposals/denial-line.js'
 import { denialSettings, DenialWindow } from '../proposals/denial-window.js'
 import { DraftIntake, type DraftReport } from '../proposals/draft-intake.js'
-import type { RuntimeDriver } from '../runtime/driver.js'
 import type { Proposal } from '../spec/generated/spec-types.js'
 import type { ResolvedAgent } from '../spec/load-spec-tree.js'
-import { BundleLogFollower } from './bundle-log-follower.js'
+import { BundleLogFollower, type BundleLogs } from './bundle-log-follower.js'
 
 export interface DenialDraftingOptions {
-  driver: RuntimeDriver
+  bundleLogs: BundleLogs
   specRoot: string
   log: Logger
   knownSecrets: () => readonly string[]
@@ -37,7 +36,7 @@ export class DenialDrafting {
       return resolved ? denialSettings(resolved.bottle.spec) : undefined
     })
     this.#follower = new BundleLogFollower({
-      driver: options.driver,
+      logs: options.bundleLogs,
       log: options.log,
       onLine: (agent, line) => {
         const denial = parseNoRouteDenial(line, now().getTime())

@@ -11,8 +11,7 @@ import { watch, type FSWatcher } from 'chokidar'
 import type { Logger } from 'pino'
 import { approveProposal, ProposalDecisionError } from '../../proposals/decide-proposal.js'
 import { phaseOf } from '../../proposals/proposal-files.js'
-import { BundleLogFollower } from '../../reconcile/bundle-log-follower.js'
-import type { RuntimeDriver } from '../../runtime/driver.js'
+import { BundleLogFollower, type BundleLogs } from '../../reconcile/bundle-log-follower.js'
 import type { Proposal } from '../../spec/generated/spec-types.js'
 import { loadSpecTree, type SpecTree } from '../../spec/load-spec-tree.js'
 import { listObjects, type ListedObject } from '../commands/get.js'
@@ -22,7 +21,7 @@ import { parseDecision, type FeedLine } from './decision-feed.js'
 
 export interface DashboardDataOptions {
   dir: string
-  driver: RuntimeDriver
+  bundleLogs: BundleLogs
   log: Logger
   onChange: () => void
   /** Decisions kept per agent. */
@@ -47,7 +46,7 @@ export class DashboardData {
   constructor(private readonly options: DashboardDataOptions) {
     this.#root = resolve(options.dir)
     this.#follower = new BundleLogFollower({
-      driver: options.driver,
+      logs: options.bundleLogs,
       log: options.log,
       initialTail: 50,
       onLine: (agent, line) => this.#onLogLine(agent, line),

@@ -52,7 +52,7 @@ class Dashboard {
     private readonly err: NodeJS.WritableStream,
   ) {
     this.#model = initialModel(options.dir)
-    this.#data = new DashboardData({ dir: options.dir, driver, log, onChange: () => this.#refresh() })
+    this.#data = new DashboardData({ dir: options.dir, bundleLogs: (agent, logOptions) => driver.logs(agent, 'sidecars', logOptions), log, onChange: () => this.#refresh() })
   }
 
   async run(): Promise<void> {
