@@ -147,12 +147,11 @@ export function reduceKey(model: Model, key: Key): { model: Model; effect?: Effe
   if (key.input === '/') return { model: { ...cleared, prompt: { kind: 'filter', text: cleared.filter } } }
   if (key.tab) return { model: { ...cleared, focus: cleared.focus === 'agents' ? 'proposals' : 'agents' } }
   if (key.upArrow || key.downArrow || key.input === 'j' || key.input === 'k') return { model: move(cleared, key.upArrow || key.input === 'k' ? -1 : 1) }
-  const busy = (what: string) => ({ model: { ...cleared, message: { text: `wait: ${model.busy} is running`, tone: 'error' as const } }, what })
   const proposal = selectedProposal(cleared)
   const agent = selectedAgent(cleared)
   if (key.input === 'a' || key.input === 'r') {
     if (!proposal) return { model: { ...cleared, message: { text: 'no pending proposal to decide', tone: 'error' } } }
-    if (model.busy) return busy('decide')
+    if (model.busy) return { model: { ...cleared, message: { text: `wait: ${model.busy} is running`, tone: 'error' } } }
     if (key.input === 'a') return { model: { ...cleared, focus: 'proposals', selectedProposal: proposal.name, busy: `approve ${proposal.name}` }, effect: { kind: 'approve', proposal: proposal.name } }
     return { model: { ...cleared, focus: 'proposals', selectedProposal: proposal.name, prompt: { kind: 'reject', proposal: proposal.name, text: '' } } }
   }
