@@ -10,7 +10,7 @@ describe('bottle validate', () => {
   it('exits 0 on the valid tree and says what it checked', async () => {
     const { code, stdout, stderr } = await runCli(['validate', '-f', join(FIXTURES, 'valid')])
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
-    expect(stdout).toBe('valid: 4 Bottles, 3 Agents in 6 files\n')
+    expect(stdout).toBe('valid: 4 Bottles, 3 Agents in 7 files\n')
   })
 
   it.each(readdirSync(join(FIXTURES, 'invalid')).sort())('exits 1 on invalid/%s, printing each error as path:line:col', async (name) => {

@@ -14,7 +14,7 @@ describe('the valid fixture tree', () => {
     expect(tree.errors.map(formatSpecError)).toEqual([])
     expect([...tree.bottles.keys()].sort()).toEqual(['base', 'custom', 'dev', 'prebuilt'])
     expect([...tree.agents.keys()].sort()).toEqual(['docs-writer', 'implementer', 'reviewer'])
-    expect([...tree.proposals.keys()]).toEqual(['implementer-1'])
+    expect([...tree.proposals.keys()]).toEqual(['implementer-1', 'implementer-denied-1'])
   })
 
   it('takes the prompt of a Markdown Agent from its body', async () => {
