@@ -15,7 +15,7 @@ describe('the bottle executable', () => {
   it('validates the valid fixture tree: exit 0', async () => {
     const { exitCode, stdout } = await bottle('validate', '-f', 'fixtures/specs/valid')
     expect(exitCode).toBe(0)
-    expect(stdout).toBe('valid: 4 Bottles, 3 Agents in 6 files')
+    expect(stdout).toBe('valid: 4 Bottles, 3 Agents in 7 files')
   })
 
   it.each(readdirSync(join(root, 'fixtures/specs/invalid')).sort())('invalid/%s: exit 1 with its message at file:line:col', async (name) => {
@@ -33,6 +33,6 @@ describe('the bottle executable', () => {
   it('lists every command in --help', async () => {
     const { exitCode, stdout } = await bottle('--help')
     expect(exitCode).toBe(0)
-    for (const command of ['validate', 'get', 'describe', 'apply', 'diff', 'delete', 'logs', 'exec', 'attach', 'controller', 'schema']) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
+    for (const command of ['validate', 'get', 'describe', 'apply', 'diff', 'delete', 'logs', 'exec', 'attach', 'controller', 'schema', 'dashboard']) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
   })
 })
