@@ -13,9 +13,10 @@ export interface TerminalInput {
   readonly isTTY?: boolean
   readonly isRaw?: boolean
   setRawMode(mode: boolean): unknown
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown
+  /** Bytes; a string when the stream was given an encoding (ink sets utf8 on stdin and leaves it set). */
+  on(event: 'data', listener: (chunk: Buffer | string) => void): unknown
   on(event: 'end', listener: () => void): unknown
-  off(event: 'data', listener: (chunk: Buffer) => void): unknown
+  off(event: 'data', listener: (chunk: Buffer | string) => void): unknown
   off(event: 'end', listener: () => void): unknown
   resume(): unknown
   pause(): unknown
@@ -69,8 +70,9 @@ export async function runTerminalSession(session: InteractiveSession, terminal: 
     finish = (end) => (end instanceof Error ? reject(end) : resolve(end))
   })
 
-  const onKeys = (chunk: Buffer): void => {
-    const { forward, detached } = detector.scan(chunk)
+  const onKeys = (chunk: Buffer | string): void => {
+    // Read as characters, a string would reach the session as NUL bytes and never match the detach keys.
+    const { forward, detached } = detector.scan(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
     if (forward.length > 0) session.input.write(forward)
     if (detached) finish({ reason: 'detached' })
   }

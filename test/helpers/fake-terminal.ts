@@ -37,8 +37,8 @@ export class FakeTerminal implements Terminal {
         terminal.raw = mode
         terminal.rawModes.push(mode)
       },
-      on: (event: 'data' | 'end', listener: (chunk: Buffer) => void) => keys.on(event, listener),
-      off: (event: 'data' | 'end', listener: (chunk: Buffer) => void) => keys.off(event, listener),
+      on: (event: 'data' | 'end', listener: (chunk: Buffer | string) => void) => keys.on(event, listener),
+      off: (event: 'data' | 'end', listener: (chunk: Buffer | string) => void) => keys.off(event, listener),
       resume() {
         terminal.flowing = true
       },
@@ -67,6 +67,11 @@ export class FakeTerminal implements Terminal {
 
   type(text: string): void {
     this.#keys.emit('data', Buffer.from(text, 'latin1'))
+  }
+
+  /** Keys as a stream given an encoding delivers them: a string (ink leaves utf8 set on stdin). */
+  typeDecoded(text: string): void {
+    this.#keys.emit('data', text)
   }
 
   hangUp(): void {

@@ -90,7 +90,7 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
 
     pane = await TmuxPane.start(BASH, { columns: 80, rows: 24, cwd: root, env: { PS1: 'outer$ ', TERM: 'tmux-256color' } })
     await pane.waitFor(/^outer\$ $/m)
-    await pane.type(`${STTY} > ${state.join('stty-before')}; node ${join(root, 'bin/bottle.js')} dashboard --dir ${specs.path} --instance ${instance}; echo "bottle-exit=$?"; ${STTY} > ${state.join('stty-after')}`)
+    await pane.type(`${STTY} > ${state.join('stty-before')}; node ${join(root, 'bin/bottle.js')} dashboard --dir ${specs.path} --instance ${instance}; code=$?; ${STTY} > ${state.join('stty-after')}; echo "bottle-exit=$code"`)
   })
 
   afterAll(async () => {

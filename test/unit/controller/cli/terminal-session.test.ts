@@ -53,6 +53,16 @@ describe('runTerminalSession', () => {
     expectRestored(terminal)
   })
 
+  it('reads keys from a terminal given an encoding (ink leaves utf8 set): bytes reach the session, ctrl-p ctrl-q detaches', async () => {
+    const { terminal, session, ended } = start()
+    // used to reach the session as NUL bytes, so a reattached CLI got ^@ and ^C and the detach keys never matched
+    terminal.typeDecoded('ls é\r\x10')
+    terminal.typeDecoded('\x11')
+    expect(await ended).toEqual({ reason: 'detached' })
+    expect(session.typed).toBe(Buffer.from('ls é\r', 'utf8').toString('latin1'))
+    expectRestored(terminal)
+  })
+
   it('passes ctrl-p through when another key follows it', async () => {
     const { terminal, session, ended } = start()
     terminal.type('\x10')
