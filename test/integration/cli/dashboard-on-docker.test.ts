@@ -121,7 +121,13 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
     // The query string never reaches the screen.
     expect(await pane.screen()).not.toContain('page=')
 
+    while ((await specs.readOptional('proposals/impl-denied-1.yaml')) === undefined) {
+      if (Date.now() - requestsDone > 15_000) throw new Error(`no draft was filed; controller log:\n${controller.output.slice(-3000)}`)
+      await sleep(50)
+    }
+    process.stdout.write(`draft filed ${Date.now() - requestsDone} ms after the requests\n`)
     const screen = await pane.waitFor(/^>impl-denied-1 +impl +docs\.origin\.test +draft: refused 3x/m, 15_000)
+    process.stdout.write(`draft shown in the dashboard ${Date.now() - requestsDone} ms after the requests\n`)
     expect(screen).toContain('+      - host: docs.origin.test')
     const draft = await specs.read('proposals/impl-denied-1.yaml')
     expect(draft).toContain('source: denial')
