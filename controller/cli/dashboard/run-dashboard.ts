@@ -168,7 +168,9 @@ class Dashboard {
     let problem: string | undefined
     await this.screen.suspend(async () => {
       try {
-        await runAttach(agent, [], { dir: this.options.dir, instance: this.options.instance, ...(this.options.stateDir ? { stateDir: this.options.stateDir } : {}) }, this.err)
+        const code = await runAttach(agent, [], { dir: this.options.dir, instance: this.options.instance, ...(this.options.stateDir ? { stateDir: this.options.stateDir } : {}) }, this.err)
+        // A CLI that ends at once (not logged in, a crash) would otherwise look like nothing happened.
+        if (code !== 0) problem = `attach ${agent}: the session ended with exit code ${code}`
       } catch (error) {
         problem = `attach ${agent}: ${oneLine(error)}`
       }
