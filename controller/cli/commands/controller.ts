@@ -41,6 +41,10 @@ async function readCertificates(files: readonly string[]): Promise<string[]> {
 /** `bottle controller`: the daemon. Runs until SIGINT/SIGTERM (or, with --once, until one pass has converged). */
 export async function runController(options: ControllerCommandOptions): Promise<number> {
   if (options.dir && options.source) throw new UsageError('use --dir or --source, not both')
+  for (const url of options.notify ?? []) {
+    const problem = webhookUrlProblem(url)
+    if (problem) throw new UsageError(`--notify ${hostOf(url)}: the URL ${problem}`)
+  }
   const log = createLogger(options.logLevel)
   const stateDir = instanceStateDir(options)
   const lock = await acquireInstanceLock(stateDir)
@@ -55,10 +59,6 @@ export async function runController(options: ControllerCommandOptions): Promise<
   const concurrency = Number(options.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)
   const upstreamCaCerts = await readCertificates(options.upstreamCa ?? [])
-  for (const url of options.notify ?? []) {
-    const problem = webhookUrlProblem(url)
-    if (problem) throw new UsageError(`--notify ${hostOf(url)}: the URL ${problem}`)
-  }
   const controller = new Controller({
     source,
     drivers,
