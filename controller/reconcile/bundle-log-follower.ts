@@ -9,10 +9,19 @@
  */
 import type { Logger } from 'pino'
 import type { LogFields } from '../log-events.js'
+import type { DriverRegistry } from '../runtime/driver-registry.js'
 import type { LogOptions } from '../runtime/driver.js'
 
 /** The lines of one Agent's bundle, as its driver streams them (`driver.logs(agent, 'sidecars', options)`). */
 export type BundleLogs = (agent: string, options: LogOptions) => AsyncIterable<string>
+
+/** The bundle logs of whichever driver runs each Agent when its stream is opened. */
+export function bundleLogsOf(drivers: Pick<DriverRegistry, 'driverOf'>): BundleLogs {
+  return async function* (agent, options) {
+    const driver = await drivers.driverOf(agent)
+    yield* driver.logs(agent, 'sidecars', options)
+  }
+}
 
 export interface BundleLogFollowerOptions {
   logs: BundleLogs

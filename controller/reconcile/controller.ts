@@ -14,6 +14,7 @@ import { bottleStatus } from '../status/bottle-status.js'
 import { StatusWriter } from '../status/status-writer.js'
 import { AgentReconciler } from './agent-reconciler.js'
 import { ControllerMetrics } from './controller-metrics.js'
+import { bundleLogsOf } from './bundle-log-follower.js'
 import { DenialDrafting } from './denial-drafting.js'
 import type { ReconcileResult } from './reconcile-result.js'
 import { SharedObservation } from './shared-observation.js'
@@ -127,7 +128,7 @@ export class Controller {
     const notifier = new ProposalNotifier({ log })
     const onFiled = (proposal: Proposal, file: string) => notifier.notify(proposalNotice(proposal, file, snapshot.root), notifyUrls(proposal, this.specs!.tree, this.options.notify ?? []))
     const intake = new ProposalIntake({ specRoot: snapshot.root, stateDir: this.options.stateDir, log, onFiled })
-    const drafting = new DenialDrafting({ bundleLogs: (agent, options) => this.options.driver.logs(agent, 'sidecars', options), specRoot: snapshot.root, log, knownSecrets: () => [...this.secretValues], onFiled })
+    const drafting = new DenialDrafting({ bundleLogs: bundleLogsOf(this.options.drivers), specRoot: snapshot.root, log, knownSecrets: () => [...this.secretValues], onFiled })
     this.proposals = { intake, drafting, notifier, timer: setInterval(() => void this.syncProposals(), PROPOSAL_SYNC_MS) }
     this.proposals.timer.unref()
     await this.enqueueAll('start')

@@ -13,17 +13,19 @@ import { render, type Instance } from 'ink'
 import pino from 'pino'
 import { createElement as h } from 'react'
 import { approveProposal, ProposalDecisionError, rejectProposal } from '../../proposals/decide-proposal.js'
+import { bundleLogsOf } from '../../reconcile/bundle-log-follower.js'
+import type { DriverRegistry } from '../../runtime/driver-registry.js'
 import { UsageError } from '../cli-error.js'
 import { runAttach } from '../commands/attach.js'
 import { runDescribe } from '../commands/describe.js'
-import { dockerRuntime, type RuntimeOptions } from '../runtime-context.js'
+import { instanceDrivers, type InstanceOptions } from '../instance-context.js'
 import { terminalSize } from '../terminal-session.js'
 import { DashboardData } from './dashboard-data.js'
 import { initialModel, reduceKey, screenLines, type Effect, type Key, type Model } from './dashboard-model.js'
 import { DashboardView } from './dashboard-view.js'
 import { withFullScreen, type FullScreen } from './full-screen.js'
 
-export interface DashboardOptions extends RuntimeOptions {
+export interface DashboardOptions extends InstanceOptions {
   dir: string
 }
 
@@ -31,9 +33,9 @@ export async function runDashboard(options: DashboardOptions, err: NodeJS.Writab
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError('dashboard needs a terminal; use bottle get -w or bottle logs -f in scripts')
   // Nothing may write to the terminal behind ink's back: the driver's log lines go nowhere.
   const log = pino({ level: 'silent' })
-  const { driver } = dockerRuntime(options, log)
+  const drivers = instanceDrivers(options, log)
   const crashLog = join(tmpdir(), `bottle-dashboard-${process.pid}.log`)
-  await withFullScreen({ input: process.stdin, output: process.stdout, crashLog, err }, (screen) => new Dashboard(options, screen, driver, log, err).run())
+  await withFullScreen({ input: process.stdin, output: process.stdout, crashLog, err }, (screen) => new Dashboard(options, screen, drivers, log, err).run())
   return 0
 }
 
@@ -47,12 +49,12 @@ class Dashboard {
   constructor(
     private readonly options: DashboardOptions,
     private readonly screen: FullScreen,
-    driver: ReturnType<typeof dockerRuntime>['driver'],
+    drivers: DriverRegistry,
     log: pino.Logger,
     private readonly err: NodeJS.WritableStream,
   ) {
     this.#model = initialModel(options.dir)
-    this.#data = new DashboardData({ dir: options.dir, bundleLogs: (agent, logOptions) => driver.logs(agent, 'sidecars', logOptions), log, onChange: () => this.#refresh() })
+    this.#data = new DashboardData({ dir: options.dir, bundleLogs: bundleLogsOf(drivers), log, onChange: () => this.#refresh() })
   }
 
   async run(): Promise<void> {
