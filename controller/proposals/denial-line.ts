@@ -10,6 +10,7 @@
  * path), so only those two fields are kept, bounded in length; whether they
  * may go into a committed file is decided later (draft-proposals.ts).
  */
+import { parseBundleLogLine } from '../bundle-log-line.js'
 
 export interface NoRouteDenial {
   host: string
@@ -19,21 +20,13 @@ export interface NoRouteDenial {
   at: number
 }
 
-/** Longer lines are not the proxy's decision lines (those stay well under 4 KiB). */
-const MAX_LINE = 16 * 1024
 const MAX_HOST = 253
 const MAX_PATH = 256
 
 export function parseNoRouteDenial(line: string, readAt: number): NoRouteDenial | undefined {
-  if (line.length > MAX_LINE || !line.includes('no-route')) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null) return undefined
-  const fields = value as Record<string, unknown>
+  if (!line.includes('no-route')) return undefined
+  const fields = parseBundleLogLine(line)
+  if (!fields) return undefined
   if (fields.component !== 'egress' || fields.rule !== 'no-route') return undefined
   if (fields.event !== 'request.denied' && fields.event !== 'tunnel.denied') return undefined
   const host = typeof fields.host === 'string' ? fields.host.toLowerCase().replace(/\.$/, '') : ''

@@ -10,6 +10,7 @@
  * `[redacted]`, so the screen holds no more than the rules allow.
  */
 import { findCredentials } from '../../../sidecars/dlp/credential-patterns.js'
+import { parseBundleLogLine } from '../../bundle-log-line.js'
 
 export type FeedOutcome = 'allowed' | 'refused' | 'redacted' | 'failed' | 'warned' | 'pushed'
 
@@ -26,19 +27,11 @@ export interface FeedLine {
   host?: string
 }
 
-const MAX_LINE = 16 * 1024
 const MAX_SUBJECT = 200
 
 export function parseDecision(line: string, readAt: number): FeedLine | undefined {
-  if (line.length > MAX_LINE || line[0] !== '{') return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null) return undefined
-  const f = value as Record<string, unknown>
+  const f = parseBundleLogLine(line)
+  if (!f) return undefined
   const at = typeof f.time === 'number' ? f.time : typeof f.time === 'string' && Number.isFinite(Date.parse(f.time)) ? Date.parse(f.time) : readAt
   if (f.component === 'egress') return egressDecision(f, at)
   if (f.component === 'git-gate') return gateDecision(f, at)
