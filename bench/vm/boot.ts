@@ -11,8 +11,8 @@ import Dockerode from 'dockerode'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
 import { ensureInitramfs, ensureRootfs, findOnPath } from '../../controller/runtime/vm/guest-assets.js'
 import { GuestChannel } from '../../controller/runtime/vm/guest-channel.js'
-import { busyboxNcHelper } from '../../controller/runtime/vm/guest-network.js'
-import { hostTscKhz, probeHost } from '../../controller/runtime/vm/host-probe.js'
+import { probeHost } from '../../controller/runtime/vm/host-probe.js'
+import { vmSpecFor } from '../../controller/runtime/vm/vm-box.js'
 import { QemuVm, type VmSpec } from '../../controller/runtime/vm/qemu-process.js'
 import { median, printTable } from '../lib/stats.js'
 
@@ -59,18 +59,7 @@ async function main(): Promise<void> {
   const rootfs = await ensureRootfs(image, { docker })
   const rootfsMs = performance.now() - rootfsStart
   const initramfs = await ensureInitramfs(host.kernel)
-  const spec: VmSpec = {
-    qemu: host.qemu,
-    accelerator: host.accelerator,
-    kernel: host.kernel.kernel,
-    initramfs,
-    rootfs: rootfs.path,
-    cpus: 1,
-    memoryMiB: 512,
-    forwards: [{ guestPort: 8888, host: '127.0.0.1', hostPort: 9 }],
-    forwardHelper: busyboxNcHelper(busybox),
-    tscKhz: await hostTscKhz(),
-  }
+  const spec: VmSpec = { ...(await vmSpecFor(host, { initramfs, rootfs: rootfs.path }, busybox, [{ guestPort: 8888, host: '127.0.0.1', hostPort: 9 }])), cpus: 1, memoryMiB: 512 }
 
   const work = await mkdtemp('/tmp/bvm-bench-')
   const cold: Started[] = []

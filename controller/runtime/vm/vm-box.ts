@@ -57,6 +57,24 @@ export interface VmBox {
   image: ImageRunConfig
 }
 
+/**
+ * The machine every box of this host boots: the probed QEMU and kernel, the
+ * image's assets, the bundle ports it may reach and the host's TSC clock
+ * hint; the caller adds size and disks.
+ */
+export async function vmSpecFor(host: VmBoxContext['host'], assets: { initramfs: string; rootfs: string }, busybox: string, forwards: VmSpec['forwards']): Promise<VmSpec> {
+  return {
+    qemu: host.qemu,
+    accelerator: host.accelerator,
+    kernel: host.kernel.kernel,
+    initramfs: assets.initramfs,
+    rootfs: assets.rootfs,
+    forwards,
+    forwardHelper: busyboxNcHelper(busybox),
+    tscKhz: await hostTscKhz(),
+  }
+}
+
 /** Starts a box in `stateDir` (one folder per box, see qemu-process.ts) and returns it ready for commands. */
 export async function startVmBox(stateDir: string, request: VmBoxRequest, context: VmBoxContext): Promise<VmBox> {
   const [rootfs, initramfs] = await Promise.all([
@@ -64,18 +82,12 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
     ensureInitramfs(context.host.kernel, context),
     ensureExt4Disk(request.workspace.disk),
   ])
+  const forwards = request.bundle.ports.map((port) => ({ guestPort: port, host: request.bundle.address, hostPort: port }))
   const spec: VmSpec = {
-    qemu: context.host.qemu,
-    accelerator: context.host.accelerator,
-    kernel: context.host.kernel.kernel,
-    initramfs,
-    rootfs: rootfs.path,
+    ...(await vmSpecFor(context.host, { initramfs, rootfs: rootfs.path }, context.busybox, forwards)),
     ...(request.cpus === undefined ? {} : { cpus: request.cpus }),
     ...(request.memoryMiB === undefined ? {} : { memoryMiB: request.memoryMiB }),
-    forwards: request.bundle.ports.map((port) => ({ guestPort: port, host: request.bundle.address, hostPort: port })),
-    forwardHelper: busyboxNcHelper(context.busybox),
     disks: [{ path: request.workspace.disk, readOnly: false, serial: WORKSPACE_SERIAL }],
-    tscKhz: await hostTscKhz(),
   }
   const snapshot = await ensureBootSnapshot(spec, context)
   const vm = await QemuVm.launch(stateDir, { ...spec, incoming: snapshot })

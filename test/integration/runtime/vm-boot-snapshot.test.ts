@@ -16,10 +16,10 @@ import { ensureBootSnapshot } from '../../../controller/runtime/vm/boot-snapshot
 import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/runtime/vm/guest-assets.js'
 import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
 import { ensureExt4Disk } from '../../../controller/runtime/vm/guest-disks.js'
-import { busyboxNcHelper, guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
-import { hostTscKhz, probeHost, type HostCapability } from '../../../controller/runtime/vm/host-probe.js'
+import { guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
+import { probeHost, type HostCapability } from '../../../controller/runtime/vm/host-probe.js'
 import { QemuVm, type VmSpec } from '../../../controller/runtime/vm/qemu-process.js'
-import { adoptVmBox, startVmBox, stopVmBox, type VmBoxRequest } from '../../../controller/runtime/vm/vm-box.js'
+import { adoptVmBox, startVmBox, stopVmBox, vmSpecFor, type VmBoxRequest } from '../../../controller/runtime/vm/vm-box.js'
 import { docker, testLogger } from './docker-fixtures.js'
 
 const WORKSPACE = '/home/agent/workspace'
@@ -73,16 +73,7 @@ beforeAll(async () => {
   work = mkdtempSync('/tmp/bvs-')
   // A cache of this run's own: the snapshot is built here, not found from an earlier run.
   cacheDir = join(work, 'cache')
-  spec = {
-    qemu: host.qemu,
-    accelerator: host.accelerator,
-    kernel: host.kernel.kernel,
-    initramfs,
-    rootfs: rootfs.path,
-    forwards: [{ guestPort: 8888, host: '127.0.0.1', hostPort: bundlePort }],
-    forwardHelper: busyboxNcHelper(busybox),
-    tscKhz: await hostTscKhz(),
-  }
+  spec = await vmSpecFor(host, { initramfs, rootfs: rootfs.path }, busybox, [{ guestPort: 8888, host: '127.0.0.1', hostPort: bundlePort }])
 })
 
 afterAll(async () => {

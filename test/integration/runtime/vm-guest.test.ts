@@ -19,7 +19,8 @@ import { DockerImageStore } from '../../../controller/runtime/docker/image-store
 import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/runtime/vm/guest-assets.js'
 import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
 import { busyboxNcHelper, guestHostsFile } from '../../../controller/runtime/vm/guest-network.js'
-import { hostTscKhz, probeHost } from '../../../controller/runtime/vm/host-probe.js'
+import { probeHost } from '../../../controller/runtime/vm/host-probe.js'
+import { vmSpecFor } from '../../../controller/runtime/vm/vm-box.js'
 import { QemuVm, type VmSpec } from '../../../controller/runtime/vm/qemu-process.js'
 import { docker, testLogger } from './docker-fixtures.js'
 
@@ -98,18 +99,7 @@ beforeAll(async () => {
 
   stateDir = mkdtempSync('/tmp/bvm-')
   const started = Date.now()
-  launchedSpec = {
-    qemu: host.qemu,
-    accelerator: host.accelerator,
-    kernel: host.kernel.kernel,
-    initramfs,
-    rootfs: rootfs.path,
-    cpus: 1,
-    memoryMiB: 512,
-    forwards: [{ guestPort: BUNDLE_GUEST_PORT, host: '127.0.0.1', hostPort: bundlePort }],
-    forwardHelper: busyboxNcHelper(busybox),
-    tscKhz: await hostTscKhz(),
-  }
+  launchedSpec = { ...(await vmSpecFor(host, { initramfs, rootfs: rootfs.path }, busybox, [{ guestPort: BUNDLE_GUEST_PORT, host: '127.0.0.1', hostPort: bundlePort }])), cpus: 1, memoryMiB: 512 }
   vm = await QemuVm.launch(stateDir, launchedSpec)
   channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
   bootMs = Date.now() - started
