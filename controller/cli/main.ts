@@ -13,7 +13,7 @@ import { runLogs } from './commands/logs.js'
 import { registerProposalCommands } from './commands/proposals.js'
 import { editorSchema } from './commands/schema.js'
 import { runValidate } from './commands/validate.js'
-import { runDashboard } from './dashboard/run-dashboard.js'
+import { loadDashboard } from './dashboard/load-dashboard.js'
 import type { CliIo } from './cli-io.js'
 
 export type { CliIo }
@@ -179,7 +179,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addOption(instanceOption())
     .option('--state-dir <dir>', 'the controller state folder')
     .action(async (opts: { dir: string; instance: string; stateDir?: string }) => {
-      setExitCode(await runDashboard(opts, io.stderr))
+      setExitCode(await (await loadDashboard())(opts, io.stderr))
     })
 
   return program

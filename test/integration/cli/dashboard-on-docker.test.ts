@@ -88,7 +88,8 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
     await origin.start()
     await specs.write('bottles/dev.yaml', bottle(subnet!))
 
-    pane = await TmuxPane.start(BASH, { columns: 80, rows: 24, cwd: root, env: { PS1: 'outer$ ', TERM: 'tmux-256color' } })
+    // CI set, as CI runners set it: ink would then draw nothing until exit, and the dashboard must draw anyway.
+    pane = await TmuxPane.start(BASH, { columns: 80, rows: 24, cwd: root, env: { PS1: 'outer$ ', TERM: 'tmux-256color', CI: 'true' } })
     await pane.waitFor(/^outer\$ $/m)
     await pane.type(`${STTY} > ${state.join('stty-before')}; node ${join(root, 'bin/bottle.js')} dashboard --dir ${specs.path} --instance ${instance}; code=$?; ${STTY} > ${state.join('stty-after')}; echo "bottle-exit=$code"`)
   })
