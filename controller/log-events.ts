@@ -65,6 +65,9 @@ export const LOG_EVENTS = [
   'part-removed',
   'part-signalled',
   'agent-removed',
+  // the vm driver's own (VmDriverDecision; the part events above are shared)
+  'vm-host-probed',
+  'disk-created',
 ] as const
 
 export type LogEvent = (typeof LOG_EVENTS)[number]

@@ -1,11 +1,13 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import Dockerode from 'dockerode'
 import pino, { type Logger } from 'pino'
 import { DockerDriver } from '../runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../runtime/docker/image-store.js'
 import { assertInstanceName } from '../runtime/docker/names.js'
 import { DriverRegistry } from '../runtime/driver-registry.js'
 import type { ImageStore } from '../runtime/images.js'
+import { VmDriver } from '../runtime/vm/vm-driver.js'
 
 /** Options every command that works on one controller instance's Agents shares. */
 export interface InstanceOptions {
@@ -39,10 +41,25 @@ export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Lo
 
 /**
  * The driver of every runtime this controller version has, for one instance.
- * `vm` and `smolvm` have none yet: the registry refuses them with that reason.
+ * The vm runtime's bundles are containers, driven by a Docker driver of
+ * their own (see VmDriver). `smolvm` has none yet: the registry refuses it
+ * with that reason. `role`: the controller supervises VMs; every other
+ * command reaches them beside it.
  */
-export function instanceDrivers(options: InstanceOptions, log: Logger): DriverRegistry {
-  return new DriverRegistry({ docker: new DockerDriver({ instance: options.instance, logger: log }) })
+export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'controller' | 'command' = 'command'): DriverRegistry {
+  const docker = new Dockerode()
+  const { instance } = options
+  return new DriverRegistry({
+    docker: new DockerDriver({ docker, instance, logger: log }),
+    vm: new VmDriver({
+      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'vm', workspaceVolume: false }),
+      docker,
+      instance,
+      stateDir: join(instanceStateDir(options), 'vm'),
+      logger: log,
+      role,
+    }),
+  })
 }
 
 /** Where the Agents' images come from (built on the Docker engine; a VM driver turns the same images into root filesystems). */

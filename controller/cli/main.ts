@@ -24,6 +24,11 @@ function instanceOption(): Option {
   return new Option('--instance <name>', 'controller instance (objects of other instances are never touched)').default(process.env.BOTTLE_INSTANCE ?? 'default')
 }
 
+/** Where the controller keeps its per-Agent state (the vm runtime's boxes among it). */
+function stateDirOption(): Option {
+  return new Option('--state-dir <dir>', 'the controller state folder (as given to bottle controller)')
+}
+
 function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format').choices(['yaml', 'json', 'wide'])
 }
@@ -113,7 +118,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('-f, --follow', 'keep printing new lines')
     .option('--tail <lines>', 'only the last lines')
     .addOption(instanceOption())
-    .action(async (agent: string, opts: { sidecar?: string; follow?: boolean; tail?: string; instance: string }) => {
+    .addOption(stateDirOption())
+    .action(async (agent: string, opts: { sidecar?: string; follow?: boolean; tail?: string; instance: string; stateDir?: string }) => {
       setExitCode(await runLogs(agent, opts, io.stdout))
     })
 
@@ -127,7 +133,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('-w, --workdir <dir>', 'run in this folder')
     .option('-i, --stdin', "pass this command's standard input")
     .addOption(instanceOption())
-    .action(async (agent: string, command: string[], opts: { sidecars?: boolean; user?: string; workdir?: string; stdin?: boolean; instance: string }) => {
+    .addOption(stateDirOption())
+    .action(async (agent: string, command: string[], opts: { sidecars?: boolean; user?: string; workdir?: string; stdin?: boolean; instance: string; stateDir?: string }) => {
       setExitCode(await runExec(agent, command, opts, io.stdout, io.stderr))
     })
 
@@ -139,7 +146,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--new', 'start a new conversation even when there is one to continue')
     .option('--dir <dir>', "the spec folder (where the Agent's provider is read)", DEFAULT_DIR)
     .addOption(instanceOption())
-    .action(async (agent: string, command: string[], opts: { new?: boolean; dir: string; instance: string }) => {
+    .addOption(stateDirOption())
+    .action(async (agent: string, command: string[], opts: { new?: boolean; dir: string; instance: string; stateDir?: string }) => {
       setExitCode(await runAttach(agent, command, opts, io.stderr))
     })
 

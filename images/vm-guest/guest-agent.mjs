@@ -2,8 +2,9 @@
 // The initramfs copies it to /run/bottle and PID 1 runs it with the image's
 // own node, so it needs nothing but node's standard library.
 //
-// It speaks to the host over the virtio-serial port named `bottle.agent`, in
-// frames of a 4-byte big-endian length followed by that many bytes of UTF-8
+// It speaks to the host over the virtio-serial ports named `bottle.agent`
+// and `bottle.agent.N` (QEMU serves one host connection per port: the
+// controller keeps the first, commands take a spare one), in frames of a 4-byte big-endian length followed by that many bytes of UTF-8
 // JSON (the host side is controller/runtime/vm/guest-channel.ts, which also
 // defines the message shapes). Host to guest:
 //   {id, op: 'ping'}
@@ -18,7 +19,6 @@
 //   {id, op: 'put', files: [{path, data (base64), mode?, uid?, gid?}]}
 //   {id, op: 'get', path}
 // Guest to host:
-//   {type: 'ready', ...}                      once, at start (may be lost)
 //   {id, type: 'pong', uptimeMs, ...}
 //   {id, type: 'started', pid}
 //   {id, type: 'stdout' | 'stderr', data (base64)}
@@ -38,6 +38,7 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  write,
   writeFileSync,
   writeSync,
 } from 'node:fs'
@@ -49,49 +50,76 @@ const MAX_FRAME = 16 * 1024 * 1024
 const BUSYBOX = '/run/bottle/busybox'
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-/** The /dev node of the named port. Without udev there is no /dev/virtio-ports symlink, so sysfs names it. */
-function findPort() {
+/** The /dev nodes of our ports, the main one first. Without udev there is no /dev/virtio-ports symlink, so sysfs names them. */
+function findPorts() {
   const base = '/sys/class/virtio-ports'
-  if (!existsSync(base)) return undefined
+  if (!existsSync(base)) return []
+  const found = []
   for (const entry of readdirSync(base)) {
     try {
-      if (readFileSync(`${base}/${entry}/name`, 'utf8').trim() === PORT_NAME) return `/dev/${entry}`
+      const name = readFileSync(`${base}/${entry}/name`, 'utf8').trim()
+      if (name === PORT_NAME || name.startsWith(`${PORT_NAME}.`)) found.push({ name, path: `/dev/${entry}` })
     } catch {
       // A port that vanished while being listed is not ours.
     }
   }
-  return undefined
+  return found.sort((a, b) => (a.name === PORT_NAME ? -1 : b.name === PORT_NAME ? 1 : a.name.localeCompare(b.name)))
 }
 
-async function openPort() {
+async function openPorts() {
   for (let attempt = 0; ; attempt++) {
-    const path = findPort()
-    if (path !== undefined && existsSync(path)) return openSync(path, 'r+')
+    const ports = findPorts()
+    if (ports.length > 0 && ports[0].name === PORT_NAME && ports.every((p) => existsSync(p.path))) return ports.map((p) => openSync(p.path, 'r+'))
     if (attempt === 500) throw new Error(`virtio-serial port ${PORT_NAME} did not appear`)
     await new Promise((r) => setTimeout(r, 10))
   }
 }
 
-// One descriptor for the port's whole life: a port reopened loses what the
+// One descriptor per port for its whole life: a port reopened loses what the
 // host sent in between.
-const fd = await openPort()
+const ports = (await openPorts()).map((fd) => ({ fd, connected: false, queue: Promise.resolve(), queued: 0 }))
 
+/** What may wait for one host that stopped reading before its frames are dropped. */
+const MAX_QUEUED = 8 * 1024 * 1024
+
+// Requests are handled under `<port>:<id>`, so two hosts' ids never meet
+// and every answer goes back out of the port its request came in on.
+//
+// A write to a port no host is connected to blocks until one connects, so
+// frames go only to ports whose host is there (it has sent something since
+// the port last read empty), and each port writes on its own queue off the
+// event loop: a host that vanished mid-answer stalls its own port, never
+// the others.
 function send(message) {
+  let targets = ports
+  if (typeof message.id === 'string') {
+    const at = message.id.indexOf(':')
+    targets = [ports[Number(message.id.slice(0, at))]]
+    message = { ...message, id: message.id.slice(at + 1) }
+  }
   const body = Buffer.from(JSON.stringify(message), 'utf8')
   const frame = Buffer.allocUnsafe(4 + body.length)
   frame.writeUInt32BE(body.length, 0)
   body.copy(frame, 4)
-  // Synchronous writes keep frames whole and in order; the port's buffers
-  // are drained by QEMU, and while no host is connected writes are dropped
-  // rather than blocking.
+  for (const port of targets) {
+    if (port === undefined || !port.connected || port.queued + frame.length > MAX_QUEUED) continue
+    port.queued += frame.length
+    port.queue = port.queue
+      .then(() => writeAll(port.fd, frame))
+      .catch(() => undefined)
+      .finally(() => {
+        port.queued -= frame.length
+      })
+  }
+}
+
+async function writeAll(fd, frame) {
   let offset = 0
   while (offset < frame.length) {
-    try {
-      offset += writeSync(fd, frame, offset)
-    } catch (error) {
-      if (error.code === 'EAGAIN') continue
-      throw error
-    }
+    const { bytesWritten } = await new Promise((resolve, reject) =>
+      write(fd, frame, offset, frame.length - offset, null, (error, bytesWritten) => (error ? reject(error) : resolve({ bytesWritten }))),
+    )
+    offset += bytesWritten
   }
 }
 
@@ -403,46 +431,55 @@ function handle(message) {
   }
 }
 
-let pending = Buffer.alloc(0)
-function onData(chunk) {
-  pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-  while (pending.length >= 4) {
-    const length = pending.readUInt32BE(0)
-    if (length > MAX_FRAME) {
-      // A corrupt stream cannot be resynchronised; start clean.
-      pending = Buffer.alloc(0)
-      return
+/** Reads one port's frames, forever. */
+function servePort(port, index) {
+  let pending = Buffer.alloc(0)
+  const onData = (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    while (pending.length >= 4) {
+      const length = pending.readUInt32BE(0)
+      if (length > MAX_FRAME) {
+        // A corrupt stream cannot be resynchronised; start clean.
+        pending = Buffer.alloc(0)
+        return
+      }
+      if (pending.length < 4 + length) return
+      const body = pending.subarray(4, 4 + length)
+      pending = pending.subarray(4 + length)
+      let message
+      try {
+        message = JSON.parse(body.toString('utf8'))
+      } catch {
+        continue
+      }
+      if (typeof message?.id !== 'string') continue
+      handle({ ...message, id: `${index}:${message.id}` })
     }
-    if (pending.length < 4 + length) return
-    const body = pending.subarray(4, 4 + length)
-    pending = pending.subarray(4 + length)
-    let message
-    try {
-      message = JSON.parse(body.toString('utf8'))
-    } catch {
-      continue
-    }
-    handle(message)
   }
+  // A read returns 0 bytes while no host is connected to the port (not only at
+  // an end of file), so the loop waits and reads again instead of ending.
+  const readBuffer = Buffer.allocUnsafe(64 * 1024)
+  const readLoop = () => {
+    read(port.fd, readBuffer, 0, readBuffer.length, null, (error, bytes) => {
+      if (error && error.code !== 'EAGAIN' && error.code !== 'EINTR') {
+        process.stderr.write(`guest-agent: reading port ${index} failed: ${error.message}\n`)
+        process.exit(1)
+      }
+      if (!error && bytes > 0) {
+        if (!port.connected) {
+          // A new host: whatever the last one left half-read is not its.
+          port.connected = true
+          pending = Buffer.alloc(0)
+        }
+        onData(Buffer.from(readBuffer.subarray(0, bytes)))
+        setImmediate(readLoop)
+      } else {
+        if (!error) port.connected = false
+        setTimeout(readLoop, 20)
+      }
+    })
+  }
+  readLoop()
 }
 
-// A read returns 0 bytes while no host is connected to the port (not only at
-// an end of file), so the loop waits and reads again instead of ending.
-const readBuffer = Buffer.allocUnsafe(64 * 1024)
-function readLoop() {
-  read(fd, readBuffer, 0, readBuffer.length, null, (error, bytes) => {
-    if (error && error.code !== 'EAGAIN' && error.code !== 'EINTR') {
-      process.stderr.write(`guest-agent: reading the port failed: ${error.message}\n`)
-      process.exit(1)
-    }
-    if (!error && bytes > 0) {
-      onData(Buffer.from(readBuffer.subarray(0, bytes)))
-      setImmediate(readLoop)
-    } else {
-      setTimeout(readLoop, 20)
-    }
-  })
-}
-
-send({ type: 'ready', uptimeMs: Math.round(process.uptime() * 1000), pid: process.pid })
-readLoop()
+ports.forEach(servePort)

@@ -54,7 +54,7 @@ export async function runController(options: ControllerCommandOptions): Promise<
   } else {
     source = new LocalFolderSource(options.dir ?? process.env.BOTTLE_DIR ?? '.')
   }
-  const drivers = instanceDrivers(options, log)
+  const drivers = instanceDrivers(options, log, 'controller')
   const images = instanceImages(log)
   const concurrency = Number(options.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${options.concurrency}: expected a positive integer`)

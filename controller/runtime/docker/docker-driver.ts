@@ -32,7 +32,7 @@ import { sessionExecOptions, startDockerSession } from './docker-session.js'
 import { exitCodeOf } from './exec-exit-code.js'
 import { engineError, statusCodeOf } from './engine-errors.js'
 import { egressNetworkOptions, internalNetworkIsIsolated, internalNetworkOptions } from './network-options.js'
-import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, type DockerNames } from './names.js'
+import { dockerNames, isOwned, ownershipFilter, ownershipLabels, partContainerName, runtimeOwner, type DockerNames } from './names.js'
 import { groupObserved } from './observed-agents.js'
 import { DEFAULT_INTERNAL_POOL, formatCidr, freeSubnet, INTERNAL_PREFIX, parseCidr, type Cidr } from './subnet-allocation.js'
 import { eventFilters, toPartEvent, type DockerEventMessage } from './part-events.js'
@@ -51,6 +51,15 @@ export interface DockerDriverOptions {
   stopTimeoutSeconds?: number
   /** IPv4 range the internal networks' /28 subnets come from. Default 10.213.0.0/16. */
   internalSubnetPool?: string
+  /**
+   * The runtime whose Agents' Docker objects this driver manages (see
+   * runtimeOwner): `docker` (default) for the docker runtime's boxes and
+   * bundles; `vm` for the bundles of VM boxes, which the vm driver drives
+   * through a driver of its own.
+   */
+  runtime?: string
+  /** Whether Agents get a workspace volume. The vm runtime keeps its workspace on a disk image instead. Default true. */
+  workspaceVolume?: boolean
 }
 
 /** Every decision the driver logs; one pino line each. */
@@ -75,15 +84,16 @@ export class DockerDriver implements RuntimeDriver {
   readonly #configuredOciRuntime: OciRuntime | undefined
   readonly #stopTimeoutSeconds: number
   readonly #internalPool: Cidr
+  readonly #workspaceVolume: boolean
   #ociRuntime: Promise<string | undefined> | undefined
   #mutations = 0
 
   constructor(options: DockerDriverOptions) {
     // Validates the instance name once, up front.
-    dockerNames(options.instance, 'probe')
+    this.#instance = runtimeOwner(options.instance, options.runtime)
+    this.#workspaceVolume = options.workspaceVolume ?? true
     this.#docker = options.docker ?? new Dockerode()
-    this.#instance = options.instance
-    this.#log = options.logger.child({ driver: 'docker', instance: options.instance })
+    this.#log = options.logger.child({ driver: 'docker', instance: this.#instance })
     this.#configuredOciRuntime = options.ociRuntime
     this.#stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
     const pool = parseCidr(options.internalSubnetPool ?? DEFAULT_INTERNAL_POOL)
@@ -113,7 +123,7 @@ export class DockerDriver implements RuntimeDriver {
         this.#docker.listNetworks({ filters: { label } }),
         this.#docker.listVolumes({ filters: { label } }),
       ])
-      const observed = groupObserved(this.#instance, containers, networks, volumes.Volumes ?? [])
+      const observed = groupObserved(this.#instance, containers, networks, volumes.Volumes ?? [], { workspaceVolume: this.#workspaceVolume })
       await this.#addTaskFacts(observed)
       return observed
     } catch (error) {
@@ -145,7 +155,21 @@ export class DockerDriver implements RuntimeDriver {
     const names = this.#names(agent, 'ensure-infrastructure')
     await this.#ensureInternalNetwork(agent, names)
     await this.#ensureNetwork(agent, names.egressNetwork, egressNetworkOptions(this.#instance, agent, names))
-    await this.#ensureVolume(agent, names)
+    if (this.#workspaceVolume) await this.#ensureVolume(agent, names)
+  }
+
+  /**
+   * The part's address on its Agent's egress network, which (unlike the
+   * internal one, whose bridge has no host address) the host can reach:
+   * how a VM's forwarded ports find its bundle. Undefined while the part
+   * does not run.
+   */
+  async hostReachableAddress(agent: string, part: PartName): Promise<string | undefined> {
+    const names = this.#names(agent, 'address')
+    const existing = await this.#ownedContainer(partContainerName(names, part), agent, 'address')
+    if (existing === undefined || !existing.State.Running) return undefined
+    const address = existing.NetworkSettings.Networks[names.egressNetwork]?.IPAddress
+    return address ? address : undefined
   }
 
   async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {

@@ -29,6 +29,22 @@ export const DEFAULT_INSTANCE = 'default'
 
 const AGENT_NAME = /^[a-z][a-z0-9-]{0,52}$/
 const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,30}$/
+/**
+ * The owner an object's labels and names carry: the instance, and for the
+ * bundles of another runtime's boxes (a VM's bundle is a container) that
+ * runtime after a dot. No instance name has a dot, so the docker runtime
+ * of one instance never sees the vm runtime's containers as its own.
+ */
+const OWNER_NAME = /^[a-z][a-z0-9-]{0,30}(\.[a-z]{1,16})?$/
+
+/** The owner name of `instance`'s objects that belong to `runtime`'s boxes (docker's own: the instance itself). */
+export function runtimeOwner(instance: string, runtime = 'docker'): string {
+  assertInstanceName(instance)
+  if (runtime === 'docker') return instance
+  const owner = `${instance}.${runtime}`
+  if (!OWNER_NAME.test(owner)) throw new InvalidNameError(`runtime "${runtime}" cannot name an owner`)
+  return owner
+}
 
 export interface DockerNames {
   prefix: string
@@ -53,8 +69,9 @@ export function assertAgentName(agent: string): void {
   if (!AGENT_NAME.test(agent)) throw new InvalidNameError(`agent "${agent}" must match ${AGENT_NAME.source}`)
 }
 
+/** `instance` may be an owner from runtimeOwner(). */
 export function dockerNames(instance: string, agent: string): DockerNames {
-  assertInstanceName(instance)
+  if (!OWNER_NAME.test(instance)) throw new InvalidNameError(`instance "${instance}" must match ${INSTANCE_NAME.source}`)
   assertAgentName(agent)
   const prefix = instance === DEFAULT_INSTANCE ? `bottle-${agent}` : `bottle-${instance}-${agent}`
   return {

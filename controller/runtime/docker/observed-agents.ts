@@ -60,6 +60,7 @@ export function groupObserved(
   containers: ContainerFacts[],
   networks: NetworkFacts[],
   volumes: VolumeFacts[],
+  options: { workspaceVolume: boolean } = { workspaceVolume: true },
 ): ObservedAgent[] {
   const drafts = new Map<string, Draft>()
   const draftFor = (labels: Record<string, string> | null | undefined): Draft | undefined => {
@@ -121,7 +122,7 @@ export function groupObserved(
       const observed: ObservedAgent = {
         agent,
         parts: draft.parts,
-        infrastructureReady: draft.internal && draft.egress && draft.volume,
+        infrastructureReady: draft.internal && draft.egress && (draft.volume || !options.workspaceVolume),
         infrastructure: draft.infrastructure.sort(),
       }
       if (draft.volume) observed.workspace = draft.names.workspace

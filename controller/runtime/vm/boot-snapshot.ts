@@ -22,7 +22,7 @@ import { createSparse } from './guest-disks.js'
 import { QemuVm, type VmSpec } from './qemu-process.js'
 
 /** Bumped when what a snapshot holds changes in a way the other inputs do not show. */
-const SNAPSHOT_FORMAT = 1
+const SNAPSHOT_FORMAT = 2
 
 /**
  * The key of the snapshot `spec` restores from: every input a restore must

@@ -123,12 +123,37 @@ export class GuestChannelError extends Error {
   override readonly name = 'GuestChannelError'
 }
 
+/**
+ * The requests waiting for the guest, which also decide whether the socket
+ * holds the process open: only while something waits, so a command that
+ * connected to a box exits when its work is done, without closing first.
+ */
+class PendingRequests extends Map<string, Pending> {
+  constructor(private readonly socket: Socket) {
+    super()
+    socket.unref()
+  }
+
+  override set(id: string, pending: Pending): this {
+    super.set(id, pending)
+    this.socket.ref()
+    return this
+  }
+
+  override delete(id: string): boolean {
+    const deleted = super.delete(id)
+    if (this.size === 0) this.socket.unref()
+    return deleted
+  }
+}
+
 export class GuestChannel {
-  private readonly pending = new Map<string, Pending>()
+  private readonly pending: PendingRequests
   private readonly decoder = new FrameDecoder()
   private closedWith: Error | undefined
 
   private constructor(private readonly socket: Socket) {
+    this.pending = new PendingRequests(socket)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (error) => this.fail(new GuestChannelError(`guest channel failed: ${error.message}`)))
     socket.on('close', () => this.fail(new GuestChannelError('guest channel closed')))

@@ -19,8 +19,8 @@ export const GUEST_ADDRESS = '10.0.2.15'
 export interface BundleForward {
   /** The port the agent connects to, as it would on the docker runtime. */
   guestPort: number
-  /** Where the helper connects on the host side (the bundle's address and port). */
-  host: string
+  /** Where the helper connects on the host side; absent when the helper looks the address up itself at each connection. */
+  host?: string
   hostPort: number
 }
 
@@ -29,10 +29,39 @@ export interface BundleForward {
  * connection on stdin/stdout and must connect to `host`:`port`. Default:
  * busybox's nc, a few hundred kilobytes per open connection.
  */
-export type ForwardHelper = (host: string, port: number) => string[]
+export type ForwardHelper = (host: string | undefined, port: number) => string[]
 
 export function busyboxNcHelper(busybox: string): ForwardHelper {
-  return (host, port) => [busybox, 'nc', host, String(port)]
+  return (host, port) => {
+    if (host === undefined) throw new RangeError(`the nc helper needs an address for port ${port}`)
+    return [busybox, 'nc', host, String(port)]
+  }
+}
+
+/**
+ * A helper that reads the bundle's address from `addressFile` at every
+ * connection, so a recreated bundle (a new address) needs no new VM. The
+ * script is written by the vm driver (see bundleForwardScript); a missing
+ * or empty file makes the connection fail, never go elsewhere.
+ */
+export function addressFileHelper(script: string): ForwardHelper {
+  return (_host, port) => [script, String(port)]
+}
+
+/** The host-side script behind addressFileHelper: busybox's nc to the address in `addressFile`, at the port given. */
+export function bundleForwardScript(busybox: string, addressFile: string): string {
+  for (const path of [busybox, addressFile]) {
+    if (!/^[A-Za-z0-9_./@%+=-]+$/.test(path)) throw new RangeError(`${path} has characters a shell would read`)
+  }
+  return [
+    '#!/bin/sh',
+    '# One guest connection to a bundle port: QEMU runs this with the connection on stdin and stdout.',
+    `address=$(cat ${addressFile} 2>/dev/null) || exit 1`,
+    'case "$address" in ""|*[!0-9.]*) exit 1 ;; esac',
+    'case "$1" in ""|*[!0-9]*) exit 1 ;; esac',
+    `exec ${busybox} nc "$address" "$1"`,
+    '',
+  ].join('\n')
 }
 
 function checkPort(port: number, what: string): void {
@@ -51,7 +80,7 @@ export function userNetdev(id: string, forwards: readonly BundleForward[], helpe
   for (const forward of forwards) {
     checkPort(forward.guestPort, 'guest port')
     checkPort(forward.hostPort, 'host port')
-    if (isIP(forward.host) === 0) throw new RangeError(`forward target ${forward.host} is not an IP address`)
+    if (forward.host !== undefined && isIP(forward.host) === 0) throw new RangeError(`forward target ${forward.host} is not an IP address`)
     if (seen.has(forward.guestPort)) throw new RangeError(`guest port ${forward.guestPort} is forwarded twice`)
     seen.add(forward.guestPort)
     const argv = helper(forward.host, forward.hostPort)

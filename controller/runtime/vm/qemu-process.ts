@@ -24,6 +24,12 @@ import { QmpClient, QmpError } from './qmp.js'
 export const ROOT_DISK_SERIAL = 'bottle-root'
 /** The virtio-serial port name the guest agent opens. */
 export const AGENT_PORT_NAME = 'bottle.agent'
+/**
+ * Guest agent ports per VM. QEMU serves one host connection per port: the
+ * controller keeps the first (agentSocket), and a command (`bottle exec`,
+ * `attach`, `logs`) takes whichever spare one answers.
+ */
+export const AGENT_PORTS = 4
 
 export interface VmDisk {
   path: string
@@ -62,6 +68,8 @@ export interface VmLayout {
   pidFile: string
   qmpSocket: string
   agentSocket: string
+  /** The spare ports' sockets, for clients other than the controller. */
+  spareAgentSockets: string[]
   consoleLog: string
 }
 
@@ -75,9 +83,10 @@ export function vmLayout(stateDir: string): VmLayout {
     pidFile: join(dir, 'qemu.pid'),
     qmpSocket: join(dir, 'qmp.sock'),
     agentSocket: join(dir, 'agent.sock'),
+    spareAgentSockets: Array.from({ length: AGENT_PORTS - 1 }, (_, i) => join(dir, `agent.${i + 1}.sock`)),
     consoleLog: join(dir, 'console.log'),
   }
-  for (const socket of [layout.qmpSocket, layout.agentSocket]) {
+  for (const socket of [layout.qmpSocket, layout.agentSocket, ...layout.spareAgentSockets]) {
     if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new RangeError(`socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`)
   }
   return layout
@@ -152,17 +161,37 @@ export function qemuArgs(spec: VmSpec, layout: VmLayout): string[] {
     '-chardev', `socket,id=agent,path=${optionValue(layout.agentSocket)},server=on,wait=off`,
     '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
   )
+  for (const [index, socket] of layout.spareAgentSockets.entries()) {
+    args.push(
+      '-chardev', `socket,id=agent${index + 1},path=${optionValue(socket)},server=on,wait=off`,
+      '-device', `virtserialport,chardev=agent${index + 1},name=${AGENT_PORT_NAME}.${index + 1}`,
+    )
+  }
   if (spec.incoming !== undefined) args.push('-incoming', `exec:cat ${plainPath(spec.incoming)}`)
   return args
 }
+
+export interface GuestConnectOptions extends ConnectOptions {
+  /** `main` (default): the controller's port. `spare`: one of the others, for a command run beside the controller. */
+  port?: 'main' | 'spare'
+}
+
+/** How long a spare port may take to answer before it is taken to be in use. */
+const SPARE_PORT_WAIT_MS = 2_000
 
 /** A running QEMU of one box, started here or adopted. */
 export class QemuVm {
   private constructor(
     readonly pid: number,
     readonly layout: VmLayout,
-    readonly qmp: QmpClient,
+    private readonly control: QmpClient | undefined,
   ) {}
+
+  /** The QMP connection. QEMU serves one at a time, so only the controller's handle has it. */
+  get qmp(): QmpClient {
+    if (this.control === undefined) throw new VmError(`this handle of the VM in ${this.layout.dir} has no QMP connection (it was adopted beside the controller)`)
+    return this.control
+  }
 
   /**
    * Starts QEMU for the box whose state lives in `stateDir`. Resolves once
@@ -174,7 +203,7 @@ export class QemuVm {
     await mkdir(layout.dir, { recursive: true, mode: 0o700 })
     await chmod(layout.dir, 0o700)
     if (await QemuVm.runningPid(layout)) throw new VmError(`a VM already runs in ${layout.dir}`)
-    await Promise.all([layout.pidFile, layout.qmpSocket, layout.agentSocket].map((path) => rm(path, { force: true })))
+    await Promise.all([layout.pidFile, layout.qmpSocket, layout.agentSocket, ...layout.spareAgentSockets].map((path) => rm(path, { force: true })))
     // A clean environment: QEMU and the forward helpers it starts inherit it,
     // and the controller's own (which may hold tokens) is none of theirs.
     const result = await execa(spec.qemu, qemuArgs(spec, layout), {
@@ -203,10 +232,11 @@ export class QemuVm {
    * could name a recycled pid, so the process must also be the QEMU that
    * serves this folder's QMP socket.
    */
-  static async adopt(stateDir: string): Promise<QemuVm | undefined> {
+  static async adopt(stateDir: string, options: { control?: boolean } = {}): Promise<QemuVm | undefined> {
     const layout = vmLayout(stateDir)
     const pid = await QemuVm.runningPid(layout)
     if (pid === undefined) return undefined
+    if (options.control === false) return new QemuVm(pid, layout, undefined)
     try {
       return new QemuVm(pid, layout, await QmpClient.connect(layout.qmpSocket, 5_000))
     } catch (error) {
@@ -237,14 +267,14 @@ export class QemuVm {
    * so a QEMU that is gone ends the wait at once, with the guest's last
    * console line as the reason instead of a timeout.
    */
-  async connectGuest(options: ConnectOptions = {}): Promise<GuestChannel> {
+  async connectGuest(options: GuestConnectOptions = {}): Promise<GuestChannel> {
     const gone = new AbortController()
     const watch = (async (): Promise<never> => {
       while (!gone.signal.aborted && this.alive()) await sleep(50)
       throw new VmError('QEMU exited')
     })()
     try {
-      return await Promise.race([GuestChannel.connect(this.layout.agentSocket, { ...options, signal: gone.signal }), watch])
+      return await Promise.race([this.connectPort(options, gone.signal), watch])
     } catch (error) {
       // The channel's socket may break a moment before the process is gone.
       for (let i = 0; i < 40 && this.alive(); i++) await sleep(50)
@@ -254,6 +284,23 @@ export class QemuVm {
       gone.abort()
       watch.catch(() => undefined)
     }
+  }
+
+  /**
+   * The main port, or the first spare one that answers: a port in use
+   * accepts the connection (the kernel does) but its guest side never
+   * answers it, so each gets a short wait before the next is tried.
+   */
+  private async connectPort(options: GuestConnectOptions, signal: AbortSignal): Promise<GuestChannel> {
+    if (options.port !== 'spare') return GuestChannel.connect(this.layout.agentSocket, { ...options, signal })
+    for (const socket of this.layout.spareAgentSockets) {
+      try {
+        return await GuestChannel.connect(socket, { ...options, readyTimeoutMs: Math.min(options.readyTimeoutMs ?? SPARE_PORT_WAIT_MS, SPARE_PORT_WAIT_MS), signal })
+      } catch (error) {
+        if (signal.aborted) throw error
+      }
+    }
+    throw new VmError(`all ${this.layout.spareAgentSockets.length} spare guest agent ports of ${this.layout.dir} are in use`)
   }
 
   /** The guest's reason for stopping from its console (its /init's failure, a kernel panic), for status. */
@@ -333,17 +380,22 @@ export class QemuVm {
    */
   async stop(timeoutMs = 5_000): Promise<void> {
     if (this.alive()) {
-      await this.qmp.execute('quit').catch((error: unknown) => {
-        if (!(error instanceof QmpError)) throw error
-      })
+      if (this.control === undefined) {
+        killQuietly(this.pid, 'SIGTERM')
+      } else {
+        await this.control.execute('quit').catch((error: unknown) => {
+          if (!(error instanceof QmpError)) throw error
+        })
+      }
       const deadline = Date.now() + timeoutMs
       while (this.alive() && Date.now() < deadline) await sleep(20)
       if (this.alive()) killQuietly(this.pid)
       while (this.alive()) await sleep(20)
     }
-    this.qmp.close()
-    await Promise.all([this.layout.pidFile, this.layout.qmpSocket, this.layout.agentSocket].map((path) => rm(path, { force: true })))
+    this.control?.close()
+    await Promise.all([this.layout.pidFile, this.layout.qmpSocket, this.layout.agentSocket, ...this.layout.spareAgentSockets].map((path) => rm(path, { force: true })))
   }
+
 }
 
 /** A QEMU we started ourselves and that exited stays a zombie until reaped; it runs no VM. */
@@ -359,9 +411,9 @@ function isZombie(pid: number): boolean {
   return state === 'Z' || state === 'X'
 }
 
-function killQuietly(pid: number): void {
+function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL')
+    process.kill(pid, signal)
   } catch {
     // Already gone.
   }

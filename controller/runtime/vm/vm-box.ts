@@ -109,14 +109,15 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
 }
 
 /**
- * The box already running in `stateDir` (a restarted controller), connected
- * again; undefined when none runs there. Its identity and mounts are the
+ * The box already running in `stateDir` (a restarted controller, or a
+ * command beside it on a spare port), connected again; undefined when none
+ * runs there. Its identity and mounts are the
  * ones it was started with.
  */
-export async function adoptVmBox(stateDir: string): Promise<Omit<VmBox, 'image'> | undefined> {
-  const vm = await QemuVm.adopt(stateDir)
+export async function adoptVmBox(stateDir: string, port: 'main' | 'spare' = 'main'): Promise<Omit<VmBox, 'image'> | undefined> {
+  const vm = await QemuVm.adopt(stateDir, { control: port === 'main' })
   if (vm === undefined) return undefined
-  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000 }) }
+  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000, port }) }
 }
 
 /** Stops a box with its writes on its disk. Idempotent. */

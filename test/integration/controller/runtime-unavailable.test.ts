@@ -12,7 +12,7 @@ const BOTTLE = `apiVersion: bottle.dev/v1alpha1
 kind: Bottle
 metadata: {name: micro}
 spec:
-  runtime: vm
+  runtime: smolvm
   egress:
     routes:
       - host: registry.npmjs.org
@@ -23,7 +23,7 @@ metadata: {name: boxed}
 spec:
   bottle: micro
 `
-const REASON = 'runtime "vm" is not available on this host: no vm driver is installed in this controller version'
+const REASON = 'runtime "smolvm" is not available on this host: no smolvm driver is installed in this controller version'
 
 /** Every engine object labelled for the Agent, of any kind. */
 async function objectsOf(agent: string): Promise<string[]> {

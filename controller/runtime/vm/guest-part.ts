@@ -1,0 +1,89 @@
+/**
+ * A part's main process inside a VM box, as a container's is inside a
+ * container: started once per boot, its output kept in a file, its pid and
+ * its exit code where the host can read them without starting a process
+ * in the guest (the guest agent reads files itself). A part that runs to
+ * completion is restarted after a failure, with doubling backoff, as the
+ * Docker engine's on-failure policy does.
+ */
+import type { ImageRunConfig } from './guest-assets.js'
+
+/** Where the runner keeps its files in the guest (tmpfs: a new boot starts clean). */
+export const GUEST_PART_DIR = '/run/bottle-part'
+
+export const GUEST_PART_FILES = {
+  output: `${GUEST_PART_DIR}/output`,
+  pid: `${GUEST_PART_DIR}/pid`,
+  exit: `${GUEST_PART_DIR}/exit`,
+  restarts: `${GUEST_PART_DIR}/restarts`,
+} as const
+
+/**
+ * The runner, as `sh -c` source: $1 is its folder, $2 how many restarts a
+ * failure may have, the rest is the command. Files are written under a temporary name
+ * and renamed, so the host never reads half a number.
+ */
+const RUNNER = [
+  'dir=$1; allowed=$2; shift 2',
+  'restarts=0; delay=1',
+  'while :; do',
+  '  "$@" >>"$dir/output" 2>&1 </dev/null &',
+  '  child=$!',
+  '  echo "$child" >"$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"',
+  '  wait "$child"; code=$?',
+  '  if [ "$code" -eq 0 ] || [ "$restarts" -ge "$allowed" ]; then break; fi',
+  '  restarts=$((restarts + 1))',
+  '  echo "$restarts" >"$dir/restarts.tmp" && mv "$dir/restarts.tmp" "$dir/restarts"',
+  '  sleep "$delay"; delay=$((delay * 2))',
+  'done',
+  'echo "$code" >"$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"',
+].join('\n')
+
+/** What a part runs and as whom, resolved against its image as `docker run` would. */
+export interface GuestPartCommand {
+  argv: string[]
+  env: Record<string, string>
+  user?: string
+  workdir?: string
+}
+
+export interface PartRunRequest {
+  command?: string[]
+  env: Record<string, string>
+  user?: string
+  workdir?: string
+}
+
+/** The image's entrypoint with the part's command (else the image's), its environment under the part's, its user and folder unless the part names them. */
+export function resolvePartCommand(image: ImageRunConfig, part: PartRunRequest): GuestPartCommand {
+  const argv = [...image.entrypoint, ...(part.command ?? image.cmd)]
+  if (argv.length === 0) throw new RangeError('the part has no command and its image none either')
+  const user = part.user ?? image.user
+  const workdir = part.workdir ?? image.workdir
+  return {
+    argv,
+    env: { ...image.env, ...part.env },
+    ...(user === undefined || user === '' ? {} : { user }),
+    ...(workdir === undefined || workdir === '' ? {} : { workdir }),
+  }
+}
+
+/** As root: a clean runner folder the part's user may write. */
+export function prepareArgv(user: string | undefined, dir: string = GUEST_PART_DIR): string[] {
+  const chown = user === undefined ? '' : ' && chown "$1" "$0"'
+  return ['sh', '-c', `rm -rf "$0" && mkdir -m 0755 "$0"${chown}`, dir, ...(user === undefined ? [] : [user])]
+}
+
+/** As the part's user: the runner, detached into its own session so the exec that starts it returns at once. */
+export function launchArgv(command: GuestPartCommand, restartsOnFailure: number, dir: string = GUEST_PART_DIR): string[] {
+  if (!Number.isInteger(restartsOnFailure) || restartsOnFailure < 0) throw new RangeError(`restarts ${restartsOnFailure} must be a whole number`)
+  // The runner's own output goes nowhere: a pipe it kept open would hold the starting exec open with it.
+  return ['sh', '-c', 'exec setsid -f sh -c "$0" bottle-part "$@" </dev/null >/dev/null 2>&1', RUNNER, dir, String(restartsOnFailure), ...command.argv]
+}
+
+/** A number the runner wrote, or undefined for a file that is missing or not (yet) a number. */
+export function parseCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const trimmed = text.trim()
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined
+}
