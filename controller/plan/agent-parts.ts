@@ -79,6 +79,8 @@ export interface ObservedPart {
   runsToCompletion?: boolean
   /** The part's address on the agent's internal network, when it has one. */
   internalAddress?: string
+  /** What walls the part in, in a few words, when the driver has more to say than its name (a VM's accelerator). */
+  isolation?: string
 }
 
 export interface ObservedAgent {

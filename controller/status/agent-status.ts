@@ -93,6 +93,7 @@ function partStatus(p: ObservedPart | undefined): PartStatus | undefined {
     image: p.image,
     ...(p.startedAt ? { startedAt: p.startedAt } : {}),
     ...(p.restartCount ? { restarts: p.restartCount } : {}),
+    ...(p.isolation ? { isolation: p.isolation } : {}),
   }
 }
 

@@ -41,6 +41,8 @@ export interface PartStatus {
   startedAt?: string
   /** Times the driver restarted the part under its restart policy; absent when none or not known. */
   restarts?: number
+  /** What walls the part in, when its driver says (e.g. a micro-VM under KVM, or under TCG emulation and why). */
+  isolation?: string
 }
 
 export interface StatusEvent {

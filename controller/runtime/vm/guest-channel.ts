@@ -112,6 +112,12 @@ export interface ConnectOptions {
   pingIntervalMs?: number
   /** Gives up waiting (the VM is gone, or the caller lost interest). */
   signal?: AbortSignal
+  /**
+   * Closes the connection once nothing has waited on it for this long, so
+   * a long-lived process that only visits a box (a test, the dashboard)
+   * gives the port back. Absent: open until close().
+   */
+  closeWhenIdleMs?: number
 }
 
 interface Pending {
@@ -129,7 +135,12 @@ export class GuestChannelError extends Error {
  * connected to a box exits when its work is done, without closing first.
  */
 class PendingRequests extends Map<string, Pending> {
-  constructor(private readonly socket: Socket) {
+  #idle: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly onIdle?: { afterMs: number; close(): void },
+  ) {
     super()
     socket.unref()
   }
@@ -137,12 +148,20 @@ class PendingRequests extends Map<string, Pending> {
   override set(id: string, pending: Pending): this {
     super.set(id, pending)
     this.socket.ref()
+    clearTimeout(this.#idle)
     return this
   }
 
   override delete(id: string): boolean {
     const deleted = super.delete(id)
-    if (this.size === 0) this.socket.unref()
+    if (this.size === 0) {
+      this.socket.unref()
+      const onIdle = this.onIdle
+      if (onIdle) {
+        clearTimeout(this.#idle)
+        this.#idle = setTimeout(() => onIdle.close(), onIdle.afterMs).unref()
+      }
+    }
     return deleted
   }
 }
@@ -152,8 +171,11 @@ export class GuestChannel {
   private readonly decoder = new FrameDecoder()
   private closedWith: Error | undefined
 
-  private constructor(private readonly socket: Socket) {
-    this.pending = new PendingRequests(socket)
+  private constructor(
+    private readonly socket: Socket,
+    closeWhenIdleMs?: number,
+  ) {
+    this.pending = new PendingRequests(socket, closeWhenIdleMs === undefined ? undefined : { afterMs: closeWhenIdleMs, close: () => this.close() })
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (error) => this.fail(new GuestChannelError(`guest channel failed: ${error.message}`)))
     socket.on('close', () => this.fail(new GuestChannelError('guest channel closed')))
@@ -170,7 +192,7 @@ export class GuestChannel {
     const pingIntervalMs = options.pingIntervalMs ?? 100
     const deadline = Date.now() + readyTimeoutMs
     const socket = await connectSocket(socketPath, deadline, options.signal)
-    const channel = new GuestChannel(socket)
+    const channel = new GuestChannel(socket, options.closeWhenIdleMs)
     const onAbort = (): void => channel.close()
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -451,6 +473,11 @@ export class GuestChannel {
       if (!('id' in message) || message.id === undefined) continue
       this.pending.get(message.id)?.onMessage(message)
     }
+  }
+
+  /** True once the connection is gone (closed here, by the guest, or idle). */
+  get closed(): boolean {
+    return this.closedWith !== undefined
   }
 
   private fail(error: Error): void {

@@ -117,7 +117,8 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
 export async function adoptVmBox(stateDir: string, port: 'main' | 'spare' = 'main'): Promise<Omit<VmBox, 'image'> | undefined> {
   const vm = await QemuVm.adopt(stateDir, { control: port === 'main' })
   if (vm === undefined) return undefined
-  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000, port }) }
+  // A command beside the controller gives its spare port back as soon as it stops using it.
+  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000, port, ...(port === 'spare' ? { closeWhenIdleMs: 250 } : {}) }) }
 }
 
 /** Stops a box with its writes on its disk. Idempotent. */

@@ -44,7 +44,7 @@ import type { GuestChannel } from './guest-channel.js'
 import { ensureExt4Disk } from './guest-disks.js'
 import { addressFileHelper, bundleForwardScript, guestHostsFile } from './guest-network.js'
 import { GUEST_PART_FILES, launchArgv, parseCount, prepareArgv, resolvePartCommand, type GuestPartCommand } from './guest-part.js'
-import { probeHost, type HostCapability } from './host-probe.js'
+import { describeHost, probeHost, type HostCapability } from './host-probe.js'
 import { QemuVm, vmLayout, type VmDisk, type VmSpec } from './qemu-process.js'
 import { adoptVmBox, stopVmBox, vmSpecFor, WORKSPACE_SERIAL } from './vm-box.js'
 
@@ -92,6 +92,8 @@ interface PartRecord {
   finishedAt?: string
   exitCode?: number
   restartCount?: number
+  /** How the last boot ran, for status: describeHost()'s words. */
+  isolation?: string
 }
 
 interface Box {
@@ -464,6 +466,7 @@ export class VmDriver implements RuntimeDriver {
       hash: record.spec.hash,
       image: record.spec.image,
       ...(record.spec.restart ? { runsToCompletion: true } : {}),
+      ...(record.isolation ? { isolation: record.isolation } : {}),
     }
     const box = await this.#box(agent).catch(() => undefined)
     if (box === undefined) {
@@ -501,7 +504,7 @@ export class VmDriver implements RuntimeDriver {
     const known = this.#boxes.get(agent)
     if (known) {
       return known.then((box) => {
-        if (box && box.vm.alive()) return box
+        if (box && box.vm.alive() && !box.channel.closed) return box
         box?.channel.close()
         if (this.#boxes.get(agent) === known) this.#boxes.delete(agent)
         return this.#cachedBox(agent)
@@ -613,7 +616,7 @@ export class VmDriver implements RuntimeDriver {
       await waitForGuestFile(box, GUEST_PART_FILES.pid, 10_000)
       this.#boxes.set(agent, Promise.resolve(box))
       const { finishedAt: _f, exitCode: _e, ...rest } = record
-      await this.#writeRecord(paths, { ...rest, run, startedAt: new Date().toISOString() })
+      await this.#writeRecord(paths, { ...rest, run, startedAt: new Date().toISOString(), isolation: `micro-VM, ${describeHost(host).replace(/^vm runtime: /, '')}` })
     } catch (error) {
       channel?.close()
       await vm.stop()
