@@ -51,6 +51,8 @@ export class QmpClient {
         })
         const client = new QmpClient(socket)
         await client.handshake(deadline)
+        // Held for a VM's whole life, it must not keep a process alive that is otherwise done (a stopped controller).
+        socket.unref()
         return client
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code
@@ -80,8 +82,13 @@ export class QmpClient {
     if (this.closedWith !== undefined) throw this.closedWith
     const id = String(this.nextId++)
     const reply = new Promise<unknown>((resolve, reject) => this.waiters.set(id, { resolve, reject }))
+    this.socket.ref()
     this.socket.write(`${JSON.stringify({ execute: command, ...(args === undefined ? {} : { arguments: args }), id })}\n`)
-    return await reply
+    try {
+      return await reply
+    } finally {
+      if (this.waiters.size === 0) this.socket.unref()
+    }
   }
 
   /** Calls `listener` for every event until the returned function is called. */

@@ -16,6 +16,7 @@ import { liveSessionTmux, LIVE_SESSION } from '../../../controller/cli/session-c
 import { dockerNames } from '../../../controller/runtime/docker/names.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
 import { runCli } from '../../helpers/run-cli.js'
+import { startEgressOrigin } from '../../helpers/egress-origin.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
 import { TmuxPane } from '../../helpers/tmux-pane.js'
 
@@ -36,9 +37,6 @@ spec:
     allowPrivate: [${allowPrivate}]
 `
 const agent = (name: string) => `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: dev\n`
-
-/** An HTTP origin in node, for the container on the egress network. */
-const ORIGIN_SOURCE = `require('node:http').createServer((q, s) => s.writeHead(200, {'content-type': 'text/plain'}).end('origin ' + q.headers.host + q.url + ': hello\\n')).listen(80)`
 
 const BASH = ['bash', '--norc', '--noprofile']
 /** The terminal's settings without its size, which the resize changes on purpose. */
@@ -76,16 +74,12 @@ describe('bottle dashboard on a real terminal, with a real controller and two ag
     const network = await docker.getNetwork(names.egressNetwork).inspect()
     const subnet = (network.IPAM?.Config?.[0] as { Subnet?: string } | undefined)?.Subnet
     expect(subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/)
-    const image = (await docker.getContainer(names.sidecars).inspect()).Config.Image
-    origin = await docker.createContainer({
-      Image: image,
-      Entrypoint: ['node', '-e', ORIGIN_SOURCE],
-      User: '0:0',
-      Labels: { [ORIGIN_LABEL]: instance },
-      HostConfig: { NetworkMode: names.egressNetwork },
-      NetworkingConfig: { EndpointsConfig: { [names.egressNetwork]: { Aliases: [ORIGIN_HOST] } } },
-    })
-    await origin.start()
+    origin = (await startEgressOrigin(docker, {
+      network: names.egressNetwork,
+      aliases: [ORIGIN_HOST],
+      image: (await docker.getContainer(names.sidecars).inspect()).Config.Image,
+      label: { [ORIGIN_LABEL]: instance },
+    })).container
     await specs.write('bottles/dev.yaml', bottle(subnet!))
 
     // CI set, as CI runners set it: ink would then draw nothing until exit, and the dashboard must draw anyway.

@@ -16,10 +16,7 @@
  *   - a route proposed through supervise and approved answers.
  * Every refusal has a control that succeeds the same way.
  */
-import { createSocket, type Socket } from 'node:dgram'
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Dockerode from 'dockerode'
@@ -31,6 +28,9 @@ import { DockerImageStore } from '../../../controller/runtime/docker/image-store
 import { dockerNames, runtimeOwner } from '../../../controller/runtime/docker/names.js'
 import { dockerHostAddress } from '../../../scripts/lib/docker-host-address.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
+import { startEgressOrigin, type EgressOrigin } from '../../helpers/egress-origin.js'
+import { startHostListeners, type HostListeners } from '../../helpers/host-listeners.js'
+import { bundleBoxClient } from '../../helpers/supervise-client.js'
 import { runCli } from '../../helpers/run-cli.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
 import { removeRun, uniqueRun } from '../sidecars/git-gate/support/containers.js'
@@ -50,9 +50,6 @@ const BUNDLE = [
   { name: 'git-gate', port: 9420 },
   { name: 'supervise', port: 9100 },
 ]
-
-/** An HTTP origin that logs the host and path of every request it receives, before answering. */
-const ORIGIN_SOURCE = `require('node:http').createServer((q, s) => { console.log('seen ' + q.headers.host + q.url); s.writeHead(200, {'content-type': 'text/plain'}).end('origin ' + q.headers.host + q.url + '\\n') }).listen(80)`
 
 const bottle = (runtime: string, allowPrivate: string, upstream: string, hostKey: string, identity: string, extraRoutes: string[] = []) => `apiVersion: bottle.dev/v1alpha1
 kind: Bottle
@@ -104,21 +101,17 @@ for (const runtime of ['docker', 'vm'] as const) {
     let state: TempFolder
     let controller: ControllerProcess
     let upstream: SshUpstream
-    let origin: Dockerode.Container | undefined
+    let origin: EgressOrigin | undefined
     let subnet = ''
-    let hostHttp: Server
-    let hostHttpPort = 0
-    const hostHttpPeers: string[] = []
-    let hostDns: Socket
-    const hostDnsPeers: string[] = []
+    let listeners: HostListeners
     let writeBottle: (extra?: string[]) => Promise<void>
 
-    /** The built CLI as a child process, for what needs its standard input. */
-    const bottleCli = (args: string[], input?: string) =>
-      execa(process.execPath, [join(packageRoot(), 'bin/bottle.js'), ...args, '--instance', instance, '--state-dir', state.path], { reject: false, ...(input === undefined ? {} : { input }) })
+    /** The built CLI as a child process, for what needs its standard input: `bottle <command> --instance --state-dir <rest>`. */
+    const bottleCli = ([command, ...rest]: string[], input?: string) =>
+      execa(process.execPath, [join(packageRoot(), 'bin/bottle.js'), command!, '--instance', instance, '--state-dir', state.path, ...rest], { reject: false, timeout: 120_000, ...(input === undefined ? {} : { input }) })
     /** A shell script in the box, as the agent (the CLI in-process: no node start per call). */
     const inBox = async (script: string): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
-      const result = await runCli(['exec', AGENT, '--instance', instance, '--state-dir', state.path, '--', 'sh', '-c', script])
+      const result = await within(120_000, `bottle exec ${script.slice(0, 60)}`, runCli(['exec', AGENT, '--instance', instance, '--state-dir', state.path, '--', 'sh', '-c', script]))
       return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr }
     }
     const curl = (url: string, extra = '') => inBox(`curl -sS --max-time 10 ${extra} '${url}'; echo " exit=$?"`)
@@ -126,7 +119,6 @@ for (const runtime of ['docker', 'vm'] as const) {
       const script = `require('net').connect({ host: ${JSON.stringify(host)}, port: ${port}, timeout: 3000 }).on('connect', () => { console.log('connected'); process.exit(0) }).on('timeout', () => { console.log('ETIMEDOUT'); process.exit(1) }).on('error', (e) => { console.log(e.code); process.exit(1) })`
       return (await bottleCli(['exec', AGENT, '-i', '--', 'node', '-'], script)).stdout.trim()
     }
-    const originSaw = async (): Promise<string> => (await origin!.logs({ stdout: true, stderr: true })).toString('utf8')
     /** What identifies the box: a container's id, a VM's QEMU pid. */
     const boxIdentity = async (): Promise<string> =>
       runtime === 'docker'
@@ -140,18 +132,7 @@ for (const runtime of ['docker', 'vm'] as const) {
       const gitHost = await dockerHostAddress()
       const upstreamUrl = `ssh://git@${gitHost}:${UPSTREAM_PORT}${UPSTREAM_REPO}`
 
-      hostHttp = createServer((request, response) => {
-        hostHttpPeers.push(request.socket.remoteAddress ?? '?')
-        response.end('host\n')
-      })
-      await new Promise<void>((resolve) => hostHttp.listen(0, '0.0.0.0', resolve))
-      hostHttpPort = (hostHttp.address() as AddressInfo).port
-      hostDns = createSocket('udp4')
-      hostDns.on('message', (_m, peer) => hostDnsPeers.push(peer.address))
-      await new Promise<void>((resolve, reject) => {
-        hostDns.once('error', reject)
-        hostDns.bind(53, '0.0.0.0', () => resolve())
-      })
+      listeners = await startHostListeners()
 
       specs = await TempFolder.create('bottle-esc-specs-')
       state = await TempFolder.create('bottle-esc-')
@@ -167,16 +148,12 @@ for (const runtime of ['docker', 'vm'] as const) {
       const network = await docker.getNetwork(names.egressNetwork).inspect()
       subnet = (network.IPAM?.Config?.[0] as { Subnet?: string } | undefined)?.Subnet ?? ''
       expect(subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/)
-      const image = (await docker.getContainer(names.sidecars).inspect()).Config.Image
-      origin = await docker.createContainer({
-        Image: image,
-        Entrypoint: ['node', '-e', ORIGIN_SOURCE],
-        User: '0:0',
-        Labels: { 'bottle.test.escape': instance },
-        HostConfig: { NetworkMode: names.egressNetwork },
-        NetworkingConfig: { EndpointsConfig: { [names.egressNetwork]: { Aliases: [ORIGIN_HOST, UNLISTED_HOST, LATER_HOST, PROPOSED_HOST] } } },
+      origin = await startEgressOrigin(docker, {
+        network: names.egressNetwork,
+        aliases: [ORIGIN_HOST, UNLISTED_HOST, LATER_HOST, PROPOSED_HOST],
+        image: (await docker.getContainer(names.sidecars).inspect()).Config.Image,
+        label: { 'bottle.test.escape': instance },
       })
-      await origin.start()
       await writeBottle()
       // The entrypoint marks when the box is set up (CA trusted, workspace cloned, MCP registered).
       const marked = await inBox('for i in $(seq 600); do [ -f /run/bottle-agent-ready ] && exit 0; sleep 0.1; done; exit 1')
@@ -208,11 +185,10 @@ for (const runtime of ['docker', 'vm'] as const) {
           }
         }
       }
-      await origin?.remove({ force: true }).catch(() => undefined)
+      await origin?.container.remove({ force: true }).catch(() => undefined)
       await removeInstance(docker, owner)
       await removeRun(run)
-      await new Promise<void>((resolve) => (hostHttp ? hostHttp.close(() => resolve()) : resolve()))
-      hostDns?.close()
+      await listeners?.close()
       await specs?.dispose()
       await state?.dispose()
     })
@@ -233,12 +209,12 @@ for (const runtime of ['docker', 'vm'] as const) {
       const gateways = await Promise.all([names.internalNetwork, names.egressNetwork].map(async (n) => (await docker.getNetwork(n).inspect()).IPAM?.Config?.[0]?.Gateway ?? ''))
       // 10.0.2.2 is where QEMU's user network puts the host for a guest that is allowed to reach it.
       const targets = [...new Set([...gateways.filter(Boolean), ...hostIPv4Addresses(), '10.0.2.2', '172.17.0.1'])]
-      const outcomes = await Promise.all(targets.map(async (address) => `${address} ${await tcp(address, hostHttpPort)}`))
+      const outcomes = await Promise.all(targets.map(async (address) => `${address} ${await tcp(address, listeners.httpPort)}`))
       expect(outcomes.filter((o) => o.endsWith(' connected'))).toEqual([])
-      expect(hostHttpPeers).toEqual([])
+      expect(listeners.httpPeers).toEqual([])
       // Control: the host listener does answer, from the bundle, on the egress network's gateway.
-      const control = await bottleCli(['exec', AGENT, '--sidecars', '--', 'curl', '-sS', '--max-time', '5', `http://${gateways[1]}:${hostHttpPort}/`])
-      expect(control.stdout).toBe('host\n')
+      const control = await bottleCli(['exec', AGENT, '--sidecars', '--', 'curl', '-sS', '--max-time', '5', `http://${gateways[1]}:${listeners.httpPort}/`])
+      expect(control.stdout).toBe('host')
     })
 
     it('reaches no internet address', async () => {
@@ -251,19 +227,19 @@ for (const runtime of ['docker', 'vm'] as const) {
       expect(outside.exitCode).not.toBe(0)
       const direct = await inBox(`node -e "const r = new (require('dns').promises.Resolver)({ timeout: 1500, tries: 1 }); r.setServers(['10.0.2.3', '8.8.8.8']); r.resolve4('leak-${instance}.example.com').then((a) => console.log('resolved ' + a), (e) => console.log(e.code))"`)
       expect(direct.stdout).not.toMatch(/resolved/)
-      expect(hostDnsPeers).toEqual([])
+      expect(listeners.dnsPeers).toEqual([])
     })
 
     it('egress: an allowed route answers; an unlisted host and a secret are refused with the marker and never reach the origin', async () => {
       const allowed = await curl(`http://${ORIGIN_HOST}/allowed`)
-      expect(allowed.stdout).toBe(`origin ${ORIGIN_HOST}/allowed\n exit=0`)
+      expect(allowed.stdout).toBe(`origin ${ORIGIN_HOST}/allowed: hello\n exit=0\n`)
       const unlisted = await curl(`http://${UNLISTED_HOST}/unlisted`)
       expect(unlisted.stdout).toMatch(/^bottle-egress:/)
       const secret = await curl(`http://${ORIGIN_HOST}/q?key=${LEAK}`)
       expect(secret.stdout).toMatch(/^bottle-egress:/)
       const inBody = await curl(`http://${ORIGIN_HOST}/body`, `-X POST --data 'aws_access_key_id=${LEAK}'`)
       expect(inBody.stdout).toMatch(/^bottle-egress:/)
-      const seen = await originSaw()
+      const seen = await origin!.seen()
       expect(seen).toContain(`seen ${ORIGIN_HOST}/allowed`)
       expect(seen).not.toContain('/unlisted')
       expect(seen).not.toContain(LEAK)
@@ -299,7 +275,7 @@ for (const runtime of ['docker', 'vm'] as const) {
 
     it('a route proposed through supervise and approved answers, in the same box', async () => {
       const before = await boxIdentity()
-      const client = await bundleClient()
+      const client = await bundleBoxClient(CLIENT_SOURCE)
       expect((await bottleCli(['exec', AGENT, '-i', '--', 'sh', '-c', 'cat > /tmp/supervise-client.mjs'], client)).exitCode).toBe(0)
       const proposed = await inBox(`node /tmp/supervise-client.mjs '${JSON.stringify([{ name: 'propose-egress-route', arguments: { host: PROPOSED_HOST, reason: 'the build reads it' } }])}'`)
       expect(proposed.stderr).toBe('')
@@ -321,8 +297,28 @@ for (const runtime of ['docker', 'vm'] as const) {
         await sleep(100)
         answer = await curl(`http://${PROPOSED_HOST}/p`)
       }
-      expect(answer.stdout).toBe(`origin ${PROPOSED_HOST}/p\n exit=0`)
+      expect(answer.stdout).toBe(`origin ${PROPOSED_HOST}/p: hello\n exit=0\n`)
       expect(await boxIdentity()).toBe(before)
+    })
+
+    it.runIf(runtime === 'vm')('a VM killed with kill -9 is healed, its workspace intact', async () => {
+      expect((await inBox('echo kept > ~/workspace/before-the-kill.txt && sync')).exitCode).toBe(0)
+      const before = await boxIdentity()
+      process.kill(Number(before), 'SIGKILL')
+      const deadline = Date.now() + 180_000
+      let after = before
+      for (;;) {
+        const status = await controller.status('agents/esc.yaml', AGENT)
+        try {
+          after = await boxIdentity()
+        } catch {
+          after = before
+        }
+        if (after !== before && isReady(status!) && status?.runtime?.agent?.state === 'running') break
+        if (Date.now() > deadline) throw new Error(`never healed; last status: ${JSON.stringify(status?.runtime)}`)
+        await sleep(500)
+      }
+      expect((await inBox('cat ~/workspace/before-the-kill.txt')).stdout).toBe('kept\n')
     })
 
     /**
@@ -339,17 +335,12 @@ for (const runtime of ['docker', 'vm'] as const) {
   })
 }
 
-async function bundleClient(): Promise<string> {
-  const { build } = await import('esbuild')
-  const out = await build({
-    stdin: { contents: CLIENT_SOURCE, resolveDir: packageRoot(), sourcefile: 'supervise-client.mjs', loader: 'js' },
-    write: false,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    logLevel: 'warning',
-  })
-  return out.outputFiles[0]!.text
+/** `promise`, or a failure that names what never finished. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -11,7 +11,6 @@ import { networkInterfaces } from 'node:os'
 import { Writable } from 'node:stream'
 import { Command, CommanderError } from 'commander'
 import Dockerode from 'dockerode'
-import { build } from 'esbuild'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CliError } from '../../../controller/cli/cli-error.js'
@@ -20,6 +19,7 @@ import { packageRoot } from '../../../controller/package-root.js'
 import { PROVIDERS } from '../../../controller/plan/providers.js'
 import { ControllerProcess, isReady, removeInstance, sleep, uniqueInstance } from '../../helpers/controller-process.js'
 import { runCli } from '../../helpers/run-cli.js'
+import { bundleBoxClient } from '../../helpers/supervise-client.js'
 import { TempFolder } from '../../helpers/temp-folder.js'
 
 const docker = new Dockerode()
@@ -153,16 +153,7 @@ describe('proposals end to end: propose from the box, approve, the route is live
     controller = new ControllerProcess(specs, state, instance)
     controller.start()
 
-    await build({
-      stdin: { contents: CLIENT_SOURCE, resolveDir: packageRoot(), sourcefile: 'supervise-client.mjs', loader: 'js' },
-      outfile: scratch.join('supervise-client.mjs'),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-      logLevel: 'warning',
-    })
+    await scratch.write('supervise-client.mjs', await bundleBoxClient(CLIENT_SOURCE))
     await controller.waitForStatus('agents/impl.yaml', 'impl', isReady, 600_000)
     // Ready means running; the entrypoint marks when it has finished setting the box up (CA, Claude's .claude.json).
     const marked = await runCli(['exec', 'impl', '--instance', instance, '--', 'sh', '-c', 'for i in $(seq 300); do [ -f /run/bottle-agent-ready ] && exit 0; sleep 0.1; done; exit 1'])

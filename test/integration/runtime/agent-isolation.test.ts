@@ -9,15 +9,13 @@
  * from a place that is allowed to reach the target, so a refusal means
  * isolation and not a broken probe.
  */
-import { createSocket, type Socket } from 'node:dgram'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PartSpec } from '../../../controller/runtime/driver.js'
 import { DockerDriver } from '../../../controller/runtime/docker/docker-driver.js'
 import { BUNDLE_ALIASES } from '../../../controller/plan/bundle-services.js'
 import { dockerNames, type DockerNames } from '../../../controller/runtime/docker/names.js'
+import { startHostListeners, type HostListeners } from '../../helpers/host-listeners.js'
 import { buildTestImages, docker, removeInstance, testLogger, uniqueInstance, type TestImages } from './docker-fixtures.js'
 
 const instance = uniqueInstance('iso')
@@ -27,11 +25,7 @@ const BUNDLE_PORTS = [8888, 9420, 9100]
 
 let images: TestImages
 let driver: DockerDriver
-let hostHttp: Server
-let hostHttpPort: number
-const hostHttpPeers: string[] = []
-let hostDns: Socket
-const hostDnsPeers: string[] = []
+let listeners: HostListeners
 
 type User = 'agent' | 'root'
 
@@ -94,19 +88,7 @@ async function addressOn(container: string, network: string): Promise<string> {
 beforeAll(async () => {
   images = await buildTestImages()
   driver = new DockerDriver({ instance, logger: testLogger(), stopTimeoutSeconds: 3 })
-  hostHttp = createServer((request, response) => {
-    hostHttpPeers.push(request.socket.remoteAddress ?? '?')
-    response.end('host\n')
-  })
-  await new Promise<void>((resolve) => hostHttp.listen(0, '0.0.0.0', resolve))
-  hostHttpPort = (hostHttp.address() as AddressInfo).port
-  hostDns = createSocket('udp4')
-  hostDns.on('message', (_message, peer) => hostDnsPeers.push(peer.address))
-  // Port 53 on every host address: where a lookup leaking to the host would land.
-  await new Promise<void>((resolve, reject) => {
-    hostDns.once('error', reject)
-    hostDns.bind(53, '0.0.0.0', () => resolve())
-  })
+  listeners = await startHostListeners()
   for (const agent of agents) {
     await driver.ensureInfrastructure(agent)
     await driver.createPart(agent, 'sidecars', sidecarsSpec())
@@ -122,8 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeInstance(instance)
   await images?.cleanup()
-  await new Promise<void>((resolve) => (hostHttp ? hostHttp.close(() => resolve()) : resolve()))
-  hostDns?.close()
+  await listeners?.close()
 })
 
 describe('an agent container reaches its own bundle and nothing else', () => {
@@ -141,11 +122,11 @@ describe('an agent container reaches its own bundle and nothing else', () => {
     const { gateway } = await networkFacts(names.a.internalNetwork)
     const targets = [...new Set([gateway, ...hostIPv4Addresses()])]
     expect(targets.length).toBeGreaterThan(2)
-    const outcomes = await Promise.all(targets.map(async (address) => [address, await tcpFromAgent(user, address, hostHttpPort)]))
+    const outcomes = await Promise.all(targets.map(async (address) => [address, await tcpFromAgent(user, address, listeners.httpPort)]))
     for (const [address, outcome] of outcomes) {
       expect.soft(outcome, `host listener on ${address}`).not.toBe('connected')
     }
-    expect(hostHttpPeers).toEqual([])
+    expect(listeners.httpPeers).toEqual([])
   })
 
   it('cannot reach another Agent\'s bundle, on either of its networks or by name', async () => {
@@ -203,7 +184,7 @@ describe('an agent container reaches its own bundle and nothing else', () => {
     expect(report.embedded).not.toMatch(/^resolved/)
     expect(report.direct).not.toMatch(/^resolved/)
     expect(report.forwardedInsideBox).toBeGreaterThan(0)
-    expect(hostDnsPeers).toEqual([])
+    expect(listeners.dnsPeers).toEqual([])
   })
 
   const noWayAround = [
@@ -231,7 +212,7 @@ describe('an agent container reaches its own bundle and nothing else', () => {
   describe('controls: the same probes succeed where they are allowed', () => {
     it('the host listener answers the bundle on its egress network\'s gateway', async () => {
       const { gateway } = await networkFacts(names.a.egressNetwork)
-      const result = await driver.exec('a', 'sidecars', ['curl', '-sS', '--connect-timeout', '3', `http://${gateway}:${hostHttpPort}/`])
+      const result = await driver.exec('a', 'sidecars', ['curl', '-sS', '--connect-timeout', '3', `http://${gateway}:${listeners.httpPort}/`])
       expect(result).toMatchObject({ exitCode: 0, stdout: 'host\n' })
     })
 
@@ -242,7 +223,7 @@ describe('an agent container reaches its own bundle and nothing else', () => {
         resolver.setServers([${JSON.stringify(gateway)}])
         resolver.resolve4('control.example.com').catch(() => undefined).finally(() => process.exit(0))`
       await driver.exec('a', 'sidecars', ['node', '-'], { stdin: script })
-      expect(hostDnsPeers.length).toBeGreaterThan(0)
+      expect(listeners.dnsPeers.length).toBeGreaterThan(0)
     })
 
     it('agent B reaches its own bundle', async () => {

@@ -95,7 +95,7 @@ describe('qemuArgs', () => {
 
   it('uses the host CPU under KVM and an emulated one under TCG', () => {
     expect(values(qemuArgs(spec({ accelerator: 'kvm' }), layout), '-cpu')).toEqual(['host'])
-    expect(values(qemuArgs(spec(), layout), '-accel')).toEqual(['tcg'])
+    expect(values(qemuArgs(spec(), layout), '-accel')).toEqual(['tcg,tb-size=64'])
   })
 
   it('restores from a snapshot only with a plain path', () => {
