@@ -304,21 +304,16 @@ for (const runtime of ['docker', 'vm'] as const) {
     it.runIf(runtime === 'vm')('a VM killed with kill -9 is healed, its workspace intact', async () => {
       expect((await inBox('echo kept > ~/workspace/before-the-kill.txt && sync')).exitCode).toBe(0)
       const before = await boxIdentity()
+      const startedBefore = (await controller.status('agents/esc.yaml', AGENT))?.runtime?.agent?.startedAt
+      expect(startedBefore).toBeDefined()
       process.kill(Number(before), 'SIGKILL')
-      const deadline = Date.now() + 180_000
-      let after = before
-      for (;;) {
-        const status = await controller.status('agents/esc.yaml', AGENT)
-        try {
-          after = await boxIdentity()
-        } catch {
-          after = before
-        }
-        if (after !== before && isReady(status!) && status?.runtime?.agent?.state === 'running') break
-        if (Date.now() > deadline) throw new Error(`never healed; last status: ${JSON.stringify(status?.runtime)}`)
-        await sleep(500)
-      }
-      expect((await inBox('cat ~/workspace/before-the-kill.txt')).stdout).toBe('kept\n')
+      // Healed: the status says a new start, running and Ready.
+      const healed = await controller.waitForStatus('agents/esc.yaml', AGENT, (s) => isReady(s) && s.runtime?.agent?.state === 'running' && s.runtime.agent.startedAt !== startedBefore, 180_000)
+      expect(healed.runtime?.agent?.startedAt).not.toBe(startedBefore)
+      expect(await boxIdentity()).not.toBe(before)
+      const kept = await inBox('cat ~/workspace/before-the-kill.txt')
+      expect(kept.stderr).toBe('')
+      expect(kept.stdout).toBe('kept\n')
     })
 
     /**
