@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dockerNames, isOwned, ownershipFilter, ownershipLabels } from '../../../../../controller/runtime/docker/names.js'
+import { dockerNames, isOwned, ownershipFilter, ownershipLabels, runtimeOwner } from '../../../../../controller/runtime/docker/names.js'
 
 describe('dockerNames', () => {
   const cases = [
@@ -38,11 +38,34 @@ describe('dockerNames', () => {
     { name: 'an uppercase agent', instance: 'default', agent: 'Dev', error: /agent "Dev" must match/ },
     { name: 'an agent with a slash', instance: 'default', agent: 'a/b', error: /agent "a\/b" must match/ },
     { name: 'an empty agent', instance: 'default', agent: '', error: /agent "" must match/ },
-    { name: 'an instance with a dot', instance: 'c.i', agent: 'dev', error: /instance "c.i" must match/ },
+    { name: 'an instance with two dots', instance: 'c.i.x', agent: 'dev', error: /instance "c.i.x" must match/ },
+    { name: 'an owner with an uppercase runtime', instance: 'ci.VM', agent: 'dev', error: /instance "ci.VM" must match/ },
     { name: 'an over-long agent', instance: 'default', agent: `a${'b'.repeat(53)}`, error: /must match/ },
   ]
   it.each(refusals)('refuses $name', ({ instance, agent, error }) => {
     expect(() => dockerNames(instance, agent)).toThrow(error)
+  })
+})
+
+describe('runtimeOwner: whose Docker objects they are', () => {
+  it('is the instance for the docker runtime, and the instance and runtime after a dot for another', () => {
+    expect(runtimeOwner('ci')).toBe('ci')
+    expect(runtimeOwner('ci', 'docker')).toBe('ci')
+    expect(runtimeOwner('ci', 'vm')).toBe('ci.vm')
+    expect(dockerNames(runtimeOwner('ci', 'vm'), 'dev').sidecars).toBe('bottle-ci.vm-dev-sidecars')
+    expect(dockerNames(runtimeOwner('default', 'vm'), 'dev').sidecars).toBe('bottle-default.vm-dev-sidecars')
+  })
+
+  it('refuses an instance with a dot, so no instance can take another runtime\'s objects for its own', () => {
+    expect(() => runtimeOwner('c.vm')).toThrow(/instance "c.vm" must match/)
+    expect(() => runtimeOwner('ci', 'v-m')).toThrow(/cannot name an owner/)
+  })
+
+  it('keeps the runtimes of one instance apart', () => {
+    const vmBundle = ownershipLabels(runtimeOwner('ci', 'vm'), 'dev', 'sidecars')
+    expect(isOwned(vmBundle, 'ci')).toBe(false)
+    expect(isOwned(vmBundle, 'ci.vm')).toBe(true)
+    expect(isOwned(ownershipLabels('ci', 'dev', 'sidecars'), 'ci.vm')).toBe(false)
   })
 })
 
