@@ -11,6 +11,9 @@ export class TempDir {
     await mkdir(dirname(join(this.path, rel)), { recursive: true })
     await writeFile(join(this.path, rel), content)
   }
+  async remove(rel: string): Promise<void> {
+    await rm(join(this.path, rel), { force: true })
+  }
   async dispose(): Promise<void> {
     await rm(this.path, { recursive: true, force: true })
   }

@@ -1,8 +1,9 @@
 /**
  * bench/vm (b): a spec saved in the watched folder -> its status says Ready,
  * for an Agent on `runtime: vm` against the same Agent on `runtime: docker`,
- * interleaved in one run with one controller; and the resident memory of
- * each VM's QEMU once Ready. A warm-up run of each comes first (it builds the
+ * interleaved in one run with one controller, one Agent at a time (each is
+ * pruned before the next starts); and the resident memory of each VM's QEMU
+ * once Ready. A warm-up run of each comes first (it builds the
  * boot snapshot of this machine shape, once per image). Target on this
  * machine (TCG): vm Ready <= 2x docker's.
  * Run: npm run build && node dist/bench/vm/ready.js
@@ -38,6 +39,15 @@ async function readyAt(file: string, name: string, timeoutMs = 600_000): Promise
     }
     if (Date.now() > deadline) throw new Error(`${name} never became Ready`)
     await sleep(10)
+  }
+}
+
+/** The controller removes an Agent's status file once it has pruned the Agent. */
+async function gone(statusFile: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (await readFile(statusFile).then(() => true, () => false)) {
+    if (Date.now() > deadline) throw new Error(`${statusFile} was never removed`)
+    await sleep(50)
   }
 }
 
@@ -98,6 +108,9 @@ async function main(): Promise<void> {
         // Run -1 warms up: the first boot of this machine shape saves its snapshot.
         if (run >= 0) times[runtime].push(elapsed)
         if (runtime === 'vm' && run >= 0) rss.push(await rssMiB(Number(await readFile(join(vmState, name, 'q', 'qemu.pid'), 'utf8'))))
+        // One Agent at a time: boxes left running would slow every later start on a small host.
+        await specs.remove(`agents/${name}.yaml`)
+        await gone(join(specs.path, `agents/${name}.status.yaml`))
       }
     }
   } finally {

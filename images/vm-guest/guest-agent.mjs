@@ -475,7 +475,9 @@ function servePort(port, index) {
         setImmediate(readLoop)
       } else {
         if (!error) port.connected = false
-        setTimeout(readLoop, 20)
+        // Every wake-up of an idle guest costs host CPU (much of it under
+        // TCG): a port with no host is looked at five times a second.
+        setTimeout(readLoop, 200)
       }
     })
   }

@@ -68,10 +68,19 @@ export function resolvePartCommand(image: ImageRunConfig, part: PartRunRequest):
   }
 }
 
-/** As root: a clean runner folder the part's user may write. */
+/** Single-quoted for sh: nothing in it is read by the shell. */
+export function shellWord(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`
+}
+
+/** As root, shell source: a clean runner folder the part's user may write. */
+export function prepareScript(user: string | undefined, dir: string = GUEST_PART_DIR): string {
+  const chown = user === undefined ? '' : ` && chown ${shellWord(user)} ${shellWord(dir)}`
+  return `rm -rf ${shellWord(dir)} && mkdir -m 0755 ${shellWord(dir)}${chown}`
+}
+
 export function prepareArgv(user: string | undefined, dir: string = GUEST_PART_DIR): string[] {
-  const chown = user === undefined ? '' : ' && chown "$1" "$0"'
-  return ['sh', '-c', `rm -rf "$0" && mkdir -m 0755 "$0"${chown}`, dir, ...(user === undefined ? [] : [user])]
+  return ['sh', '-c', prepareScript(user, dir)]
 }
 
 /** As the part's user: the runner, detached into its own session so the exec that starts it returns at once. */

@@ -40,10 +40,10 @@ import {
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { ensureBootSnapshot } from './boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, findOnPath, type AssetPaths } from './guest-assets.js'
-import type { GuestChannel } from './guest-channel.js'
+import type { GuestChannel, GuestFile } from './guest-channel.js'
 import { ensureExt4Disk } from './guest-disks.js'
 import { addressFileHelper, bundleForwardScript, guestHostsFile } from './guest-network.js'
-import { GUEST_PART_FILES, launchArgv, parseCount, prepareArgv, resolvePartCommand, type GuestPartCommand } from './guest-part.js'
+import { GUEST_PART_FILES, launchArgv, parseCount, prepareScript, resolvePartCommand, shellWord, type GuestPartCommand } from './guest-part.js'
 import { describeHost, probeHost, type HostCapability } from './host-probe.js'
 import { QemuVm, vmLayout, type VmDisk, type VmSpec } from './qemu-process.js'
 import { adoptVmBox, stopVmBox, vmSpecFor, WORKSPACE_SERIAL } from './vm-box.js'
@@ -605,9 +605,8 @@ export class VmDriver implements RuntimeDriver {
         timeMs: Date.now(),
         seed: randomBytes(64),
       })
-      await this.#copyFolders(box, spec, disks)
       const run = resolvePartCommand(rootfs.config, spec)
-      await checked(box.channel.exec(prepareArgv(run.user)), 'prepare the part')
+      await this.#prepareBox(box, spec, disks, run)
       await checked(box.channel.exec(launchArgv(run, spec.restart?.onFailure ?? 0), {
         env: run.env,
         ...(run.user === undefined ? {} : { user: run.user }),
@@ -646,25 +645,27 @@ export class VmDriver implements RuntimeDriver {
   }
 
   /**
-   * Read-only folders are copied in at every boot (there is no live share
-   * in this kernel); the disks of read-write folders get the host folder's
-   * owner, as a bind mount would show it. The workspace disk's folder is
-   * the entrypoint's to hand to the agent, as on Docker.
+   * Everything before the part's process starts, in one file transfer and
+   * one command (each round trip to a guest costs): read-only folders are
+   * copied in (there is no live share in this kernel); a new disk loses its
+   * lost+found (a Docker volume starts empty, and the entrypoint clones
+   * only into an empty workspace); the disks of read-write folders get the
+   * host folder's owner, as a bind mount would show it (the workspace is
+   * the entrypoint's to hand to the agent, as on Docker); the runner's
+   * folder is made.
    */
-  async #copyFolders(box: Box, spec: PartSpec, disks: Array<{ target: string; owner?: { uid: number; gid: number } }>): Promise<void> {
+  async #prepareBox(box: Box, spec: PartSpec, disks: Array<{ target: string; owner?: { uid: number; gid: number } }>, run: GuestPartCommand): Promise<void> {
+    const files: GuestFile[] = []
     for (const mount of spec.mounts) {
       if (mount.kind !== 'bind' || !mount.readOnly) continue
-      const files = await folderFiles(mount.source)
-      for (const file of files) {
-        await box.channel.putFiles([{ path: join(mount.target, file.relative), data: file.data, mode: file.mode }])
-      }
+      for (const file of await folderFiles(mount.source)) files.push({ path: join(mount.target, file.relative), data: file.data, mode: file.mode })
     }
-    for (const disk of disks) {
-      // A new ext4 holds lost+found; a Docker volume starts empty, and the entrypoint clones only into an empty workspace.
-      await box.channel.exec(['rmdir', join(disk.target, 'lost+found')]).catch(() => undefined)
-      if (disk.owner === undefined) continue
-      await checked(box.channel.exec(['chown', `${disk.owner.uid}:${disk.owner.gid}`, disk.target]), `give ${disk.target} its owner`)
-    }
+    for (const batch of batches(files, 4 * 2 ** 20)) await box.channel.putFiles(batch)
+    const steps = disks.flatMap((disk) => [
+      `rmdir ${shellWord(join(disk.target, 'lost+found'))} 2>/dev/null || true`,
+      ...(disk.owner === undefined ? [] : [`chown ${disk.owner.uid}:${disk.owner.gid} ${shellWord(disk.target)}`]),
+    ])
+    await checked(box.channel.exec(['sh', '-c', [...steps, prepareScript(run.user)].join(' && ')]), 'prepare the box')
   }
 
   /**
@@ -804,6 +805,25 @@ async function folderFiles(root: string): Promise<Array<{ relative: string; data
   await walk(root).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   })
+  return out
+}
+
+/** `files` in groups of at most `maxBytes` (a file larger than that goes alone), so no frame to the guest grows without bound. */
+function batches(files: GuestFile[], maxBytes: number): GuestFile[][] {
+  const out: GuestFile[][] = []
+  let current: GuestFile[] = []
+  let size = 0
+  for (const file of files) {
+    const bytes = Buffer.byteLength(file.data)
+    if (current.length > 0 && size + bytes > maxBytes) {
+      out.push(current)
+      current = []
+      size = 0
+    }
+    current.push(file)
+    size += bytes
+  }
+  if (current.length > 0) out.push(current)
   return out
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { launchArgv, parseCount, prepareArgv, resolvePartCommand } from '../../../../../controller/runtime/vm/guest-part.js'
+import { launchArgv, parseCount, prepareArgv, resolvePartCommand, shellWord } from '../../../../../controller/runtime/vm/guest-part.js'
 
 const image = { env: { PATH: '/usr/bin:/bin', LANG: 'C' }, workdir: '/home/agent', user: 'agent', entrypoint: ['/init'], cmd: ['idle'] }
 
@@ -23,6 +23,14 @@ describe('resolvePartCommand: what docker run would run', () => {
 
   it('refuses a part with nothing to run', () => {
     expect(() => resolvePartCommand({ env: {}, entrypoint: [], cmd: [] }, { env: {} })).toThrow(/no command/)
+  })
+})
+
+describe('shellWord', () => {
+  it('passes any value through sh as one word, unread', async () => {
+    for (const value of ["it's", '$(id)', 'a b', '`x`', "'", '']) {
+      expect((await execa('sh', ['-c', `printf %s ${shellWord(value)}`])).stdout).toBe(value)
+    }
   })
 })
 
