@@ -11,7 +11,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Dockerode from 'dockerode'
 import pino from 'pino'
-import { parseAllDocuments } from 'yaml'
 import { mintCertificateAuthority } from '../../sidecars/egress/certificates.js'
 import { agentLayout } from '../../controller/plan/agent-layout.js'
 import { desiredAgent } from '../../controller/plan/desired-agent.js'
@@ -25,6 +24,7 @@ import { egressNetworkOptions, internalNetworkOptions } from '../../controller/r
 import { dockerNames, ownershipLabels } from '../../controller/runtime/docker/names.js'
 import { loadSpecTree } from '../../controller/spec/load-spec-tree.js'
 import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
+import { readyAt, removeOwnedObjects } from '../lib/agent-status.js'
 import { median, printTable } from '../lib/stats.js'
 import { TempDir, sleep } from '../lib/temp-dir.js'
 
@@ -33,24 +33,6 @@ const docker = new Dockerode()
 const log = pino({ level: 'warn' })
 const BOTTLE = 'apiVersion: bottle.dev/v1alpha1\nkind: Bottle\nmetadata: {name: dev}\nspec:\n  egress:\n    routes:\n      - host: registry.npmjs.org\n'
 const agentYaml = (name: string) => `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: dev\n`
-
-async function readyAt(file: string, name: string): Promise<void> {
-  for (;;) {
-    const text = await readFile(file, 'utf8').catch(() => '')
-    for (const doc of parseAllDocuments(text) as unknown as { toJS(): { metadata?: { name: string }; status?: { conditions?: { type: string; status: string }[] } } }[]) {
-      const v = doc.toJS()
-      if (v?.metadata?.name === name && v.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return
-    }
-    await sleep(10)
-  }
-}
-
-async function removeInstance(instance: string): Promise<void> {
-  const filters = { label: [`bottle.dev/instance=${instance}`] }
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true })
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove()
-}
 
 async function main(): Promise<void> {
   const images = new DockerImageStore({ logger: log, resolveMemoMs: 1000 })
@@ -88,8 +70,8 @@ async function main(): Promise<void> {
   } finally {
     // A controller left running would recreate what the clean-up removes; a failing clean-up must not hide why the run stopped.
     await controller?.stop()
-    await removeInstance(controllerInstance).catch((error: Error) => console.error(`clean-up of ${controllerInstance}: ${error.message}`))
-    await removeInstance(scriptInstance).catch((error: Error) => console.error(`clean-up of ${scriptInstance}: ${error.message}`))
+    await removeOwnedObjects(docker, controllerInstance).catch((error: Error) => console.error(`clean-up of ${controllerInstance}: ${error.message}`))
+    await removeOwnedObjects(docker, scriptInstance).catch((error: Error) => console.error(`clean-up of ${scriptInstance}: ${error.message}`))
     await specs.dispose()
     await state.dispose()
   }

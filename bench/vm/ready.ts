@@ -12,7 +12,6 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Dockerode from 'dockerode'
 import pino from 'pino'
-import { parseAllDocuments } from 'yaml'
 import { Controller } from '../../controller/reconcile/controller.js'
 import { DockerDriver } from '../../controller/runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
@@ -20,6 +19,7 @@ import { runtimeOwner } from '../../controller/runtime/docker/names.js'
 import { DriverRegistry } from '../../controller/runtime/driver-registry.js'
 import { VmDriver } from '../../controller/runtime/vm/vm-driver.js'
 import { LocalFolderSource } from '../../controller/spec/sources/local-folder-source.js'
+import { readyAt, removeOwnedObjects } from '../lib/agent-status.js'
 import { median, printTable } from '../lib/stats.js'
 import { TempDir, sleep } from '../lib/temp-dir.js'
 
@@ -28,19 +28,6 @@ const docker = new Dockerode()
 const log = pino({ level: 'warn' })
 const bottle = (runtime: string) => `apiVersion: bottle.dev/v1alpha1\nkind: Bottle\nmetadata: {name: on-${runtime}}\nspec:\n  runtime: ${runtime}\n  egress:\n    routes:\n      - host: registry.npmjs.org\n`
 const agentYaml = (name: string, runtime: string) => `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: on-${runtime}\n`
-
-async function readyAt(file: string, name: string, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const text = await readFile(file, 'utf8').catch(() => '')
-    for (const doc of parseAllDocuments(text) as unknown as { toJS(): { metadata?: { name: string }; status?: { conditions?: { type: string; status: string }[] } } }[]) {
-      const v = doc.toJS()
-      if (v?.metadata?.name === name && v.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return
-    }
-    if (Date.now() > deadline) throw new Error(`${name} never became Ready`)
-    await sleep(10)
-  }
-}
 
 /** The controller removes an Agent's status file once it has pruned the Agent. */
 async function gone(statusFile: string, timeoutMs = 120_000): Promise<void> {
@@ -54,13 +41,6 @@ async function gone(statusFile: string, timeoutMs = 120_000): Promise<void> {
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN) / 1024)
-}
-
-async function removeOwner(owner: string): Promise<void> {
-  const filters = { label: [`bottle.dev/instance=${owner}`] }
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true })
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove()
 }
 
 async function main(): Promise<void> {
@@ -118,7 +98,7 @@ async function main(): Promise<void> {
     for (const name of made) {
       await vmDriver.removeAgent(name, { purgeWorkspace: true }).catch(() => undefined)
     }
-    for (const owner of [instance, runtimeOwner(instance, 'vm')]) await removeOwner(owner).catch((error: Error) => console.error(`clean-up of ${owner}: ${error.message}`))
+    for (const owner of [instance, runtimeOwner(instance, 'vm')]) await removeOwnedObjects(docker, owner).catch((error: Error) => console.error(`clean-up of ${owner}: ${error.message}`))
     await specs.dispose()
     await state.dispose()
   }
