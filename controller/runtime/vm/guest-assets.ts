@@ -133,9 +133,14 @@ export interface InitramfsOptions extends AssetPaths {
   busybox?: string
 }
 
+/** The busybox the initramfs and the bundle forwards run: BOTTLE_VM_BUSYBOX, else busybox on PATH. */
+export function locateBusybox(): string | undefined {
+  return nonEmpty(process.env.BOTTLE_VM_BUSYBOX) ?? findOnPath('busybox')
+}
+
 /** Builds (or finds cached) the initramfs for `kernel`; returns its path. */
 export async function ensureInitramfs(kernel: GuestKernel, options: InitramfsOptions = {}): Promise<string> {
-  const busybox = options.busybox ?? nonEmpty(process.env.BOTTLE_VM_BUSYBOX) ?? findOnPath('busybox')
+  const busybox = options.busybox ?? locateBusybox()
   if (busybox === undefined) throw new GuestAssetError('no busybox on PATH (install busybox-static)')
   const busyboxBytes = await readFile(busybox)
   if (!isStaticElf(busyboxBytes)) throw new GuestAssetError(`${busybox} is not a static 64-bit executable (install busybox-static)`)

@@ -39,7 +39,7 @@ import {
 } from '../driver.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { ensureBootSnapshot } from './boot-snapshot.js'
-import { ensureInitramfs, ensureRootfs, findOnPath, type AssetPaths } from './guest-assets.js'
+import { ensureInitramfs, ensureRootfs, locateBusybox, type AssetPaths } from './guest-assets.js'
 import type { GuestChannel, GuestFile } from './guest-channel.js'
 import { ensureExt4Disk } from './guest-disks.js'
 import { addressFileHelper, bundleForwardScript, guestHostsFile } from './guest-network.js'
@@ -162,7 +162,7 @@ export class VmDriver implements RuntimeDriver {
     this.#availability ??= (async (): Promise<Availability> => {
       const host = await probeHost({ ...this.#assets, forceTcg: true })
       if (!host.usable) return { ok: false, reason: host.reason }
-      if (this.#busybox() === undefined) return { ok: false, reason: 'no busybox on PATH (install busybox-static)' }
+      if (locateBusybox() === undefined) return { ok: false, reason: 'no busybox on PATH (install busybox-static)' }
       return (await this.#bundle.available()).ok ? { ok: true } : { ok: false, reason: 'the bundle\'s container engine is not available' }
     })()
     return this.#availability
@@ -364,19 +364,20 @@ export class VmDriver implements RuntimeDriver {
     if (!existsSync(paths.record)) throw new DriverError('vm', 'logs', agent, 'no such part')
     const earlier = await readFile(paths.output, 'utf8').catch(() => '')
     let current = await this.#guestOutput(agent)
-    const lines = completeLines(earlier + current.text)
+    const whole = earlier + current
+    const lines = completeLines(whole)
     yield* options.tail === undefined ? lines : lines.slice(Math.max(0, lines.length - options.tail))
     if (!options.follow) return
-    let seen = current.text.length
-    let partial = (earlier + current.text).slice((earlier + current.text).lastIndexOf('\n') + 1)
+    let seen = current.length
+    let partial = whole.slice(whole.lastIndexOf('\n') + 1)
     while (!options.signal?.aborted) {
       await sleepUnless(250, options.signal)
       if (options.signal?.aborted) return
       current = await this.#guestOutput(agent)
       // A new boot starts a new output file; what the old one said is in `earlier` already.
-      if (current.text.length < seen) seen = 0
-      const fresh = partial + current.text.slice(seen)
-      seen = current.text.length
+      if (current.length < seen) seen = 0
+      const fresh = partial + current.slice(seen)
+      seen = current.length
       const cut = fresh.lastIndexOf('\n')
       partial = fresh.slice(cut + 1)
       if (cut >= 0) yield* fresh.slice(0, cut).split('\n')
@@ -548,10 +549,7 @@ export class VmDriver implements RuntimeDriver {
     return this.#host
   }
 
-  #busybox(): string | undefined {
-    const configured = process.env.BOTTLE_VM_BUSYBOX
-    return configured !== undefined && configured !== '' ? configured : findOnPath('busybox')
-  }
+
 
   async #bundleInfrastructureReady(agent: string): Promise<boolean> {
     return (await this.#bundle.observe()).some((b) => b.agent === agent && b.infrastructureReady)
@@ -561,7 +559,7 @@ export class VmDriver implements RuntimeDriver {
   async #writeBundleAddress(agent: string): Promise<void> {
     const paths = this.#paths(agent)
     await this.#ensureFolder(paths.dir)
-    const busybox = this.#busybox()
+    const busybox = locateBusybox()
     if (busybox === undefined) throw new DriverError('vm', 'bundle-address', agent, 'no busybox on PATH (install busybox-static)')
     const address = await this.#bundle.hostReachableAddress(agent, 'sidecars')
     const temp = `${paths.bundleAddress}.tmp`
@@ -575,7 +573,7 @@ export class VmDriver implements RuntimeDriver {
     const paths = this.#paths(agent)
     const spec = record.spec
     const host = await this.#usableHost()
-    const busybox = this.#busybox()
+    const busybox = locateBusybox()
     if (busybox === undefined) throw new DriverError('vm', 'boot', agent, 'no busybox on PATH (install busybox-static)')
     await this.#writeBundleAddress(agent)
     const [rootfs, initramfs] = await Promise.all([
@@ -743,9 +741,10 @@ export class VmDriver implements RuntimeDriver {
     this.#events.emit('event', { agent, part: 'agent', kind, time: new Date().toISOString() } satisfies PartEvent)
   }
 
-  async #guestOutput(agent: string): Promise<{ text: string }> {
+  /** What the running boot has printed so far; empty while no VM runs. */
+  async #guestOutput(agent: string): Promise<string> {
     const box = await this.#box(agent).catch(() => undefined)
-    return { text: box ? ((await readGuest(box, GUEST_PART_FILES.output)) ?? '') : '' }
+    return box ? ((await readGuest(box, GUEST_PART_FILES.output)) ?? '') : ''
   }
 
   /** One change to `agent`'s box (or its disks), counted, after any other change to it has ended. */
