@@ -9,6 +9,7 @@
  *                                      bottle-dev-workspace
  *   instance "ci", agent "dev":        bottle-ci-dev-agent, ...
  */
+import { AGENT_NAME } from '../agent-names.js'
 import type { PartName } from '../driver.js'
 
 export const LABEL = {
@@ -27,7 +28,6 @@ export type ObjectRole = PartName | 'network-internal' | 'network-egress' | 'wor
 
 export const DEFAULT_INSTANCE = 'default'
 
-const AGENT_NAME = /^[a-z][a-z0-9-]{0,52}$/
 const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,30}$/
 /**
  * The owner an object's labels and names carry: the instance, and for the

@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises'
 import type Dockerode from 'dockerode'
 import { execa } from 'execa'
 import { findPackageRoot } from '../../package-root.js'
+import { imageRunConfig, type ImageRunConfig } from '../guest-part.js'
 import { writeCpio, type CpioEntry } from './cpio.js'
 
 /**
@@ -202,15 +203,6 @@ async function writeAtomically(path: string, data: Buffer): Promise<void> {
   }
 }
 
-/** What the image says about running it, which `docker run` would apply and a VM must apply itself. */
-export interface ImageRunConfig {
-  env: Record<string, string>
-  workdir?: string
-  user?: string
-  entrypoint: string[]
-  cmd: string[]
-}
-
 export interface GuestRootfs {
   /** The erofs image, attached read-only. */
   path: string
@@ -232,7 +224,7 @@ export interface RootfsOptions extends AssetPaths {
 export async function ensureRootfs(image: string, options: RootfsOptions): Promise<GuestRootfs> {
   const info = await options.docker.getImage(image).inspect()
   const imageId = info.Id.replace(/^sha256:/, '')
-  const config = runConfig(info.Config)
+  const config = imageRunConfig(info.Config)
   const dir = join(vmCacheDir(options), 'rootfs')
   const out = join(dir, `${imageId}.erofs`)
   if (existsSync(out)) return { path: out, imageId, config }
@@ -268,29 +260,4 @@ function briefly(error: unknown): string {
   const said = (error as { stderr?: unknown }).stderr
   const line = typeof said === 'string' ? said.trim().split('\n')[0] : undefined
   return line !== undefined && line !== '' ? line : (error as Error).message.split('\n')[0] ?? 'failed'
-}
-
-interface DockerImageConfig {
-  Env?: string[] | null
-  WorkingDir?: string
-  User?: string
-  Entrypoint?: string[] | string | null
-  Cmd?: string[] | string | null
-}
-
-function runConfig(config: DockerImageConfig | undefined): ImageRunConfig {
-  const env: Record<string, string> = {}
-  for (const entry of config?.Env ?? []) {
-    const at = entry.indexOf('=')
-    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1)
-  }
-  const list = (value: string[] | string | null | undefined): string[] =>
-    value === null || value === undefined ? [] : typeof value === 'string' ? ['/bin/sh', '-c', value] : value
-  return {
-    env,
-    ...(config?.WorkingDir ? { workdir: config.WorkingDir } : {}),
-    ...(config?.User ? { user: config.User } : {}),
-    entrypoint: list(config?.Entrypoint),
-    cmd: list(config?.Cmd),
-  }
 }

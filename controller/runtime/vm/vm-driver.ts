@@ -38,20 +38,17 @@ import {
   type RuntimeDriver,
 } from '../driver.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
+import { AGENT_NAME, boxName } from '../agent-names.js'
+import type { BundleHost } from '../bundle-host.js'
 import { ensureBootSnapshot } from './boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, locateBusybox, type AssetPaths } from './guest-assets.js'
 import type { GuestChannel, GuestFile } from './guest-channel.js'
 import { ensureExt4Disk } from './guest-disks.js'
 import { addressFileHelper, bundleForwardScript, guestHostsFile } from './guest-network.js'
-import { GUEST_PART_FILES, launchArgv, parseCount, prepareScript, resolvePartCommand, shellWord, type GuestPartCommand } from './guest-part.js'
+import { GUEST_PART_FILES, launchArgv, parseCount, prepareScript, resolvePartCommand, shellWord, type GuestPartCommand } from '../guest-part.js'
 import { describeHost, probeHost, type HostCapability } from './host-probe.js'
 import { QemuVm, vmLayout, type VmDisk, type VmSpec } from './qemu-process.js'
 import { adoptVmBox, stopVmBox, vmSpecFor, WORKSPACE_SERIAL } from './vm-box.js'
-
-/** The Docker side of a VM Agent: its bundle and networks, and the bundle's address as the host reaches it. */
-export interface BundleHost extends RuntimeDriver {
-  hostReachableAddress(agent: string, part: PartName): Promise<string | undefined>
-}
 
 export interface VmDriverOptions {
   bundleHost: BundleHost
@@ -113,7 +110,6 @@ interface AgentPaths {
 
 /** Read-write folders of the agent part become disks of this size (sparse); one size, so boxes share snapshots. */
 const FOLDER_DISK_MIB = 8 * 1024
-const AGENT_NAME = /^[a-z][a-z0-9-]{0,52}$/
 /** The memory a box gets when its spec names none; the guest agent and a CLI need more than the kernel minimum. */
 const DEFAULT_MEMORY_MIB = 1024
 
@@ -487,7 +483,7 @@ export class VmDriver implements RuntimeDriver {
   }
 
   #partName(agent: string): string {
-    return this.#instance === 'default' ? `bottle-${agent}-vm` : `bottle-${this.#instance}-${agent}-vm`
+    return boxName(this.#instance, agent, 'vm')
   }
 
   /**

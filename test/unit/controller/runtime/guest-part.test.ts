@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { launchArgv, parseCount, prepareArgv, resolvePartCommand, shellWord } from '../../../../../controller/runtime/vm/guest-part.js'
+import { launchArgv, parseCount, prepareArgv, resolvePartCommand, shellWord } from '../../../../controller/runtime/guest-part.js'
 
 const image = { env: { PATH: '/usr/bin:/bin', LANG: 'C' }, workdir: '/home/agent', user: 'agent', entrypoint: ['/init'], cmd: ['idle'] }
 

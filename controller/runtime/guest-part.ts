@@ -1,12 +1,47 @@
 /**
- * A part's main process inside a VM box, as a container's is inside a
- * container: started once per boot, its output kept in a file, its pid and
+ * A part's main process inside a VM box (the vm and smolvm runtimes alike),
+ * as a container's is inside a container: started once per boot, its output kept in a file, its pid and
  * its exit code where the host can read them without starting a process
  * in the guest (the guest agent reads files itself). A part that runs to
  * completion is restarted after a failure, with doubling backoff, as the
  * Docker engine's on-failure policy does.
  */
-import type { ImageRunConfig } from './guest-assets.js'
+
+/** What the image says about running it, which `docker run` would apply and a VM must apply itself. */
+export interface ImageRunConfig {
+  env: Record<string, string>
+  workdir?: string
+  user?: string
+  entrypoint: string[]
+  cmd: string[]
+}
+
+/** The parts of a Docker image's config (`docker image inspect` .Config) that say how it runs. */
+export interface DockerImageConfig {
+  Env?: string[] | null
+  WorkingDir?: string
+  User?: string
+  Entrypoint?: string[] | string | null
+  Cmd?: string[] | string | null
+}
+
+/** An image's run config as `docker run` reads it: a string command is a shell command. */
+export function imageRunConfig(config: DockerImageConfig | undefined): ImageRunConfig {
+  const env: Record<string, string> = {}
+  for (const entry of config?.Env ?? []) {
+    const at = entry.indexOf('=')
+    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1)
+  }
+  const list = (value: string[] | string | null | undefined): string[] =>
+    value === null || value === undefined ? [] : typeof value === 'string' ? ['/bin/sh', '-c', value] : value
+  return {
+    env,
+    ...(config?.WorkingDir ? { workdir: config.WorkingDir } : {}),
+    ...(config?.User ? { user: config.User } : {}),
+    entrypoint: list(config?.Entrypoint),
+    cmd: list(config?.Cmd),
+  }
+}
 
 /** Where the runner keeps its files in the guest (tmpfs: a new boot starts clean). */
 export const GUEST_PART_DIR = '/run/bottle-part'
