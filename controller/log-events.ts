@@ -31,6 +31,7 @@ export const LOG_EVENTS = [
   'action',
   'sessions-archived',
   'image.progress',
+  'part.progress',
   'image.ready',
   // proposals
   'proposals.intake-failed',
@@ -68,6 +69,12 @@ export const LOG_EVENTS = [
   // the vm driver's own (VmDriverDecision; the part events above are shared)
   'vm-host-probed',
   'disk-created',
+  'unfinished-box-killed',
+  // the smolvm driver's own (SmolvmDriverDecision; the part events above are shared)
+  'workspace-created',
+  'smolvm-machine-created',
+  'smolvm-machine-deleted',
+  'smolvm-bundle-moved',
 ] as const
 
 export type LogEvent = (typeof LOG_EVENTS)[number]

@@ -7,6 +7,9 @@ import { DockerImageStore } from '../runtime/docker/image-store.js'
 import { assertInstanceName } from '../runtime/docker/names.js'
 import { DriverRegistry } from '../runtime/driver-registry.js'
 import type { ImageStore } from '../runtime/images.js'
+import { RegistryImagePacker } from '../runtime/smolvm/image-pack.js'
+import { SmolvmCli } from '../runtime/smolvm/smolvm-cli.js'
+import { SmolvmDriver } from '../runtime/smolvm/smolvm-driver.js'
 import { VmDriver } from '../runtime/vm/vm-driver.js'
 
 /** Options every command that works on one controller instance's Agents shares. */
@@ -41,10 +44,11 @@ export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Lo
 
 /**
  * The driver of every runtime this controller version has, for one instance.
- * The vm runtime's bundles are containers, driven by a Docker driver of
- * their own (see VmDriver). `smolvm` has none yet: the registry refuses it
- * with that reason. `role`: the controller supervises VMs; every other
- * command reaches them beside it.
+ * The vm and smolvm runtimes' bundles are containers, each driven by a
+ * Docker driver of that runtime's own owner (see BundleHost). A host
+ * without smolvm gets the smolvm driver's own reason from the registry.
+ * `role`: the controller supervises VMs; every other command reaches them
+ * beside it.
  */
 export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'controller' | 'command' = 'command'): DriverRegistry {
   const docker = new Dockerode()
@@ -58,6 +62,13 @@ export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'co
       stateDir: join(instanceStateDir(options), 'vm'),
       logger: log,
       role,
+    }),
+    smolvm: new SmolvmDriver({
+      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'smolvm', workspaceVolume: false }),
+      packer: new RegistryImagePacker({ docker, smolvm: new SmolvmCli(), cacheDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bottle', 'smolvm') }),
+      instance,
+      stateDir: join(instanceStateDir(options), 'smolvm'),
+      logger: log,
     }),
   })
 }

@@ -23,7 +23,7 @@ metadata: {name: boxed}
 spec:
   bottle: micro
 `
-const REASON = 'runtime "smolvm" is not available on this host: no smolvm driver is installed in this controller version'
+const REASON = 'runtime "smolvm" is not available on this host: smolvm is not on PATH (install: https://smolmachines.com)'
 
 /** Every engine object labelled for the Agent, of any kind. */
 async function objectsOf(agent: string): Promise<string[]> {
