@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import pino from 'pino'
 import Dockerode from 'dockerode'
 import { DockerImageStore } from '../../controller/runtime/docker/image-store.js'
+import { ensureBootSnapshot, restoredSpec } from '../../controller/runtime/vm/boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, findOnPath } from '../../controller/runtime/vm/guest-assets.js'
 import { GuestChannel } from '../../controller/runtime/vm/guest-channel.js'
 import { probeHost } from '../../controller/runtime/vm/host-probe.js'
@@ -80,17 +81,19 @@ async function main(): Promise<void> {
       await last.channel.exec(['true'])
       execMs.push(performance.now() - t)
     }
-    const snapshot = `${work}/snapshot.bin`
     last.channel.close()
-    const saveStart = performance.now()
-    await last.vm.saveSnapshot(snapshot)
-    const saveMs = performance.now() - saveStart
     await last.vm.stop()
-    const snapshotMiB = Math.round((await stat(snapshot)).size / 2 ** 20)
+    // The product's path: a template booted with its memory in a file, saved, and restored copy-on-write.
+    const saveStart = performance.now()
+    const snapshot = await ensureBootSnapshot(spec, { cacheDir: `${work}/cache` })
+    const saveMs = performance.now() - saveStart
+    const stateKiB = Math.round((await stat(snapshot.state)).size / 1024)
+    // Allocated blocks: the memory file is as large as the guest's memory, but sparse.
+    const memoryMiB = Math.round(((await stat(snapshot.memory)).blocks * 512) / 2 ** 20)
 
     const restoredRss: number[] = []
     for (let i = 0; i < RUNS; i++) {
-      const started = await start(`${work}/restore${i}`, { ...spec, incoming: snapshot }, true)
+      const started = await start(`${work}/restore${i}`, restoredSpec(spec, snapshot), true)
       restoredRss.push(await rssMiB(started.vm.pid))
       restored.push(started)
       await stopVm(started)
@@ -104,8 +107,8 @@ async function main(): Promise<void> {
         ['root fs build (cached after the first)', ms([rootfsMs])],
         ['cold boot to guest agent', ms(cold.map((s) => s.readyMs))],
         ['cold boot to first command', ms(cold.map((s) => s.firstExecMs))],
-        ['snapshot save', ms([saveMs])],
-        ['snapshot size', `${snapshotMiB} MiB`],
+        ['snapshot build (boot and save, once per image)', ms([saveMs])],
+        ['snapshot on disk', `${stateKiB} KiB state, ${memoryMiB} MiB memory (sparse)`],
         ['restore to guest agent', ms(restored.map((s) => s.readyMs))],
         ['restore to first command', ms(restored.map((s) => s.firstExecMs))],
         ['exec `true` round trip (median of 20)', ms(execMs)],

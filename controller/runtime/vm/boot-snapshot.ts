@@ -14,15 +14,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { withBuildLock } from '../build-lock.js'
 import { vmCacheDir, type AssetPaths } from './guest-assets.js'
 import { createSparse } from './guest-disks.js'
-import { QemuVm, type VmSpec } from './qemu-process.js'
+import { QemuVm, vmLayout, type VmSpec } from './qemu-process.js'
 
 /** Bumped when what a snapshot holds changes in a way the other inputs do not show. */
-const SNAPSHOT_FORMAT = 2
+const SNAPSHOT_FORMAT = 3
 
 /**
  * The key of the snapshot `spec` restores from: every input a restore must
@@ -50,16 +50,33 @@ export function snapshotKey(spec: VmSpec, diskSizes: readonly number[]): string 
 /**
  * `<root fs>_<initramfs>_<key>.vmstate`: the names of the cached assets it
  * was booted from come first, so pruning the cache can tell which snapshots
- * an asset's removal makes useless.
+ * an asset's removal makes useless. The guest's memory is beside it, with
+ * the same stem and MEMORY_SUFFIX.
  */
 export function snapshotFileName(spec: VmSpec, key: string): string {
   const stem = (path: string): string => basename(path).replace(/\.[^.]*$/, '')
-  return `${stem(spec.rootfs)}_${stem(spec.initramfs)}_${key}.vmstate`
+  return `${stem(spec.rootfs)}_${stem(spec.initramfs)}_${key}${STATE_SUFFIX}`
+}
+
+export const STATE_SUFFIX = '.vmstate'
+export const MEMORY_SUFFIX = '.ram'
+
+/** A booted guest, saved: its devices' state, and its memory, which restored boxes map copy-on-write. */
+export interface BootSnapshot {
+  state: string
+  memory: string
+}
+
+/** `spec`, restored from `snapshot` instead of booted. */
+export function restoredSpec(spec: VmSpec, snapshot: BootSnapshot): VmSpec {
+  return { ...spec, incoming: snapshot.state, memoryFile: { path: snapshot.memory, shared: false } }
 }
 
 export interface BootSnapshotOptions extends AssetPaths {
   /** How long the template VM may take to boot. */
   bootTimeoutMs?: number
+  /** Told each step of a build; not called when the snapshot is cached. */
+  onProgress?: (line: string) => void
 }
 
 /**
@@ -67,23 +84,31 @@ export interface BootSnapshotOptions extends AssetPaths {
  * it is missing. One build per key at a time across processes; the file
  * appears complete or not at all.
  */
-export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOptions = {}): Promise<string> {
+export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOptions = {}): Promise<BootSnapshot> {
   const cache = join(vmCacheDir(options), 'snapshots')
   const diskSizes = await Promise.all((spec.disks ?? []).map(async (disk) => (await stat(disk.path)).size))
   const key = snapshotKey(spec, diskSizes)
-  const path = join(cache, snapshotFileName(spec, key))
-  const existing = async (): Promise<string | undefined> => (existsSync(path) ? path : undefined)
+  const state = join(cache, snapshotFileName(spec, key))
+  const snapshot: BootSnapshot = { state, memory: state.slice(0, -STATE_SUFFIX.length) + MEMORY_SUFFIX }
+  // The state file is renamed into place last: with it there, the memory is complete too.
+  const existing = async (): Promise<BootSnapshot | undefined> => (existsSync(snapshot.state) && existsSync(snapshot.memory) ? snapshot : undefined)
   return await withBuildLock(join(cache, 'locks'), key, existing, async () => {
     await mkdir(cache, { recursive: true })
+    // A builder that died mid-build (the lock was taken over) may have left its template VM running.
+    const templateNote = join(cache, 'locks', `${key}.template`)
+    await killLeftTemplate(templateNote)
     // A short folder: the template VM's sockets must fit a Unix socket path.
     const stateDir = await mkdtemp('/tmp/bottle-vmsnap-')
-    const temp = join(cache, `.${key}.${randomBytes(4).toString('hex')}.tmp`)
+    await writeFile(templateNote, stateDir)
+    // Names pruning leaves alone (see vm-cache): a build may run beside a prune.
+    const temp = join(cache, `.${key}.${randomBytes(4).toString('hex')}`)
+    const temporary: BootSnapshot = { state: `${temp}${STATE_SUFFIX}.tmp`, memory: `${temp}${MEMORY_SUFFIX}.tmp` }
     let vm: QemuVm | undefined
     try {
       // The template boots with blank disks of the same sizes in the same
       // slots: the kernel reads a disk's first blocks when it finds it, and
       // no Agent's disk contents may end up in a snapshot others restore.
-      const { incoming: _ignored, ...bootSpec } = spec
+      const { incoming: _incoming, memoryFile: _memoryFile, ...bootSpec } = spec
       const blanks = await Promise.all(
         (spec.disks ?? []).map(async (disk, i) => {
           const blank = join(stateDir, `blank${i}.img`)
@@ -91,16 +116,35 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
           return { ...disk, path: blank }
         }),
       )
-      vm = await QemuVm.launch(stateDir, { ...bootSpec, disks: blanks })
+      // The guest's memory is written straight into the snapshot's memory file as it runs.
+      options.onProgress?.('making the boot snapshot (once per image and machine size): booting a template VM')
+      vm = await QemuVm.launch(stateDir, { ...bootSpec, disks: blanks, memoryFile: { path: temporary.memory, shared: true } })
       const channel = await vm.connectGuest({ readyTimeoutMs: options.bootTimeoutMs ?? 120_000 })
       channel.close()
-      await vm.saveSnapshot(temp)
-      await rename(temp, path)
-      return path
+      options.onProgress?.('making the boot snapshot (once per image and machine size): saving it')
+      await vm.saveSnapshot(temporary.state)
+      // Nothing may write the memory file once boxes map it: QEMU is gone before it is renamed into place.
+      await vm.stop()
+      vm = undefined
+      await rename(temporary.memory, snapshot.memory)
+      await rename(temporary.state, snapshot.state)
+      return snapshot
     } finally {
       await vm?.stop()
-      await rm(temp, { force: true })
+      await rm(temporary.state, { force: true })
+      await rm(temporary.memory, { force: true })
       await rm(stateDir, { recursive: true, force: true })
+      await rm(templateNote, { force: true })
     }
   })
+}
+
+/** Kills the template VM named in `note` if it still runs, and removes its folder. */
+async function killLeftTemplate(note: string): Promise<void> {
+  const dir = await readFile(note, 'utf8').catch(() => undefined)
+  if (dir === undefined || !dir.startsWith('/tmp/bottle-vmsnap-')) return
+  const pid = await QemuVm.runningPid(vmLayout(dir))
+  if (pid !== undefined) process.kill(pid, 'SIGKILL')
+  await rm(dir, { recursive: true, force: true })
+  await rm(note, { force: true })
 }

@@ -57,7 +57,17 @@ export interface VmSpec {
    * boot; telling it the frequency avoids the calibration.
    */
   tscKhz?: number
-  /** Restore the VM from this snapshot file instead of booting. */
+  /**
+   * Guest memory in a file instead of anonymous memory. `shared`: the
+   * guest's writes land in the file (the VM a boot snapshot is taken from).
+   * Otherwise the file is mapped copy-on-write: the guest starts from what
+   * the file holds, and QEMU's resident memory grows only by the pages the
+   * guest touches, not by the whole of its memory. Either way the memory
+   * stays out of migration streams (`x-ignore-shared`), so a snapshot's
+   * device state and its memory are two files.
+   */
+  memoryFile?: { path: string; shared: boolean }
+  /** Restore the VM's device state from this file instead of booting (see memoryFile). */
   incoming?: string
   /** The image's node, which runs the guest agent. Default: found by the guest's /init. */
   guestNode?: string
@@ -107,6 +117,11 @@ function plainPath(path: string): string {
   return path
 }
 
+/** Where a restore reads its snapshot's device state from. */
+export function incomingUri(snapshot: string): string {
+  return `exec:cat ${plainPath(snapshot)}`
+}
+
 export function kernelCommandLine(spec: VmSpec): string {
   return [
     'console=ttyS0',
@@ -128,12 +143,13 @@ export function qemuArgs(spec: VmSpec, layout: VmLayout): string[] {
   const args = [
     '-name', 'bottle-vm',
     // The PIT, PIC and RTC keep stock kernels' timer set-up simple (see tscKhz).
-    '-M', 'microvm,pit=on,pic=on,rtc=on,isa-serial=on',
+    '-M', `microvm,pit=on,pic=on,rtc=on,isa-serial=on${spec.memoryFile ? ',memory-backend=ram' : ''}`,
     // TCG's translation cache defaults to 1 GiB of host memory; 64 MiB keeps a box's QEMU small at little cost.
     '-accel', spec.accelerator === 'tcg' ? 'tcg,tb-size=64' : spec.accelerator,
     '-cpu', spec.accelerator === 'kvm' ? 'host' : 'max',
     '-smp', String(cpus),
     '-m', String(memoryMiB),
+    ...(spec.memoryFile ? ['-object', `memory-backend-file,id=ram,size=${memoryMiB}M,mem-path=${optionValue(spec.memoryFile.path)},share=${spec.memoryFile.shared ? 'on' : 'off'}`] : []),
     '-nodefaults', '-no-user-config', '-no-reboot',
     '-display', 'none',
     '-daemonize',
@@ -168,7 +184,11 @@ export function qemuArgs(spec: VmSpec, layout: VmLayout): string[] {
       '-device', `virtserialport,chardev=agent${index + 1},name=${AGENT_PORT_NAME}.${index + 1}`,
     )
   }
-  if (spec.incoming !== undefined) args.push('-incoming', `exec:cat ${plainPath(spec.incoming)}`)
+  if (spec.incoming !== undefined) {
+    // Checked here, so a bad path fails before QEMU starts; loaded once QMP has set the stream's capabilities (see launch).
+    incomingUri(spec.incoming)
+    args.push('-incoming', 'defer')
+  }
   return args
 }
 
@@ -179,6 +199,17 @@ export interface GuestConnectOptions extends ConnectOptions {
 
 /** How long a spare port may take to answer before it is taken to be in use. */
 const SPARE_PORT_WAIT_MS = 2_000
+
+/**
+ * The migration capabilities every snapshot is saved and loaded with; the
+ * two sides must agree, since they change the stream's layout.
+ * `x-ignore-shared` leaves memory a file backs (shared) out of the stream:
+ * a snapshot's memory is then its own file, which restored boxes map
+ * copy-on-write instead of each reading it whole into their own memory.
+ */
+async function setStreamCapabilities(qmp: QmpClient): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] })
+}
 
 /** A running QEMU of one box, started here or adopted. */
 export class QemuVm {
@@ -221,7 +252,12 @@ export class QemuVm {
     const pid = await QemuVm.runningPid(layout)
     if (pid === undefined) throw new VmError(`QEMU started but left no running process in ${layout.pidFile}`)
     try {
-      return new QemuVm(pid, layout, await QmpClient.connect(layout.qmpSocket))
+      const qmp = await QmpClient.connect(layout.qmpSocket)
+      if (spec.incoming !== undefined) {
+        await setStreamCapabilities(qmp)
+        await qmp.execute('migrate-incoming', { uri: incomingUri(spec.incoming) })
+      }
+      return new QemuVm(pid, layout, qmp)
     } catch (error) {
       killQuietly(pid)
       throw error
@@ -325,6 +361,11 @@ export class QemuVm {
     return typeof reply.status === 'string' ? reply.status : 'unknown'
   }
 
+  /** Lets go of the QMP connection, leaving the VM running, so another client can take it. */
+  disconnect(): void {
+    this.control?.close()
+  }
+
   /** True while the QEMU process exists. */
   alive(): boolean {
     return existsSync(`/proc/${this.pid}`) && !isZombie(this.pid)
@@ -336,6 +377,7 @@ export class QemuVm {
    */
   async saveSnapshot(file: string, timeoutMs = 60_000): Promise<void> {
     await this.qmp.execute('stop')
+    await setStreamCapabilities(this.qmp)
     await this.qmp.execute('migrate', { uri: `exec:cat > ${plainPath(file)}` })
     const deadline = Date.now() + timeoutMs
     for (;;) {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type Dockerode from 'dockerode'
-import { ensureBootSnapshot } from './boot-snapshot.js'
+import { ensureBootSnapshot, restoredSpec } from './boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, type AssetPaths } from './guest-assets.js'
 import type { ImageRunConfig } from '../guest-part.js'
 import type { GuestChannel } from './guest-channel.js'
@@ -91,7 +91,7 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
     disks: [{ path: request.workspace.disk, readOnly: false, serial: WORKSPACE_SERIAL }],
   }
   const snapshot = await ensureBootSnapshot(spec, context)
-  const vm = await QemuVm.launch(stateDir, { ...spec, incoming: snapshot })
+  const vm = await QemuVm.launch(stateDir, restoredSpec(spec, snapshot))
   try {
     await vm.runRestored()
     const channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
@@ -118,8 +118,13 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
 export async function adoptVmBox(stateDir: string, port: 'main' | 'spare' = 'main'): Promise<Omit<VmBox, 'image'> | undefined> {
   const vm = await QemuVm.adopt(stateDir, { control: port === 'main' })
   if (vm === undefined) return undefined
-  // A command beside the controller gives its spare port back as soon as it stops using it.
-  return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000, port, ...(port === 'spare' ? { closeWhenIdleMs: 250 } : {}) }) }
+  try {
+    // A command beside the controller gives its spare port back as soon as it stops using it.
+    return { vm, channel: await vm.connectGuest({ readyTimeoutMs: 10_000, port, ...(port === 'spare' ? { closeWhenIdleMs: 250 } : {}) }) }
+  } catch (error) {
+    vm.disconnect()
+    throw error
+  }
 }
 
 /** Stops a box with its writes on its disk. Idempotent. */

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { readdir, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { MEMORY_SUFFIX, STATE_SUFFIX } from './boot-snapshot.js'
 import { vmCacheDir, type AssetPaths } from './guest-assets.js'
 
 export interface PruneOptions extends AssetPaths {
@@ -36,7 +37,7 @@ export async function pruneVmCache(options: PruneOptions): Promise<string[]> {
     if (name.endsWith('.cpio') && name !== `${currentInitramfs}.cpio`) await remove(join(cache, 'initramfs', name))
   }
   for (const name of await list(join(cache, 'snapshots'))) {
-    if (!name.endsWith('.vmstate')) continue
+    if (!name.endsWith(STATE_SUFFIX) && !name.endsWith(MEMORY_SUFFIX)) continue
     // Asset names are hex digests, so '_' only ever separates them.
     const [rootfs, initramfs] = name.split('_')
     if (rootfs === undefined || initramfs === undefined || !keepRootfs.has(rootfs) || initramfs !== currentInitramfs) {

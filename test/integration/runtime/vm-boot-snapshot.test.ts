@@ -7,12 +7,12 @@
  * adopts a running box.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerImageStore } from '../../../controller/runtime/docker/image-store.js'
-import { ensureBootSnapshot } from '../../../controller/runtime/vm/boot-snapshot.js'
+import { ensureBootSnapshot, restoredSpec, type BootSnapshot } from '../../../controller/runtime/vm/boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, findOnPath } from '../../../controller/runtime/vm/guest-assets.js'
 import { GuestChannel } from '../../../controller/runtime/vm/guest-channel.js'
 import { ensureExt4Disk } from '../../../controller/runtime/vm/guest-disks.js'
@@ -36,12 +36,8 @@ let bundlePort: number
 const running: Array<{ vm: QemuVm; channel?: GuestChannel }> = []
 
 /** A box restored from `snapshot` with its own workspace disk and identity. */
-async function restoreBox(name: string, snapshot: string, disk: string): Promise<{ vm: QemuVm; channel: GuestChannel }> {
-  const vm = await QemuVm.launch(join(work, name), {
-    ...spec,
-    disks: [{ path: disk, readOnly: false, serial: 'workspace' }],
-    incoming: snapshot,
-  })
+async function restoreBox(name: string, snapshot: BootSnapshot, disk: string): Promise<{ vm: QemuVm; channel: GuestChannel }> {
+  const vm = await QemuVm.launch(join(work, name), restoredSpec({ ...spec, disks: [{ path: disk, readOnly: false, serial: 'workspace' }] }, snapshot))
   const box: { vm: QemuVm; channel?: GuestChannel } = { vm }
   running.push(box)
   await vm.runRestored()
@@ -118,7 +114,7 @@ describe('a box started from a boot snapshot', () => {
     const first = await ensureBootSnapshot({ ...key, disks: [{ path: join(work, 'a-workspace.img'), readOnly: false, serial: 'workspace' }] }, { cacheDir })
     const started = Date.now()
     // Another box's disk of the same size: the same machine, the same snapshot, no boot.
-    expect(await ensureBootSnapshot(key, { cacheDir })).toBe(first)
+    expect(await ensureBootSnapshot(key, { cacheDir })).toEqual(first)
     expect(Date.now() - started).toBeLessThan(2_000)
   })
 
@@ -141,6 +137,13 @@ describe('a box started from a boot snapshot', () => {
       const d = await startVmBox(join(work, 'd'), request('d'), context)
       running.push(d)
       expect(readdirSync(join(cacheDir, 'snapshots')).filter((name) => name.endsWith('.vmstate'))).toHaveLength(1)
+      // The guest's memory is one file both boxes map copy-on-write, not a copy each: a box's resident memory is what it touched.
+      expect(readdirSync(join(cacheDir, 'snapshots')).filter((name) => name.endsWith('.ram'))).toHaveLength(1)
+      for (const box of [c, d]) {
+        const rssMiB = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${box.vm.pid}/status`, 'utf8'))?.[1]) / 1024
+        expect(rssMiB).toBeGreaterThan(0)
+        expect(rssMiB).toBeLessThan((spec.memoryMiB ?? 512) * 0.75)
+      }
       expect(c.image.entrypoint).toEqual(['/usr/local/bin/bottle-agent-init'])
 
       const look = async (box: { channel: GuestChannel }): Promise<string> =>

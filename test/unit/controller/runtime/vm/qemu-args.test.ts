@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isStaticElf } from '../../../../../controller/runtime/vm/guest-assets.js'
 import { BUNDLE_GUEST_ADDRESS, busyboxNcHelper, guestHostsFile, userNetdev } from '../../../../../controller/runtime/vm/guest-network.js'
-import { kernelCommandLine, qemuArgs, vmLayout, type VmSpec } from '../../../../../controller/runtime/vm/qemu-process.js'
+import { kernelCommandLine, qemuArgs, incomingUri, vmLayout, type VmSpec } from '../../../../../controller/runtime/vm/qemu-process.js'
 
 const helper = busyboxNcHelper('/usr/bin/busybox')
 
@@ -98,9 +98,22 @@ describe('qemuArgs', () => {
     expect(values(qemuArgs(spec(), layout), '-accel')).toEqual(['tcg,tb-size=64'])
   })
 
-  it('restores from a snapshot only with a plain path', () => {
-    expect(values(qemuArgs(spec({ incoming: '/s/snap.bin' }), layout), '-incoming')).toEqual(['exec:cat /s/snap.bin'])
+  it('restores from a snapshot only with a plain path, loaded once QMP has set the capabilities', () => {
+    expect(values(qemuArgs(spec({ incoming: '/s/snap.bin' }), layout), '-incoming')).toEqual(['defer'])
+    expect(incomingUri('/s/snap.bin')).toBe('exec:cat /s/snap.bin')
     expect(() => qemuArgs(spec({ incoming: '/s/x; rm -rf /' }), layout)).toThrow(/shell/)
+    expect(() => incomingUri('/s/$(reboot)')).toThrow(/shell/)
+    expect(values(qemuArgs(spec(), layout), '-incoming')).toEqual([])
+  })
+
+  it('backs guest memory with a file only when asked: shared for a template, copy-on-write for a restored box', () => {
+    expect(values(qemuArgs(spec(), layout), '-object')).toEqual([])
+    expect(values(qemuArgs(spec(), layout), '-M')[0]).not.toContain('memory-backend')
+    const template = qemuArgs(spec({ memoryMiB: 512, memoryFile: { path: '/c/s,1.ram', shared: true } }), layout)
+    expect(values(template, '-object')).toEqual(['memory-backend-file,id=ram,size=512M,mem-path=/c/s,,1.ram,share=on'])
+    expect(values(template, '-M')[0]).toMatch(/,memory-backend=ram$/)
+    const restored = qemuArgs(spec({ memoryMiB: 512, memoryFile: { path: '/c/s.ram', shared: false } }), layout)
+    expect(values(restored, '-object')).toEqual(['memory-backend-file,id=ram,size=512M,mem-path=/c/s.ram,share=off'])
   })
 
   it('rejects resources QEMU would misread', () => {

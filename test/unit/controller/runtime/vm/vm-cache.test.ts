@@ -33,14 +33,18 @@ describe('pruneVmCache', () => {
     const current = touch('initramfs/1111.cpio')
     const stale = touch('initramfs/2222.cpio')
     const good = touch(`snapshots/${snapshotFileName(spec('aaaa.erofs', '1111.cpio'), 'k1')}`)
+    const goodMemory = touch(`snapshots/${snapshotFileName(spec('aaaa.erofs', '1111.cpio'), 'k1').replace(/\.vmstate$/, '.ram')}`)
     const oldImage = touch(`snapshots/${snapshotFileName(spec('bbbb.erofs', '1111.cpio'), 'k2')}`)
+    const oldImageMemory = touch(`snapshots/${snapshotFileName(spec('bbbb.erofs', '1111.cpio'), 'k2').replace(/\.vmstate$/, '.ram')}`)
     const oldInit = touch(`snapshots/${snapshotFileName(spec('aaaa.erofs', '2222.cpio'), 'k3')}`)
+    // A snapshot being built beside the prune: its files are not the cache's yet.
+    const building = [touch('snapshots/.k4.0a1b2c3d.vmstate.tmp'), touch('snapshots/.k4.0a1b2c3d.ram.tmp')]
     const kernel = touch('kernel/6.1/boot/vmlinuz-6.1')
 
     const removed = await pruneVmCache({ cacheDir, keepImageIds: ['sha256:aaaa'], currentInitramfs: current })
 
-    expect(removed.sort()).toEqual([old, stale, oldImage, oldInit].sort())
-    for (const path of [kept, current, good, kernel]) expect(existsSync(path)).toBe(true)
+    expect(removed.sort()).toEqual([old, stale, oldImage, oldImageMemory, oldInit].sort())
+    for (const path of [kept, current, good, goodMemory, kernel, ...building]) expect(existsSync(path)).toBe(true)
     for (const path of removed) expect(existsSync(path)).toBe(false)
     expect(good.endsWith('aaaa_1111_k1.vmstate')).toBe(true)
   })
