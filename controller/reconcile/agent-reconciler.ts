@@ -189,12 +189,16 @@ export class AgentReconciler {
       })
       desired = gathered.desired
       const requests = gathered.imageRequests
+      const wanted = desired
 
       const actions = planAgent(desired, observed, await state.observeFiles(desired.files))
       if (actions.length > 0) {
         if (actions.some((a) => a.kind === 'create-part')) await this.ensureImages(agent, driver, requests, desired, observed, log)
         for (const action of actions) {
-          await this.apply(agent.name, action, driver, state, log)
+          await this.apply(agent.name, action, driver, state, log, (line) => {
+            log.info({ event: 'part.progress', line } satisfies LogFields, 'part progress')
+            void this.report(agent.name, agent.file, { specErrors: [], specHash: agent.hash, suspended: wanted.suspended, driver: driver.kind, ...(observed ? { observed } : {}), secretProblems: [], events: [], desired: wanted, progress: line.slice(0, 160) })
+          })
           events.push(eventFor(action, this.now()))
         }
         await state.writeApplied({
@@ -241,7 +245,7 @@ export class AgentReconciler {
     }
   }
 
-  private async apply(agent: string, action: PlanAction, driver: RuntimeDriver, state: AgentState, log: Logger): Promise<void> {
+  private async apply(agent: string, action: PlanAction, driver: RuntimeDriver, state: AgentState, log: Logger, onProgress: (line: string) => void): Promise<void> {
     const fields = { event: 'action', action: action.kind, class: action.class, ...('part' in action ? { part: action.part } : {}), ...('reason' in action ? { reason: action.reason } : {}) } satisfies LogFields
     switch (action.kind) {
       case 'ensure-infrastructure':
@@ -255,10 +259,10 @@ export class AgentReconciler {
         return driver.signalPart(agent, 'sidecars', 'SIGHUP')
       case 'create-part':
         log.info({ ...fields, image: action.spec.image, hash: action.spec.hash }, 'creating part')
-        return driver.createPart(agent, action.part, action.spec)
+        return driver.createPart(agent, action.part, action.spec, { onProgress })
       case 'start-part':
         log.info(fields, 'starting part')
-        return driver.startPart(agent, action.part)
+        return driver.startPart(agent, action.part, { onProgress })
       case 'stop-part':
         log.info(fields, 'stopping part')
         return driver.stopPart(agent, action.part)

@@ -55,6 +55,15 @@ export interface PartEvent {
   time: string
 }
 
+export interface PartChangeOptions {
+  /**
+   * Told what a long step is doing, a line at a time, for the Agent's
+   * status (a VM's root filesystem and boot snapshot take a while the
+   * first time). Drivers whose steps are quick need not call it.
+   */
+  onProgress?: (line: string) => void
+}
+
 export interface RemoveOptions {
   /** Also delete the workspace volume. Without it, a workspace outlives every prune. */
   purgeWorkspace: boolean
@@ -89,8 +98,8 @@ export interface RuntimeDriver extends MutationCounter {
    * Creates and starts `part` from `spec`. An existing part of the same name is
    * removed first (a recreate); the workspace volume is never touched.
    */
-  createPart(agent: string, part: PartName, spec: PartSpec): Promise<void>
-  startPart(agent: string, part: PartName): Promise<void>
+  createPart(agent: string, part: PartName, spec: PartSpec, options?: PartChangeOptions): Promise<void>
+  startPart(agent: string, part: PartName, options?: PartChangeOptions): Promise<void>
   stopPart(agent: string, part: PartName): Promise<void>
   removePart(agent: string, part: PartName): Promise<void>
 

@@ -57,7 +57,8 @@ export class ControllerProcess {
 
   async stop(): Promise<void> {
     const child = this.child
-    if (!child || child.exitCode !== null) return
+    // A child that already ended (by itself or a kill9) sends no second 'exit'.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((r) => child.once('exit', r))
     child.kill('SIGTERM')
     await exited

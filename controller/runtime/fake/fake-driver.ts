@@ -8,6 +8,7 @@ import {
   type LogOptions,
   type ObservedAgent,
   type ObservedPart,
+  type PartChangeOptions,
   type PartName,
   type PartSpec,
   type RemoveOptions,
@@ -58,6 +59,10 @@ export class FakeDriver implements RuntimeDriver {
   /** Set to make the next mutating calls fail, one per entry, in order (`createPart`, ...). */
   readonly failNext: string[] = []
   execHandler: FakeExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' })
+  /** Told through onProgress, a line at a time, whenever an agent part is created or started: a slow runtime's steps. */
+  progressLines: string[] = []
+  /** Awaited after those lines, before the part exists: lets a test look at the world mid-change. */
+  whileChanging: ((agent: string, part: PartName) => Promise<void>) | undefined
   /** Runs after each successful mutating call, like a daemon reacting to being started or signalled. */
   afterMutation: ((op: string, agent: string, part?: PartName) => void | Promise<void>) | undefined
 
@@ -108,8 +113,9 @@ export class FakeDriver implements RuntimeDriver {
     created.workspace = true
   }
 
-  async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
+  async createPart(agent: string, part: PartName, spec: PartSpec, options: PartChangeOptions = {}): Promise<void> {
     this.mutate('createPart', agent, part)
+    await this.reportProgress(agent, part, options)
     const a = this.agentOf(agent)
     if (!a.infrastructure) throw new DriverError(this.kind, 'create-part', `${agent}/${part}`, 'network does not exist; ensureInfrastructure must run first')
     if (spec.mounts.some((m) => m.kind === 'workspace') && !a.workspace) {
@@ -121,11 +127,12 @@ export class FakeDriver implements RuntimeDriver {
     await this.afterMutation?.('createPart', agent, part)
   }
 
-  async startPart(agent: string, part: PartName): Promise<void> {
+  async startPart(agent: string, part: PartName, options: PartChangeOptions = {}): Promise<void> {
     const p = this.partOf(agent, part, 'start-part', 'no such part; create it first')
     const starts = p.state !== 'running'
     this.mutate('startPart', agent, part, starts)
     if (!starts) return
+    await this.reportProgress(agent, part, options)
     Object.assign(p, { state: 'running', startedAt: this.now() })
     delete p.exitCode
     delete p.finishedAt
@@ -134,6 +141,12 @@ export class FakeDriver implements RuntimeDriver {
   }
 
   /** Like Docker: stopping a part that is gone or already stopped is not an error. */
+  private async reportProgress(agent: string, part: PartName, options: PartChangeOptions): Promise<void> {
+    if (part !== 'agent') return
+    for (const line of this.progressLines) options.onProgress?.(line)
+    await this.whileChanging?.(agent, part)
+  }
+
   async stopPart(agent: string, part: PartName): Promise<void> {
     const p = this.agents.get(agent)?.parts[part]
     const stops = p !== undefined && p.state !== 'stopped'

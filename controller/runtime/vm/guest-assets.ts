@@ -212,6 +212,8 @@ export interface GuestRootfs {
 
 export interface RootfsOptions extends AssetPaths {
   docker: Dockerode
+  /** Told each step of a build; not called when the cache has the image's root filesystem. */
+  onProgress?: (line: string) => void
 }
 
 /**
@@ -229,6 +231,7 @@ export async function ensureRootfs(image: string, options: RootfsOptions): Promi
   const out = join(dir, `${imageId}.erofs`)
   if (existsSync(out)) return { path: out, imageId, config }
 
+  options.onProgress?.(`building the VM root filesystem of ${image} (once per image): unpacking its files`)
   await mkdir(dir, { recursive: true })
   const unpacked = await mkdtemp(join(dir, `.unpack-${imageId.slice(0, 12)}-`))
   const temp = `${out}.${randomBytes(4).toString('hex')}.tmp`
@@ -243,6 +246,7 @@ export async function ensureRootfs(image: string, options: RootfsOptions): Promi
     const stream = await container.export()
     if (tar.stdin === null) throw new GuestAssetError('tar has no stdin')
     await Promise.all([pipeline(stream, tar.stdin), tar])
+    options.onProgress?.(`building the VM root filesystem of ${image} (once per image): writing the erofs image`)
     await execa('mkfs.erofs', ['--quiet', temp, unpacked])
     await rename(temp, out)
   } catch (error) {

@@ -50,13 +50,20 @@ export class QmpClient {
           s.once('error', reject)
         })
         const client = new QmpClient(socket)
-        await client.handshake(deadline)
+        try {
+          await client.handshake(deadline)
+        } catch (error) {
+          // QEMU serves one QMP client at a time: a connection left open here would lock every later one out.
+          client.close()
+          throw error
+        }
         // Held for a VM's whole life, it must not keep a process alive that is otherwise done (a stopped controller).
         socket.unref()
         return client
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code
-        if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) {
+        // EAGAIN: QEMU's listen backlog is full while another client is being let go.
+        if ((code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'EAGAIN') || Date.now() > deadline) {
           throw new QmpError(`cannot connect to QMP at ${path}: ${(error as Error).message}`, { cause: error })
         }
         await sleep(20)

@@ -32,6 +32,7 @@ import {
   type ObservedAgent,
   type ObservedPart,
   type PartEvent,
+  type PartChangeOptions,
   type PartName,
   type PartSpec,
   type RemoveOptions,
@@ -40,7 +41,7 @@ import {
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { AGENT_NAME, boxName } from '../agent-names.js'
 import type { BundleHost } from '../bundle-host.js'
-import { ensureBootSnapshot } from './boot-snapshot.js'
+import { ensureBootSnapshot, restoredSpec } from './boot-snapshot.js'
 import { ensureInitramfs, ensureRootfs, locateBusybox, type AssetPaths } from './guest-assets.js'
 import type { GuestChannel, GuestFile } from './guest-channel.js'
 import { ensureExt4Disk } from './guest-disks.js'
@@ -76,7 +77,7 @@ export interface VmDriverOptions {
 }
 
 /** Every decision the driver logs; one pino line each. */
-export type VmDriverDecision = 'disk-created' | 'part-created' | 'part-replaced' | 'part-started' | 'part-stopped' | 'part-removed' | 'part-signalled' | 'agent-removed'
+export type VmDriverDecision = 'disk-created' | 'unfinished-box-killed' | 'part-created' | 'part-replaced' | 'part-started' | 'part-stopped' | 'part-removed' | 'part-signalled' | 'agent-removed'
 
 /** What the driver keeps about an Agent's box between boots, in part.json. */
 interface PartRecord {
@@ -86,6 +87,12 @@ interface PartRecord {
   /** Resolved against the image at the last boot: what exec and attach run with. */
   run?: GuestPartCommand
   startedAt?: string
+  /**
+   * The QEMU whose boot finished (restored, configured, part started). A
+   * QEMU running in the folder under another pid was left half-started by
+   * a controller that died mid-boot: it is no box, and is killed.
+   */
+  bootedPid?: number
   finishedAt?: string
   exitCode?: number
   restartCount?: number
@@ -200,7 +207,7 @@ export class VmDriver implements RuntimeDriver {
     this.#decided('disk-created', { agent, disk: 'workspace' })
   }
 
-  async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
+  async createPart(agent: string, part: PartName, spec: PartSpec, options: PartChangeOptions = {}): Promise<void> {
     if (part === 'sidecars') {
       await this.#bundle.createPart(agent, part, spec)
       await this.#writeBundleAddress(agent)
@@ -220,7 +227,7 @@ export class VmDriver implements RuntimeDriver {
       await rm(paths.output, { force: true })
       await this.#writeRecord(paths, record)
       try {
-        await this.#boot(agent, record)
+        await this.#boot(agent, record, options.onProgress)
       } catch (error) {
         // A half-made part must not look like a finished one.
         await this.#stopBox(agent, { keepOutput: false }).catch(() => undefined)
@@ -231,7 +238,7 @@ export class VmDriver implements RuntimeDriver {
     this.#decided('part-created', { agent, part, image: spec.image, hash: spec.hash })
   }
 
-  async startPart(agent: string, part: PartName): Promise<void> {
+  async startPart(agent: string, part: PartName, options: PartChangeOptions = {}): Promise<void> {
     if (part === 'sidecars') {
       await this.#bundle.startPart(agent, part)
       await this.#writeBundleAddress(agent)
@@ -240,12 +247,13 @@ export class VmDriver implements RuntimeDriver {
     const paths = this.#paths(agent, 'start-part')
     const record = await this.#readRecord(paths)
     if (!record) throw new DriverError('vm', 'start-part', agent, 'no such part')
-    const box = await this.#box(agent)
+    // A box that does not answer is no box: the stop below makes sure its QEMU is gone.
+    const box = await this.#box(agent).catch(() => undefined)
     if (box && (await this.#exitCode(box)) === undefined) return
     await this.#mutate('start-part', agent, async () => {
       // A box whose process ended keeps its VM; a start boots a fresh one, as a container's start runs its command anew.
-      if (box) await this.#stopBox(agent, { keepOutput: true })
-      await this.#boot(agent, record)
+      await this.#stopBox(agent, { keepOutput: box !== undefined })
+      await this.#boot(agent, record, options.onProgress)
     })
     this.#decided('part-started', { agent, part })
   }
@@ -507,7 +515,7 @@ export class VmDriver implements RuntimeDriver {
         return this.#cachedBox(agent)
       })
     }
-    const adopting = adoptVmBox(this.#paths(agent).qemu, this.#port).catch((error: unknown) => {
+    const adopting = this.#adopt(agent).catch((error: unknown) => {
       this.#boxes.delete(agent)
       throw new DriverError('vm', 'adopt', agent, (error as Error).message, { cause: error })
     })
@@ -517,6 +525,22 @@ export class VmDriver implements RuntimeDriver {
     })
     this.#boxes.set(agent, cached)
     return cached
+  }
+
+  /** The finished box running in `agent`'s folder, connected; a half-started one is killed (by the controller) or ignored. */
+  async #adopt(agent: string): Promise<Box | undefined> {
+    const paths = this.#paths(agent)
+    const pid = await QemuVm.runningPid(vmLayout(paths.qemu))
+    if (pid === undefined) return undefined
+    const record = await this.#readRecord(paths)
+    if (record?.bootedPid !== pid) {
+      if (this.#port === 'main') {
+        process.kill(pid, 'SIGKILL')
+        this.#decided('unfinished-box-killed', { agent, pid })
+      }
+      return undefined
+    }
+    return adoptVmBox(paths.qemu, this.#port)
   }
 
   async #exitCode(box: Box): Promise<number | undefined> {
@@ -565,7 +589,7 @@ export class VmDriver implements RuntimeDriver {
   }
 
   /** Boots the part's VM from its image's snapshot and starts its process. */
-  async #boot(agent: string, record: PartRecord): Promise<void> {
+  async #boot(agent: string, record: PartRecord, onProgress: (line: string) => void = () => undefined): Promise<void> {
     const paths = this.#paths(agent)
     const spec = record.spec
     const host = await this.#usableHost()
@@ -573,7 +597,7 @@ export class VmDriver implements RuntimeDriver {
     if (busybox === undefined) throw new DriverError('vm', 'boot', agent, 'no busybox on PATH (install busybox-static)')
     await this.#writeBundleAddress(agent)
     const [rootfs, initramfs] = await Promise.all([
-      ensureRootfs(spec.image, { docker: this.#docker, ...this.#assets }),
+      ensureRootfs(spec.image, { docker: this.#docker, ...this.#assets, onProgress }),
       ensureInitramfs(host.kernel, { ...this.#assets, busybox }),
     ])
     const disks = await this.#disks(agent, paths, spec)
@@ -585,8 +609,9 @@ export class VmDriver implements RuntimeDriver {
       memoryMiB: Math.max(256, spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB),
       disks: disks.map((d) => d.disk),
     }
-    const snapshot = await ensureBootSnapshot(machine, this.#assets)
-    const vm = await QemuVm.launch(paths.qemu, { ...machine, incoming: snapshot })
+    const snapshot = await ensureBootSnapshot(machine, { ...this.#assets, onProgress })
+    onProgress('starting the VM from its boot snapshot')
+    const vm = await QemuVm.launch(paths.qemu, restoredSpec(machine, snapshot))
     let channel: GuestChannel | undefined
     try {
       await vm.runRestored()
@@ -600,6 +625,7 @@ export class VmDriver implements RuntimeDriver {
         seed: randomBytes(64),
       })
       const run = resolvePartCommand(rootfs.config, spec)
+      onProgress('provisioning the VM: folders, disks, the part\'s process')
       await this.#prepareBox(box, spec, disks, run)
       await checked(box.channel.exec(launchArgv(run, spec.restart?.onFailure ?? 0), {
         env: run.env,
@@ -609,7 +635,7 @@ export class VmDriver implements RuntimeDriver {
       await waitForGuestFile(box, GUEST_PART_FILES.pid, 10_000)
       this.#boxes.set(agent, Promise.resolve(box))
       const { finishedAt: _f, exitCode: _e, ...rest } = record
-      await this.#writeRecord(paths, { ...rest, run, startedAt: new Date().toISOString(), isolation: `micro-VM, ${describeHost(host).replace(/^vm runtime: /, '')}` })
+      await this.#writeRecord(paths, { ...rest, run, startedAt: new Date().toISOString(), bootedPid: vm.pid, isolation: `micro-VM, ${describeHost(host).replace(/^vm runtime: /, '')}` })
     } catch (error) {
       channel?.close()
       await vm.stop()

@@ -16,7 +16,7 @@
  *   - a route proposed through supervise and approved answers.
  * Every refusal has a control that succeeds the same way.
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Dockerode from 'dockerode'
@@ -168,6 +168,7 @@ for (const runtime of ['docker', 'vm'] as const) {
 
     afterAll(async () => {
       await controller?.stop()
+      if (process.env.BOTTLE_TEST_KEEP_LOG) writeFileSync(`${process.env.BOTTLE_TEST_KEEP_LOG}.${runtime}`, controller?.output ?? '')
       if (runtime === 'vm') {
         // The controller leaves boxes running when it stops; what a delete would do, done directly.
         const pid = (() => {
@@ -324,9 +325,11 @@ EOF`)
       const before = await boxIdentity()
       const startedBefore = (await controller.status('agents/esc.yaml', AGENT))?.runtime?.agent?.startedAt
       expect(startedBefore).toBeDefined()
+      const killedAt = Date.now()
       process.kill(Number(before), 'SIGKILL')
       // Healed: the status says a new start, running and Ready.
       const healed = await controller.waitForStatus('agents/esc.yaml', AGENT, (s) => isReady(s) && s.runtime?.agent?.state === 'running' && s.runtime.agent.startedAt !== startedBefore, 180_000)
+      process.stdout.write(`vm: healed and Ready ${Date.now() - killedAt} ms after kill -9 of QEMU\n`)
       expect(healed.runtime?.agent?.startedAt).not.toBe(startedBefore)
       expect(await boxIdentity()).not.toBe(before)
       const kept = await inBox('cat ~/workspace/before-the-kill.txt')

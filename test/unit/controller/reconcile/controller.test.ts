@@ -54,6 +54,25 @@ describe('Controller with the in-memory driver', () => {
     expect(await running.state.read('agents/impl/agent/gitconfig')).not.toContain(CANARY)
   })
 
+  it("a runtime's steps on a slow create show in the status while it runs, and apply --wait's line", async () => {
+    const driver = new FakeDriver()
+    driver.progressLines = ['building the VM root filesystem of img (once per image): unpacking its files', 'making the boot snapshot (once per image and machine size): booting a template VM']
+    let midway: Awaited<ReturnType<typeof statusOf>>
+    driver.whileChanging = async () => {
+      midway = await vi.waitFor(async () => {
+        const s = await statusOf(specs, 'agents/impl.yaml', 'impl')
+        expect(condition(s, 'Ready')?.message).toContain('booting a template VM')
+        return s
+      })
+    }
+    running = await startFakeController({ specs, driver, env: { GH_TOKEN: CANARY } })
+    expect(condition(midway, 'Ready')).toMatchObject({ status: 'False', reason: 'Progressing', message: 'making the boot snapshot (once per image and machine size): booting a template VM' })
+    expect(running.logs.lines.filter((l) => l.includes('"part.progress"'))).toHaveLength(2)
+    // Once created, the status moves on.
+    const after = await statusOf(specs, 'agents/impl.yaml', 'impl')
+    expect(condition(after, 'Ready')?.status, JSON.stringify(after?.conditions)).toBe('True')
+  })
+
   it('a resync of an unchanged agent changes nothing', async () => {
     running = await startFakeController({ specs })
     running.driver.resetCalls()
@@ -124,7 +143,7 @@ describe('Controller with the in-memory driver', () => {
 
   it('a prune that fails says so in the status instead of leaving it Running', async () => {
     const driver = new FakeDriver()
-    running = await startFakeController({ specs, driver })
+    running = await startFakeController({ specs, driver, env: { GH_TOKEN: CANARY } })
     driver.failNext.push(...Array<string>(50).fill('removeAgent'))
     await running.afterChange(() => specs.remove('agents/impl.yaml'))
     const status = await statusOf(specs, 'agents/impl.yaml', 'impl')
@@ -180,7 +199,7 @@ describe('Controller with the in-memory driver', () => {
   it('retries a failing create with backoff and converges once the engine recovers', async () => {
     const driver = new FakeDriver()
     driver.failNext.push('createPart', 'createPart')
-    running = await startFakeController({ specs, driver })
+    running = await startFakeController({ specs, driver, env: { GH_TOKEN: CANARY } })
     // Retries run on backoff timers, after the queue went idle: wait for the converged part.
     await vi.waitFor(() => expect(driver.partSpec('impl', 'agent')).toBeDefined(), { timeout: 5000 })
     expect(running.controller.metrics.reconcileCount('retry')).toBeGreaterThanOrEqual(2)
