@@ -182,6 +182,34 @@ describe('the agent image entrypoint', () => {
     expect((await driver.observe()).find((agent) => agent.agent === 'bare')?.parts.agent?.state).toBe('running')
   })
 
+  /** curl's exit code against a TLS listener in the box serving `pair`, and what OpenSSL's folder lookup says of its certificate. */
+  async function trustOf(agent: string, pair: 'trusted' | 'untrusted'): Promise<{ curl: number; capath: boolean }> {
+    const script = `
+      const fs = require('fs')
+      require('https').createServer({ cert: fs.readFileSync('/etc/bottle/agent/${pair}.crt'), key: fs.readFileSync('/etc/bottle/agent/${pair}.key') }, (q, r) => r.end('tls ok'))
+        .listen(8443, '127.0.0.1', () => require('child_process').execFile('curl', ['-sS', '--noproxy', '*', 'https://localhost:8443/'], (error) => {
+          console.log(error ? error.code : 0)
+          process.exit(0)
+        }))`
+    const curl = await driver.exec(agent, 'agent', ['node', '-'], { user: 'agent', stdin: script })
+    const verify = await driver.exec(agent, 'agent', ['openssl', 'verify', '-CApath', '/etc/ssl/certs', `/etc/bottle/agent/${pair}.crt`], { user: 'agent' })
+    return { curl: Number(curl.stdout.trim()), capath: verify.exitCode === 0 }
+  }
+
+  it('trusts the Agent CA through the system bundle and through the hashed folder', async () => {
+    expect(await trustOf('dev', 'trusted')).toEqual({ curl: 0, capath: true })
+    expect(await trustOf('dev', 'untrusted')).toEqual({ curl: 60, capath: false })
+  })
+
+  it('trusts only the new CA when restarted with another one', async () => {
+    writeFileSync(join(work, 'dev', 'ca.crt'), strangerCa.certPem)
+    await driver.stopPart('dev', 'agent')
+    await driver.startPart('dev', 'agent')
+    await waitUntilReady('dev')
+    expect(await trustOf('dev', 'trusted')).toEqual({ curl: 60, capath: false })
+    expect(await trustOf('dev', 'untrusted')).toEqual({ curl: 0, capath: true })
+  })
+
   it('stops trusting the old CA when restarted without one', async () => {
     rmSync(join(work, 'dev', 'ca.crt'))
     await driver.stopPart('dev', 'agent')
