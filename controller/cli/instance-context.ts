@@ -1,12 +1,15 @@
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import Dockerode from 'dockerode'
 import pino, { type Logger } from 'pino'
-import { DockerDriver } from '../runtime/docker/docker-driver.js'
+import { BUNDLE_SERVICES } from '../plan/bundle-services.js'
+import { DockerDriver, type DockerDriverOptions } from '../runtime/docker/docker-driver.js'
 import { DockerImageStore } from '../runtime/docker/image-store.js'
 import { assertInstanceName } from '../runtime/docker/names.js'
 import { DriverRegistry } from '../runtime/driver-registry.js'
 import type { ImageStore } from '../runtime/images.js'
+import { FileLoopbackAddressBook } from '../runtime/loopback-addresses.js'
+import { smolvmBundleReach } from '../runtime/smolvm/bundle-reach.js'
 import { RegistryImagePacker } from '../runtime/smolvm/image-pack.js'
 import { SmolvmCli } from '../runtime/smolvm/smolvm-cli.js'
 import { SmolvmDriver } from '../runtime/smolvm/smolvm-driver.js'
@@ -64,13 +67,30 @@ export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'co
       role,
     }),
     smolvm: new SmolvmDriver({
-      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'smolvm', workspaceVolume: false }),
+      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'smolvm', workspaceVolume: false, ...smolvmBundlePublishing(options) }),
       packer: new RegistryImagePacker({ docker, smolvm: new SmolvmCli(), cacheDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bottle', 'smolvm') }),
       instance,
       stateDir: join(instanceStateDir(options), 'smolvm'),
       logger: log,
     }),
   })
+}
+
+/**
+ * How the smolvm bundle host lets boxes reach their bundles (see
+ * runtime/smolvm/bundle-reach.ts): on loopback, the bundle's own ports on
+ * each Agent's loopback address, from one address book beside the
+ * instances' state folders, so Agents of every instance there stay apart.
+ */
+function smolvmBundlePublishing(options: InstanceOptions): Partial<Pick<DockerDriverOptions, 'publishBundle'>> {
+  if (smolvmBundleReach(process.platform, process.env) !== 'loopback') return {}
+  const file = join(dirname(instanceStateDir(options)), 'loopback-addresses.json')
+  return {
+    publishBundle: {
+      addresses: new FileLoopbackAddressBook({ file, instance: options.instance }),
+      ports: Object.values(BUNDLE_SERVICES).map((service) => service.port),
+    },
+  }
 }
 
 /** Where the Agents' images come from (built on the Docker engine; a VM driver turns the same images into root filesystems). */

@@ -27,10 +27,14 @@
  *    passes signals on).
  * Sidecars part: on both networks, as the controller's uid:gid, with no
  * capabilities at all, answering on the internal network to the names the
- * plan gives it (`aliases`).
+ * plan gives it (`aliases`). A bundle host whose boxes cannot reach the
+ * engine's bridge addresses also publishes its ports on the Agent's
+ * loopback address (`publish`, see loopback-publish.ts); the agent part
+ * never publishes anything.
  */
 import type Dockerode from 'dockerode'
 import type { Mount, PartName, PartSpec } from '../driver.js'
+import { loopbackPortBindings, type LoopbackPublish } from './loopback-publish.js'
 import { LABEL, ownershipLabels, partContainerName, type DockerNames } from './names.js'
 
 export const AGENT_CAPABILITIES = ['CHOWN', 'KILL', 'SETUID', 'SETGID'] as const
@@ -49,6 +53,8 @@ export interface ContainerOptionsInput {
   names: DockerNames
   /** OCI runtime to run the part with (runsc for gVisor); absent: the engine default. */
   ociRuntime?: string
+  /** The bundle's ports on the Agent's loopback address; taken by the sidecars part only. */
+  publish?: LoopbackPublish
 }
 
 function toDockerMount(mount: Mount, names: DockerNames): Dockerode.MountSettings {
@@ -93,6 +99,8 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
     }
   }
   if (input.ociRuntime !== undefined) hostConfig.Runtime = input.ociRuntime
+  const published = input.publish === undefined ? undefined : loopbackPortBindings(part, input.publish)
+  if (published !== undefined) hostConfig.PortBindings = published.PortBindings
 
   const options: Dockerode.ContainerCreateOptions = {
     name: partContainerName(names, part),
@@ -106,6 +114,7 @@ export function containerCreateOptions(input: ContainerOptionsInput): Dockerode.
       },
     },
   }
+  if (published !== undefined) options.ExposedPorts = published.ExposedPorts
   if (isAgent) options.Hostname = agent
   if (spec.command !== undefined) options.Cmd = spec.command
   if (spec.user !== undefined) options.User = spec.user

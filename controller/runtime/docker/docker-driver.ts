@@ -27,7 +27,9 @@ import {
   type PartEvent,
 } from '../driver.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
+import type { LoopbackAddressBook } from '../loopback-addresses.js'
 import { containerCreateOptions } from './container-options.js'
+import { publishedLoopbackAddress } from './loopback-publish.js'
 import { sessionExecOptions, startDockerSession } from './docker-session.js'
 import { exitCodeOf } from './exec-exit-code.js'
 import { engineError, statusCodeOf } from './engine-errors.js'
@@ -60,6 +62,15 @@ export interface DockerDriverOptions {
   runtime?: string
   /** Whether Agents get a workspace volume. The vm runtime keeps its workspace on a disk image instead. Default true. */
   workspaceVolume?: boolean
+  /**
+   * For a bundle host whose boxes cannot reach the engine's bridge
+   * addresses (Docker Desktop on macOS keeps them inside its own VM): each
+   * Agent's sidecars part publishes `ports` on the Agent's own loopback
+   * address from `addresses`, and hostReachableAddress names that address.
+   * Never set on the docker runtime's own driver: its agents reach their
+   * bundle on the internal network, and nothing is published for them.
+   */
+  publishBundle?: { addresses: LoopbackAddressBook; ports: readonly number[] }
 }
 
 /** Every decision the driver logs; one pino line each. */
@@ -85,6 +96,7 @@ export class DockerDriver implements RuntimeDriver {
   readonly #stopTimeoutSeconds: number
   readonly #internalPool: Cidr
   readonly #workspaceVolume: boolean
+  readonly #publish: DockerDriverOptions['publishBundle']
   #ociRuntime: Promise<string | undefined> | undefined
   #mutations = 0
 
@@ -92,6 +104,7 @@ export class DockerDriver implements RuntimeDriver {
     // Validates the instance name once, up front.
     this.#instance = runtimeOwner(options.instance, options.runtime)
     this.#workspaceVolume = options.workspaceVolume ?? true
+    this.#publish = options.publishBundle
     this.#docker = options.docker ?? new Dockerode()
     this.#log = options.logger.child({ driver: 'docker', instance: this.#instance })
     this.#configuredOciRuntime = options.ociRuntime
@@ -159,17 +172,33 @@ export class DockerDriver implements RuntimeDriver {
   }
 
   /**
-   * The part's address on its Agent's egress network, which (unlike the
-   * internal one, whose bridge has no host address) the host can reach:
-   * how a VM's forwarded ports find its bundle. Undefined while the part
-   * does not run.
+   * The part's address as this host reaches it: the loopback address its
+   * bundle ports are published on, when this driver publishes them and the
+   * container was made so (read from the container, so one made before
+   * publishing was configured still answers where it really is); else its
+   * address on its Agent's egress network, which (unlike the internal one,
+   * whose bridge has no host address) a host with a native engine reaches.
+   * How a VM's forwarded ports or allowlist find its bundle. Undefined
+   * while the part does not run.
    */
   async hostReachableAddress(agent: string, part: PartName): Promise<string | undefined> {
     const names = this.#names(agent, 'address')
     const existing = await this.#ownedContainer(partContainerName(names, part), agent, 'address')
     if (existing === undefined || !existing.State.Running) return undefined
+    const published = this.#publish === undefined ? undefined : publishedLoopbackAddress(existing.HostConfig.PortBindings as Dockerode.PortMap | undefined, this.#publish.ports)
+    if (published !== undefined) return published
     const address = existing.NetworkSettings.Networks[names.egressNetwork]?.IPAddress
     return address ? address : undefined
+  }
+
+  /**
+   * The loopback address this driver publishes the Agent's bundle on
+   * (allocated on first ask, see ../loopback-addresses.ts), known before
+   * the bundle runs; undefined when it does not publish.
+   */
+  async loopbackAddress(agent: string): Promise<string | undefined> {
+    this.#names(agent, 'address')
+    return this.#publish?.addresses.addressFor(agent)
   }
 
   async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
@@ -182,7 +211,8 @@ export class DockerDriver implements RuntimeDriver {
     }
     if (spec.mounts.some((mount) => mount.kind === 'workspace')) await this.#requireWorkspace(agent, names)
     const ociRuntime = await this.#selectOciRuntime()
-    const options = containerCreateOptions({ instance: this.#instance, agent, part, spec, names, ...(ociRuntime ? { ociRuntime } : {}) })
+    const publish = part === 'sidecars' && this.#publish !== undefined ? { address: await this.#publish.addresses.addressFor(agent), ports: this.#publish.ports } : undefined
+    const options = containerCreateOptions({ instance: this.#instance, agent, part, spec, names, ...(ociRuntime ? { ociRuntime } : {}), ...(publish ? { publish } : {}) })
     const container = await this.#mutate('create-part', name, () => this.#docker.createContainer(options))
     try {
       if (part === 'sidecars') {
@@ -196,7 +226,7 @@ export class DockerDriver implements RuntimeDriver {
       await this.#mutate('create-part', name, () => container.remove({ force: true })).catch(() => undefined)
       throw engineError('create-part', name, error)
     }
-    this.#decided('part-created', { agent, part, container: name, image: spec.image, hash: spec.hash, ociRuntime: ociRuntime ?? 'default' })
+    this.#decided('part-created', { agent, part, container: name, image: spec.image, hash: spec.hash, ociRuntime: ociRuntime ?? 'default', ...(publish ? { published: publish.address } : {}) })
   }
 
   async startPart(agent: string, part: PartName): Promise<void> {
@@ -285,6 +315,8 @@ export class DockerDriver implements RuntimeDriver {
         purged = true
       }
     }
+    // The address goes back to the pool only once nothing of the Agent publishes on it.
+    await this.#publish?.addresses.release(agent)
     this.#decided('agent-removed', {
       agent,
       containers: containers.length,

@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
@@ -30,6 +31,7 @@ import { BUNDLE_ALIASES } from '../../plan/bundle-services.js'
 import type { LogFields } from '../../log-events.js'
 import { AGENT_NAME, boxName } from '../agent-names.js'
 import type { BundleHost } from '../bundle-host.js'
+import { loopbackAddressPresent, missingLoopbackAliasReason } from '../loopback-addresses.js'
 import {
   DriverError,
   type Availability,
@@ -77,6 +79,17 @@ export interface SmolvmDriverOptions {
   stopTimeoutMs?: number
   /** How often events() looks for machines that died and parts that ended. Default 1 s. */
   pollMs?: number
+  /**
+   * Whether this host answers on a loopback address the bundle is
+   * published on. Default: this host's interfaces (all of 127/8 on Linux,
+   * only lo0's addresses on macOS). Tests stand in for the host.
+   */
+  hasLoopbackAddress?: (address: string) => boolean
+}
+
+/** Whether this host answers on `address` now: looked up each time, so an alias added by the user counts without a restart. */
+export function hostHasLoopbackAddress(address: string): boolean {
+  return loopbackAddressPresent(address, process.platform, networkInterfaces())
 }
 
 /** Every decision the driver logs; one pino line each. */
@@ -134,6 +147,7 @@ export class SmolvmDriver implements RuntimeDriver {
   readonly #readyTimeoutMs: number
   readonly #stopTimeoutMs: number
   readonly #pollMs: number
+  readonly #hasLoopbackAddress: (address: string) => boolean
   readonly #events = new EventEmitter()
   /** The change of each Agent's box under way; one at a time per Agent. */
   readonly #busy = new Map<string, Promise<void>>()
@@ -150,6 +164,7 @@ export class SmolvmDriver implements RuntimeDriver {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 5000
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000
     this.#pollMs = options.pollMs ?? 1000
+    this.#hasLoopbackAddress = options.hasLoopbackAddress ?? hostHasLoopbackAddress
     this.#events.setMaxListeners(0)
   }
 
@@ -202,6 +217,7 @@ export class SmolvmDriver implements RuntimeDriver {
 
   async createPart(agent: string, part: PartName, spec: PartSpec): Promise<void> {
     if (part === 'sidecars') {
+      await this.#requireLoopbackAlias(agent, 'create-part')
       await this.#bundle.createPart(agent, part, spec)
       await this.#followBundle(agent)
       return
@@ -235,6 +251,7 @@ export class SmolvmDriver implements RuntimeDriver {
 
   async startPart(agent: string, part: PartName): Promise<void> {
     if (part === 'sidecars') {
+      await this.#requireLoopbackAlias(agent, 'start-part')
       await this.#bundle.startPart(agent, part)
       await this.#followBundle(agent)
       return
@@ -533,11 +550,26 @@ export class SmolvmDriver implements RuntimeDriver {
 
   /**
    * The bundle's address as the box dials it: the bundle host's address for
-   * it, undefined while it does not run. The one place that decides what
-   * the machine's allowlist names; see the README for macOS.
+   * it (its loopback address when the bundle host publishes there, else its
+   * bridge address), undefined while it does not run. The one place that
+   * decides what the machine's allowlist and hosts file name. A loopback
+   * address this host does not answer on is refused here rather than given
+   * to a box that could never reach its bundle.
    */
   async #bundleAddress(agent: string): Promise<string | undefined> {
-    return this.#bundle.hostReachableAddress(agent, 'sidecars')
+    const address = await this.#bundle.hostReachableAddress(agent, 'sidecars')
+    if (address !== undefined && !this.#hasLoopbackAddress(address)) throw new DriverError('smolvm', 'bundle-address', agent, missingLoopbackAliasReason(address))
+    return address
+  }
+
+  /**
+   * Before the bundle is made or started: its loopback address must be on
+   * this host, or the engine's publish fails with a less helpful error
+   * (and the box could not reach the bundle anyway).
+   */
+  async #requireLoopbackAlias(agent: string, operation: string): Promise<void> {
+    const address = await this.#bundle.loopbackAddress?.(agent)
+    if (address !== undefined && !this.#hasLoopbackAddress(address)) throw new DriverError('smolvm', operation, agent, missingLoopbackAliasReason(address))
   }
 
   async #bundleInfrastructureReady(agent: string): Promise<boolean> {

@@ -20,13 +20,22 @@ export const FAKE_SMOLVM = join(import.meta.dirname, '../../../../../fixtures/sm
 /** Relative guest paths: the fake resolves them inside each machine's folder. */
 export const FAKE_GUEST_PATHS = { partDir: 'bottle-part', hostsFile: 'hosts' }
 
-/** A bundle host whose running bundle is at `address` (a Docker bundle host reports the container's address). */
+/**
+ * A bundle host whose running bundle is at `address` (a Docker bundle host
+ * reports the container's bridge address), or, with `loopback` set, one
+ * that publishes every Agent's bundle on that loopback address.
+ */
 export class FakeBundleHost extends FakeDriver implements BundleHost {
   address = '10.99.0.2'
+  loopback: string | undefined
 
   async hostReachableAddress(agent: string, part: PartName): Promise<string | undefined> {
     const found = (await this.observe()).find((a) => a.agent === agent)
-    return found?.parts[part]?.state === 'running' ? this.address : undefined
+    return found?.parts[part]?.state === 'running' ? (this.loopback ?? this.address) : undefined
+  }
+
+  async loopbackAddress(_agent: string): Promise<string | undefined> {
+    return this.loopback
   }
 }
 

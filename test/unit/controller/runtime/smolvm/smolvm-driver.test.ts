@@ -95,6 +95,67 @@ describe('machine create: the network is the bundle and nothing else', () => {
   })
 })
 
+describe('a bundle published on the Agent\'s loopback address (Docker Desktop on macOS)', () => {
+  const LOOPBACK = '127.0.0.16'
+
+  it('the allowlist names the loopback address /32 and the guest\'s hosts file maps the bundle\'s names to it', async () => {
+    const driver = fake.driver({ hasLoopbackAddress: (address) => address === LOOPBACK })
+    const agent = nextAgent()
+    const machine = `bottle-${agent}-smolvm`
+    fake.bundle.loopback = LOOPBACK
+    try {
+      await driver.ensureInfrastructure(agent)
+      await driver.createPart(agent, 'sidecars', spec('s1'))
+      await driver.createPart(agent, 'agent', spec('h1'))
+    } finally {
+      fake.bundle.loopback = undefined
+    }
+    expect(creates(machine)).toHaveLength(1)
+    expect(creates(machine)[0]?.slice(-3)).toEqual(['--net', '--allow-cidr', `${LOOPBACK}/32`])
+    expect(creates(machine)[0]?.join(' ')).not.toContain('10.99.0.2')
+    const hosts = readFileSync(join(machineRoot(machine), 'hosts'), 'utf8')
+    expect(hosts).toContain(`${LOOPBACK}\t${BUNDLE_ALIASES.join(' ')}\n`)
+    expect(hosts).not.toContain('10.99.0.2')
+  })
+
+  it('an alias missing on this host: the bundle is refused with the one line to fix it, and nothing is made', async () => {
+    const driver = fake.driver({ hasLoopbackAddress: () => false })
+    const agent = nextAgent()
+    fake.bundle.loopback = LOOPBACK
+    let error: unknown
+    try {
+      await driver.ensureInfrastructure(agent)
+      error = await driver.createPart(agent, 'sidecars', spec('s1')).then(() => undefined, (e: unknown) => e)
+    } finally {
+      fake.bundle.loopback = undefined
+    }
+    expect(error).toBeInstanceOf(DriverError)
+    expect((error as Error).message).toBe(`smolvm: create-part ${agent}: the bundle's loopback address ${LOOPBACK} is not on this host; add it once with: sudo ifconfig lo0 alias ${LOOPBACK}`)
+    expect((await driver.observe()).find((a) => a.agent === agent)?.parts.sidecars).toBeUndefined()
+  })
+
+  it('an alias that goes missing after the bundle runs: the box is refused rather than booted without a way to its bundle', async () => {
+    const agent = nextAgent()
+    const machine = `bottle-${agent}-smolvm`
+    let aliased = true
+    const driver = fake.driver({ hasLoopbackAddress: () => aliased })
+    fake.bundle.loopback = LOOPBACK
+    let error: unknown
+    try {
+      await driver.ensureInfrastructure(agent)
+      await driver.createPart(agent, 'sidecars', spec('s1'))
+      aliased = false
+      error = await driver.createPart(agent, 'agent', spec('h1')).then(() => undefined, (e: unknown) => e)
+    } finally {
+      fake.bundle.loopback = undefined
+    }
+    expect(error).toBeInstanceOf(DriverError)
+    expect((error as Error).message).toContain(`sudo ifconfig lo0 alias ${LOOPBACK}`)
+    expect(creates(machine)).toHaveLength(0)
+    expect((await driver.observe()).find((a) => a.agent === agent)?.parts.agent).toBeUndefined()
+  })
+})
+
 describe('secrets never go on a command line', () => {
   it('the part\'s and an exec\'s environment reach the guest through a file; no argv holds a value', async () => {
     const driver = fake.driver()
