@@ -56,6 +56,7 @@ export function createLogger(level = process.env.BOTTLE_LOG_LEVEL ?? 'info'): Lo
 export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'controller' | 'command' = 'command'): DriverRegistry {
   const docker = new Dockerode()
   const { instance } = options
+  const reach = smolvmBundleReach(process.platform, process.env)
   return new DriverRegistry({
     docker: new DockerDriver({ docker, instance, logger: log }),
     vm: new VmDriver({
@@ -67,7 +68,8 @@ export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'co
       role,
     }),
     smolvm: new SmolvmDriver({
-      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'smolvm', workspaceVolume: false, ...smolvmBundlePublishing(options) }),
+      bundleHost: new DockerDriver({ docker, instance, logger: log, runtime: 'smolvm', workspaceVolume: false, ...smolvmBundlePublishing(options, reach) }),
+      ...('problem' in reach ? { misconfigured: reach.problem } : {}),
       packer: new RegistryImagePacker({ docker, smolvm: new SmolvmCli(), cacheDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bottle', 'smolvm') }),
       instance,
       stateDir: join(instanceStateDir(options), 'smolvm'),
@@ -82,8 +84,8 @@ export function instanceDrivers(options: InstanceOptions, log: Logger, role: 'co
  * each Agent's loopback address, from one address book beside the
  * instances' state folders, so Agents of every instance there stay apart.
  */
-function smolvmBundlePublishing(options: InstanceOptions): Partial<Pick<DockerDriverOptions, 'publishBundle'>> {
-  if (smolvmBundleReach(process.platform, process.env) !== 'loopback') return {}
+function smolvmBundlePublishing(options: InstanceOptions, reach: ReturnType<typeof smolvmBundleReach>): Partial<Pick<DockerDriverOptions, 'publishBundle'>> {
+  if (!('reach' in reach) || reach.reach !== 'loopback') return {}
   const file = join(dirname(instanceStateDir(options)), 'loopback-addresses.json')
   return {
     publishBundle: {

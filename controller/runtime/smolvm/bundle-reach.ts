@@ -16,9 +16,14 @@ export type BundleReach = 'loopback' | 'bridge'
 
 export const BUNDLE_REACH_ENV = 'BOTTLE_SMOLVM_BUNDLE_REACH'
 
-export function smolvmBundleReach(platform: NodeJS.Platform, env: Readonly<Record<string, string | undefined>>): BundleReach {
+/**
+ * The reach this host uses, or what is wrong with the setting: a bad value
+ * makes the smolvm runtime unavailable (its Agents say why), never every
+ * command of the controller.
+ */
+export function smolvmBundleReach(platform: NodeJS.Platform, env: Readonly<Record<string, string | undefined>>): { reach: BundleReach } | { problem: string } {
   const configured = env[BUNDLE_REACH_ENV]
-  if (configured === undefined || configured === '') return platform === 'darwin' ? 'loopback' : 'bridge'
-  if (configured === 'loopback' || configured === 'bridge') return configured
-  throw new Error(`${BUNDLE_REACH_ENV} must be "loopback" or "bridge", not "${configured}"`)
+  if (configured === undefined || configured === '') return { reach: platform === 'darwin' ? 'loopback' : 'bridge' }
+  if (configured === 'loopback' || configured === 'bridge') return { reach: configured }
+  return { problem: `${BUNDLE_REACH_ENV} must be "loopback" or "bridge", not "${configured}"` }
 }

@@ -85,6 +85,8 @@ export interface SmolvmDriverOptions {
    * only lo0's addresses on macOS). Tests stand in for the host.
    */
   hasLoopbackAddress?: (address: string) => boolean
+  /** Set when the runtime's own settings are wrong: the one-line reason every Agent on it gets. */
+  misconfigured?: string
 }
 
 /** Whether this host answers on `address` now: looked up each time, so an alias added by the user counts without a restart. */
@@ -147,6 +149,7 @@ export class SmolvmDriver implements RuntimeDriver {
   readonly #readyTimeoutMs: number
   readonly #stopTimeoutMs: number
   readonly #pollMs: number
+  readonly #misconfigured: string | undefined
   readonly #hasLoopbackAddress: (address: string) => boolean
   readonly #events = new EventEmitter()
   /** The change of each Agent's box under way; one at a time per Agent. */
@@ -164,6 +167,7 @@ export class SmolvmDriver implements RuntimeDriver {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 5000
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000
     this.#pollMs = options.pollMs ?? 1000
+    this.#misconfigured = options.misconfigured
     this.#hasLoopbackAddress = options.hasLoopbackAddress ?? hostHasLoopbackAddress
     this.#events.setMaxListeners(0)
   }
@@ -174,6 +178,7 @@ export class SmolvmDriver implements RuntimeDriver {
 
   /** smolvm on PATH and the bundle's engine up. Looked up each time (a PATH lookup is cheap), so installing smolvm needs no restart. */
   async available(): Promise<Availability> {
+    if (this.#misconfigured !== undefined) return { ok: false, reason: this.#misconfigured }
     if ((await this.#cli.locate()) === undefined) return { ok: false, reason: `smolvm is not on PATH (${SMOLVM_INSTALL_HINT})` }
     return (await this.#bundle.available()).ok ? { ok: true } : { ok: false, reason: 'the bundle\'s container engine is not available' }
   }

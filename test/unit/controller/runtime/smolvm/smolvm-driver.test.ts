@@ -184,6 +184,11 @@ describe('available()', () => {
     expect(answer).toEqual({ ok: false, reason: 'smolvm is not on PATH (install: https://smolmachines.com)' })
   })
 
+  it('refuses with the setting\'s own one-line problem when the runtime is misconfigured', async () => {
+    const driver = fake.driver({ smolvm: { executable: 'smolvm', path: dirname(FAKE_SMOLVM) }, misconfigured: 'BOTTLE_SMOLVM_BUNDLE_REACH must be "loopback" or "bridge", not "x"' })
+    expect(await driver.available()).toEqual({ ok: false, reason: 'BOTTLE_SMOLVM_BUNDLE_REACH must be "loopback" or "bridge", not "x"' })
+  })
+
   it('is ok with smolvm on PATH and the bundle\'s engine up, and says so when the engine is not', async () => {
     const onPath = fake.driver({ smolvm: { executable: 'smolvm', path: dirname(FAKE_SMOLVM) } })
     expect(await onPath.available()).toEqual({ ok: true })
