@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import type { Logger } from 'pino'
@@ -47,7 +47,12 @@ import {
   type RuntimeDriver,
 } from '../driver.js'
 import { GUEST_PART_DIR, launchArgv, parseCount, prepareScript, resolvePartCommand, shellWord, type GuestPartCommand } from '../guest-part.js'
+import { ensurePrivateDir } from '../../atomic-write.js'
+import { AgentChanges } from '../agent-changes.js'
+import { partOutputLines, sleepUnless } from '../guest-output.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
+import { bundleEvents, mergedEvents, PART_EVENT } from '../merged-events.js'
+import { agentFolders, readPartRecord, writePartRecord } from '../part-records.js'
 import { envFileText, wrappedArgv } from './guest-exec.js'
 import type { ImagePacker } from './image-pack.js'
 import { machineCreateArgv, machineExecArgv, SmolvmCli, SMOLVM_INSTALL_HINT, type SmolvmCliOptions, type SmolvmMachine } from './smolvm-cli.js'
@@ -153,8 +158,7 @@ export class SmolvmDriver implements RuntimeDriver {
   readonly #hasLoopbackAddress: (address: string) => boolean
   readonly #events = new EventEmitter()
   /** The change of each Agent's box under way; one at a time per Agent. */
-  readonly #busy = new Map<string, Promise<void>>()
-  #mutations = 0
+  readonly #changes = new AgentChanges('smolvm')
 
   constructor(options: SmolvmDriverOptions) {
     this.#bundle = options.bundleHost
@@ -173,7 +177,7 @@ export class SmolvmDriver implements RuntimeDriver {
   }
 
   get mutations(): number {
-    return this.#mutations + this.#bundle.mutations
+    return this.#changes.count + this.#bundle.mutations
   }
 
   /** smolvm on PATH and the bundle's engine up. Looked up each time (a PATH lookup is cheap), so installing smolvm needs no restart. */
@@ -185,7 +189,7 @@ export class SmolvmDriver implements RuntimeDriver {
 
   async observe(): Promise<ObservedAgent[]> {
     const bundles = new Map((await this.#bundle.observe()).map((b) => [b.agent, b]))
-    const folders = await this.#agentFolders()
+    const folders = await agentFolders(this.#root)
     const machines = folders.length > 0 ? await this.#machines('observe') : new Map<string, SmolvmMachine>()
     const observed: ObservedAgent[] = []
     for (const agent of [...new Set([...bundles.keys(), ...folders])].sort()) {
@@ -214,7 +218,7 @@ export class SmolvmDriver implements RuntimeDriver {
     await this.#bundle.ensureInfrastructure(agent)
     if (existsSync(paths.workspace)) return
     await this.#mutate('ensure-infrastructure', agent, async () => {
-      await this.#ensureFolder(paths.dir)
+      await ensurePrivateDir(paths.dir)
       await mkdir(paths.workspace, { recursive: true, mode: 0o700 })
     })
     this.#decided('workspace-created', { agent })
@@ -383,56 +387,11 @@ export class SmolvmDriver implements RuntimeDriver {
     const record = await this.#readRecord(paths)
     if (!record) throw new DriverError('smolvm', 'logs', agent, 'no such part')
     const earlier = await readFile(paths.output, 'utf8').catch(() => '')
-    let current = await this.#guestOutput(agent, record)
-    const whole = earlier + current
-    const lines = completeLines(whole)
-    yield* options.tail === undefined ? lines : lines.slice(Math.max(0, lines.length - options.tail))
-    if (!options.follow) return
-    let seen = current.length
-    let partial = whole.slice(whole.lastIndexOf('\n') + 1)
-    while (!options.signal?.aborted) {
-      await sleepUnless(250, options.signal)
-      if (options.signal?.aborted) return
-      current = await this.#guestOutput(agent, (await this.#readRecord(paths)) ?? record)
-      // A new boot starts a new output file; what the old one said is in `earlier` already.
-      if (current.length < seen) seen = 0
-      const fresh = partial + current.slice(seen)
-      seen = current.length
-      const cut = fresh.lastIndexOf('\n')
-      partial = fresh.slice(cut + 1)
-      if (cut >= 0) yield* fresh.slice(0, cut).split('\n')
-    }
+    yield* partOutputLines({ earlier, current: async () => this.#guestOutput(agent, (await this.#readRecord(paths)) ?? record) }, options)
   }
 
   async *events(signal: AbortSignal): AsyncIterable<PartEvent> {
-    const queue: PartEvent[] = []
-    let wake: (() => void) | undefined
-    const push = (event: PartEvent): void => {
-      queue.push(event)
-      wake?.()
-    }
-    this.#events.on('event', push)
-    const bundleEvents = (async () => {
-      for await (const event of this.#bundle.events(signal)) push(event)
-    })().catch(() => undefined)
-    const watching = this.#watchBoxes(signal, push).catch(() => undefined)
-    const onAbort = (): void => wake?.()
-    signal.addEventListener('abort', onAbort)
-    try {
-      while (!signal.aborted) {
-        const next = queue.shift()
-        if (next) {
-          yield next
-          continue
-        }
-        await new Promise<void>((resolve) => (wake = resolve))
-        wake = undefined
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      this.#events.off('event', push)
-      await Promise.all([bundleEvents, watching])
-    }
+    yield* mergedEvents(signal, this.#events, [bundleEvents(this.#bundle), (watch, push) => this.#watchBoxes(watch, push)])
   }
 
   // --- internals -----------------------------------------------------------
@@ -451,33 +410,14 @@ export class SmolvmDriver implements RuntimeDriver {
     return `${this.#guest.partDir}/${name}`
   }
 
-  async #agentFolders(): Promise<string[]> {
-    try {
-      return (await readdir(this.#root, { withFileTypes: true })).filter((e) => e.isDirectory() && AGENT_NAME.test(e.name)).map((e) => e.name)
-    } catch {
-      return []
-    }
-  }
-
-  async #ensureFolder(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await chmod(dir, 0o700)
-  }
-
   async #readRecord(paths: AgentPaths): Promise<PartRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(paths.record, 'utf8')) as PartRecord
-    } catch {
-      return undefined
-    }
+    return readPartRecord<PartRecord>(paths.record)
   }
 
   async #writeRecord(paths: AgentPaths, record: PartRecord): Promise<void> {
-    await this.#ensureFolder(paths.dir)
-    const temp = `${paths.record}.${randomBytes(4).toString('hex')}.tmp`
-    await writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 })
-    await rename(temp, paths.record)
+    await writePartRecord(paths.dir, paths.record, record)
   }
+
 
   async #machines(operation: string): Promise<Map<string, SmolvmMachine>> {
     try {
@@ -671,7 +611,7 @@ export class SmolvmDriver implements RuntimeDriver {
       const paths = this.#paths(agent)
       const hostFile = join(paths.dir, `env-${randomBytes(6).toString('hex')}`)
       envFile = `${this.#guest.partDir}/env-${randomBytes(6).toString('hex')}`
-      await this.#ensureFolder(paths.dir)
+      await ensurePrivateDir(paths.dir)
       try {
         await writeFile(hostFile, envFileText(env), { mode: 0o600 })
         await this.#cli.checked(['machine', 'cp', hostFile, `${machine}:${envFile}`])
@@ -744,12 +684,12 @@ export class SmolvmDriver implements RuntimeDriver {
   async #watchBoxes(signal: AbortSignal, push: (event: PartEvent) => void): Promise<void> {
     const last = new Map<string, 'running' | 'stopped'>()
     while (!signal.aborted) {
-      const folders = await this.#agentFolders()
+      const folders = await agentFolders(this.#root)
       const machines = folders.length > 0 ? await this.#machines('events').catch(() => undefined) : undefined
       for (const agent of machines === undefined ? [] : folders) {
         const record = await this.#readRecord(this.#paths(agent))
         // A change under way reports itself.
-        if (!record || this.#busy.has(agent)) {
+        if (!record || this.#changes.busy(agent)) {
           last.delete(agent)
           continue
         }
@@ -762,29 +702,13 @@ export class SmolvmDriver implements RuntimeDriver {
     }
   }
 
-  async #settled(agent: string): Promise<void> {
-    while (this.#busy.has(agent)) await this.#busy.get(agent)
-  }
-
   #emit(agent: string, kind: PartEvent['kind']): void {
-    this.#events.emit('event', { agent, part: 'agent', kind, time: new Date().toISOString() } satisfies PartEvent)
+    this.#events.emit(PART_EVENT, { agent, part: 'agent', kind, time: new Date().toISOString() } satisfies PartEvent)
   }
 
   /** One change to `agent`'s box, counted, after any other change to it has ended. */
-  async #mutate<T>(operation: string, agent: string, call: () => Promise<T>): Promise<T> {
-    await this.#settled(agent)
-    this.#mutations += 1
-    let release!: () => void
-    this.#busy.set(agent, new Promise<void>((resolve) => (release = resolve)))
-    try {
-      return await call()
-    } catch (error) {
-      if (error instanceof DriverError) throw error
-      throw new DriverError('smolvm', operation, agent, (error as Error).message, { cause: error })
-    } finally {
-      this.#busy.delete(agent)
-      release()
-    }
+  #mutate<T>(operation: string, agent: string, call: () => Promise<T>): Promise<T> {
+    return this.#changes.run(operation, agent, call)
   }
 
   #decided(event: SmolvmDriverDecision, fields: Record<string, unknown>): void {
@@ -799,20 +723,3 @@ export function hostsFile(bundleAddress: string | undefined): string {
   return `${lines.join('\n')}\n`
 }
 
-/** Lines that ended; a last line still being written waits for its newline. */
-function completeLines(text: string): string[] {
-  const cut = text.lastIndexOf('\n')
-  return cut < 0 ? [] : text.slice(0, cut).split('\n')
-}
-
-function sleepUnless(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}

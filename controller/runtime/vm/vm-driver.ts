@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import type Dockerode from 'dockerode'
@@ -38,7 +38,12 @@ import {
   type RemoveOptions,
   type RuntimeDriver,
 } from '../driver.js'
+import { ensurePrivateDir } from '../../atomic-write.js'
+import { AgentChanges } from '../agent-changes.js'
+import { partOutputLines, sleepUnless } from '../guest-output.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
+import { bundleEvents, mergedEvents, PART_EVENT } from '../merged-events.js'
+import { agentFolders, readPartRecord, writePartRecord } from '../part-records.js'
 import { AGENT_NAME, boxName } from '../agent-names.js'
 import type { BundleHost } from '../bundle-host.js'
 import { ensureBootSnapshot, restoredSpec } from './boot-snapshot.js'
@@ -136,7 +141,7 @@ export class VmDriver implements RuntimeDriver {
   readonly #events = new EventEmitter()
   #host: Promise<Extract<HostCapability, { usable: true }>> | undefined
   #availability: Promise<Availability> | undefined
-  #mutations = 0
+  readonly #changes = new AgentChanges('vm')
 
   constructor(options: VmDriverOptions) {
     this.#bundle = options.bundleHost
@@ -153,7 +158,7 @@ export class VmDriver implements RuntimeDriver {
   }
 
   get mutations(): number {
-    return this.#mutations + this.#bundle.mutations
+    return this.#changes.count + this.#bundle.mutations
   }
 
   /**
@@ -173,7 +178,7 @@ export class VmDriver implements RuntimeDriver {
 
   async observe(): Promise<ObservedAgent[]> {
     const bundles = new Map((await this.#bundle.observe()).map((b) => [b.agent, b]))
-    const names = new Set([...bundles.keys(), ...(await this.#agentFolders())])
+    const names = new Set([...bundles.keys(), ...(await agentFolders(this.#root))])
     const observed: ObservedAgent[] = []
     for (const agent of [...names].sort()) {
       const bundle = bundles.get(agent)
@@ -201,7 +206,7 @@ export class VmDriver implements RuntimeDriver {
     await this.#bundle.ensureInfrastructure(agent)
     if (existsSync(paths.workspace)) return
     await this.#mutate('ensure-infrastructure', agent, async () => {
-      await this.#ensureFolder(paths.dir)
+      await ensurePrivateDir(paths.dir)
       await ensureExt4Disk(paths.workspace)
     })
     this.#decided('disk-created', { agent, disk: 'workspace' })
@@ -367,56 +372,11 @@ export class VmDriver implements RuntimeDriver {
     const paths = this.#paths(agent, 'logs')
     if (!existsSync(paths.record)) throw new DriverError('vm', 'logs', agent, 'no such part')
     const earlier = await readFile(paths.output, 'utf8').catch(() => '')
-    let current = await this.#guestOutput(agent)
-    const whole = earlier + current
-    const lines = completeLines(whole)
-    yield* options.tail === undefined ? lines : lines.slice(Math.max(0, lines.length - options.tail))
-    if (!options.follow) return
-    let seen = current.length
-    let partial = whole.slice(whole.lastIndexOf('\n') + 1)
-    while (!options.signal?.aborted) {
-      await sleepUnless(250, options.signal)
-      if (options.signal?.aborted) return
-      current = await this.#guestOutput(agent)
-      // A new boot starts a new output file; what the old one said is in `earlier` already.
-      if (current.length < seen) seen = 0
-      const fresh = partial + current.slice(seen)
-      seen = current.length
-      const cut = fresh.lastIndexOf('\n')
-      partial = fresh.slice(cut + 1)
-      if (cut >= 0) yield* fresh.slice(0, cut).split('\n')
-    }
+    yield* partOutputLines({ earlier, current: () => this.#guestOutput(agent) }, options)
   }
 
   async *events(signal: AbortSignal): AsyncIterable<PartEvent> {
-    const queue: PartEvent[] = []
-    let wake: (() => void) | undefined
-    const push = (event: PartEvent): void => {
-      queue.push(event)
-      wake?.()
-    }
-    this.#events.on('event', push)
-    const bundleEvents = (async () => {
-      for await (const event of this.#bundle.events(signal)) push(event)
-    })().catch(() => undefined)
-    const watching = this.#watchBoxes(signal, push)
-    const onAbort = (): void => wake?.()
-    signal.addEventListener('abort', onAbort)
-    try {
-      while (!signal.aborted) {
-        const next = queue.shift()
-        if (next) {
-          yield next
-          continue
-        }
-        await new Promise<void>((resolve) => (wake = resolve))
-        wake = undefined
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      this.#events.off('event', push)
-      await Promise.all([bundleEvents, watching])
-    }
+    yield* mergedEvents(signal, this.#events, [bundleEvents(this.#bundle), (watch, push) => this.#watchBoxes(watch, push)])
   }
 
   // --- internals -----------------------------------------------------------
@@ -435,32 +395,12 @@ export class VmDriver implements RuntimeDriver {
     }
   }
 
-  async #agentFolders(): Promise<string[]> {
-    try {
-      return (await readdir(this.#root, { withFileTypes: true })).filter((e) => e.isDirectory() && AGENT_NAME.test(e.name)).map((e) => e.name)
-    } catch {
-      return []
-    }
-  }
-
-  async #ensureFolder(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await chmod(dir, 0o700)
-  }
-
   async #readRecord(paths: AgentPaths): Promise<PartRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(paths.record, 'utf8')) as PartRecord
-    } catch {
-      return undefined
-    }
+    return readPartRecord<PartRecord>(paths.record)
   }
 
   async #writeRecord(paths: AgentPaths, record: PartRecord): Promise<void> {
-    await this.#ensureFolder(paths.dir)
-    const temp = `${paths.record}.${randomBytes(4).toString('hex')}.tmp`
-    await writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 })
-    await rename(temp, paths.record)
+    await writePartRecord(paths.dir, paths.record, record)
   }
 
   async #observePart(agent: string, record: PartRecord): Promise<ObservedPart> {
@@ -501,7 +441,7 @@ export class VmDriver implements RuntimeDriver {
    * a VM while it boots: QEMU serves one QMP connection at a time.
    */
   async #box(agent: string, inside = false): Promise<Box | undefined> {
-    if (!inside) await this.#settled(agent)
+    if (!inside) await this.#changes.settled(agent)
     return this.#cachedBox(agent)
   }
 
@@ -578,7 +518,7 @@ export class VmDriver implements RuntimeDriver {
   /** Points the box's forwarded ports at the bundle's current address (nowhere while it does not run). */
   async #writeBundleAddress(agent: string): Promise<void> {
     const paths = this.#paths(agent)
-    await this.#ensureFolder(paths.dir)
+    await ensurePrivateDir(paths.dir)
     const busybox = locateBusybox()
     if (busybox === undefined) throw new DriverError('vm', 'bundle-address', agent, 'no busybox on PATH (install busybox-static)')
     const address = await this.#bundle.hostReachableAddress(agent, 'sidecars')
@@ -733,14 +673,14 @@ export class VmDriver implements RuntimeDriver {
   async #watchBoxes(signal: AbortSignal, push: (event: PartEvent) => void): Promise<void> {
     const last = new Map<string, 'running' | 'ended' | 'down'>()
     while (!signal.aborted) {
-      for (const agent of await this.#agentFolders()) {
+      for (const agent of await agentFolders(this.#root)) {
         const paths = this.#paths(agent)
         if (!existsSync(paths.record)) {
           last.delete(agent)
           continue
         }
         // A change under way reports itself.
-        if (this.#busy.has(agent)) continue
+        if (this.#changes.busy(agent)) continue
         const box = await this.#box(agent).catch(() => undefined)
         const now = box === undefined ? 'down' : (await this.#exitCode(box).catch(() => undefined)) === undefined ? 'running' : 'ended'
         const before = last.get(agent)
@@ -752,15 +692,8 @@ export class VmDriver implements RuntimeDriver {
     }
   }
 
-  /** The change of each Agent's box under way; one at a time per Agent. */
-  readonly #busy = new Map<string, Promise<void>>()
-
-  async #settled(agent: string): Promise<void> {
-    while (this.#busy.has(agent)) await this.#busy.get(agent)
-  }
-
   #emit(agent: string, kind: PartEvent['kind']): void {
-    this.#events.emit('event', { agent, part: 'agent', kind, time: new Date().toISOString() } satisfies PartEvent)
+    this.#events.emit(PART_EVENT, { agent, part: 'agent', kind, time: new Date().toISOString() } satisfies PartEvent)
   }
 
   /** What the running boot has printed so far; empty while no VM runs. */
@@ -770,20 +703,8 @@ export class VmDriver implements RuntimeDriver {
   }
 
   /** One change to `agent`'s box (or its disks), counted, after any other change to it has ended. */
-  async #mutate<T>(operation: string, agent: string, call: () => Promise<T>): Promise<T> {
-    await this.#settled(agent)
-    this.#mutations += 1
-    let release!: () => void
-    this.#busy.set(agent, new Promise<void>((resolve) => (release = resolve)))
-    try {
-      return await call()
-    } catch (error) {
-      if (error instanceof DriverError) throw error
-      throw new DriverError('vm', operation, agent, (error as Error).message, { cause: error })
-    } finally {
-      this.#busy.delete(agent)
-      release()
-    }
+  #mutate<T>(operation: string, agent: string, call: () => Promise<T>): Promise<T> {
+    return this.#changes.run(operation, agent, call)
   }
 
   #decided(event: VmDriverDecision, fields: Record<string, unknown>): void {
@@ -846,24 +767,6 @@ function batches(files: GuestFile[], maxBytes: number): GuestFile[][] {
   }
   if (current.length > 0) out.push(current)
   return out
-}
-
-/** Lines that ended; a last line still being written waits for its newline. */
-function completeLines(text: string): string[] {
-  const cut = text.lastIndexOf('\n')
-  return cut < 0 ? [] : text.slice(0, cut).split('\n')
-}
-
-function sleepUnless(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
 
 function signalNumber(name: string): number {
