@@ -40,6 +40,7 @@ import {
 } from '../driver.js'
 import { ensurePrivateDir } from '../../atomic-write.js'
 import { AgentChanges } from '../agent-changes.js'
+import { observedBoxAgent } from '../box-observation.js'
 import { partOutputLines, sleepUnless } from '../guest-output.js'
 import type { InteractiveSession, SessionOptions } from '../interactive-session.js'
 import { bundleEvents, mergedEvents, PART_EVENT } from '../merged-events.js'
@@ -183,20 +184,10 @@ export class VmDriver implements RuntimeDriver {
     for (const agent of [...names].sort()) {
       const bundle = bundles.get(agent)
       const paths = this.#paths(agent)
-      const parts: ObservedAgent['parts'] = {}
-      if (bundle?.parts.sidecars) parts.sidecars = bundle.parts.sidecars
       const record = await this.#readRecord(paths)
-      if (record) parts.agent = await this.#observePart(agent, record)
-      const workspace = existsSync(paths.workspace)
-      const infrastructure = [...(bundle?.infrastructure ?? []), ...(workspace ? [paths.workspace] : [])].sort()
-      if (Object.keys(parts).length === 0 && infrastructure.length === 0) continue
-      observed.push({
-        agent,
-        parts,
-        infrastructureReady: (bundle?.infrastructureReady ?? false) && workspace,
-        infrastructure,
-        ...(workspace ? { workspace: paths.workspace } : {}),
-      })
+      const box = record ? await this.#observePart(agent, record) : undefined
+      const seen = observedBoxAgent(agent, bundle, box, existsSync(paths.workspace) ? paths.workspace : undefined)
+      if (seen) observed.push(seen)
     }
     return observed
   }

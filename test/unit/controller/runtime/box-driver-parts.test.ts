@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AgentChanges } from '../../../../controller/runtime/agent-changes.js'
-import { DriverError, type PartEvent } from '../../../../controller/runtime/driver.js'
+import { DriverError, type ObservedAgent, type ObservedPart, type PartEvent } from '../../../../controller/runtime/driver.js'
 import { partOutputLines } from '../../../../controller/runtime/guest-output.js'
 import { mergedEvents, PART_EVENT } from '../../../../controller/runtime/merged-events.js'
 import { agentFolders, readPartRecord, writePartRecord } from '../../../../controller/runtime/part-records.js'
+import { observedBoxAgent } from '../../../../controller/runtime/box-observation.js'
 
 const cleanups: string[] = []
 afterEach(async () => {
@@ -117,5 +118,26 @@ describe('mergedEvents', () => {
     }
     expect(got).toEqual(['from-source:die', 'own:start'])
     expect(own.listenerCount(PART_EVENT)).toBe(0)
+  })
+})
+
+describe('observedBoxAgent', () => {
+  const bundle: ObservedAgent = { agent: 'dev', parts: { sidecars: { id: 's', name: 'n', state: 'running', hash: 'h1', image: 'sidecars:1' } }, infrastructureReady: true, infrastructure: ['net-b', 'net-a'] }
+  const box: ObservedPart = { id: 'b', name: 'box', state: 'running', hash: 'h2', image: 'agent:1' }
+
+  it('joins the bundle, the box and the workspace; ready only with both networks and the workspace', () => {
+    expect(observedBoxAgent('dev', bundle, box, '/s/dev/workspace')).toEqual({
+      agent: 'dev',
+      parts: { sidecars: bundle.parts.sidecars, agent: box },
+      infrastructureReady: true,
+      infrastructure: ['/s/dev/workspace', 'net-a', 'net-b'],
+      workspace: '/s/dev/workspace',
+    })
+    expect(observedBoxAgent('dev', bundle, box, undefined)?.infrastructureReady).toBe(false)
+    expect(observedBoxAgent('dev', undefined, undefined, '/s/dev/workspace')).toMatchObject({ parts: {}, infrastructureReady: false })
+  })
+
+  it('reports nothing of an Agent with no bundle, no box and no workspace', () => {
+    expect(observedBoxAgent('dev', undefined, undefined, undefined)).toBeUndefined()
   })
 })
