@@ -45,18 +45,24 @@ const finished = (s: ObjectStatus) => s.phase === 'Succeeded' || s.phase === 'Fa
 const agentSpec = (name: string, extra = '') =>
   `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: dev\n  provider: claude\n  auth: {tokenRef: {env: CLAUDE_TOKEN}}\n${extra}`
 
-/** The pids of the QEMU processes whose command line names `agent`'s folder of this test's state. */
+/**
+ * The VMs of `agent` in this test's state: QEMU processes whose command
+ * line names its folder. While QEMU daemonizes, its first process and the
+ * daemon it forks run side by side with one command line: they are one VM,
+ * counted once (a process whose parent is also counted is the same VM).
+ */
 async function qemuPidsOf(stateDir: string, agent: string): Promise<number[]> {
   const folder = join(stateDir, instance, 'vm', agent) + '/'
-  const pids: number[] = []
+  const parents = new Map<number, number>()
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
-    if (argv.startsWith('qemu-system') || argv.includes('/qemu-system')) {
-      if (argv.split('\0').some((arg) => arg.includes(folder))) pids.push(Number(entry))
-    }
+    if (!argv.startsWith('qemu-system') && !argv.includes('/qemu-system')) continue
+    if (!argv.split('\0').some((arg) => arg.includes(folder))) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
   }
-  return pids
+  return [...parents.keys()].filter((pid) => !parents.has(parents.get(pid)!))
 }
 
 describe('Claude Code in a micro-VM', () => {
