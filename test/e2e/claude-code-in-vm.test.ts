@@ -12,7 +12,7 @@
  */
 import { execa } from 'execa'
 import { readFileSync } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import Dockerode from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -46,23 +46,31 @@ const agentSpec = (name: string, extra = '') =>
   `apiVersion: bottle.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  bottle: dev\n  provider: claude\n  auth: {tokenRef: {env: CLAUDE_TOKEN}}\n${extra}`
 
 /**
- * The VMs of `agent` in this test's state: QEMU processes whose command
- * line names its folder. While QEMU daemonizes, its first process and the
- * daemon it forks run side by side with one command line: they are one VM,
- * counted once (a process whose parent is also counted is the same VM).
+ * The VMs of `agent` in this test's state: the QEMU processes that serve a
+ * QMP socket at its folder's path. The command line alone would count one
+ * VM twice while QEMU daemonizes (its first process waits for the daemon
+ * it forked, with the same command line and no sockets yet).
  */
 async function qemuPidsOf(stateDir: string, agent: string): Promise<number[]> {
-  const folder = join(stateDir, instance, 'vm', agent) + '/'
-  const parents = new Map<number, number>()
+  const qmp = join(stateDir, instance, 'vm', agent, 'q', 'qmp.sock')
+  const table = await readFile('/proc/net/unix', 'utf8')
+  // Columns: Num RefCount Protocol Flags Type St Inode Path; accepted connections carry the listener's path too.
+  const inodes = new Set(table.split('\n').map((line) => line.trim().split(/\s+/)).filter((cols) => cols[7] === qmp).map((cols) => cols[6]))
+  const pids: number[] = []
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
     if (!argv.startsWith('qemu-system') && !argv.includes('/qemu-system')) continue
-    if (!argv.split('\0').some((arg) => arg.includes(folder))) continue
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
-    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    const fds = await readdir(`/proc/${entry}/fd`).catch(() => [] as string[])
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${entry}/fd/${fd}`).catch(() => '')
+      if (inodes.has(target.replace(/^socket:\[(\d+)\]$/, '$1'))) {
+        pids.push(Number(entry))
+        break
+      }
+    }
   }
-  return [...parents.keys()].filter((pid) => !parents.has(parents.get(pid)!))
+  return pids
 }
 
 describe('Claude Code in a micro-VM', () => {
