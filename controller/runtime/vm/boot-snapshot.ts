@@ -21,6 +21,9 @@ import { vmCacheDir, type AssetPaths } from './guest-assets.js'
 import { createSparse } from './guest-disks.js'
 import { QemuVm, vmLayout, type VmSpec } from './qemu-process.js'
 
+/** Where template VMs run: short, since their sockets must fit a Unix socket path. */
+const TEMPLATE_DIR_PREFIX = '/tmp/bottle-vmsnap-'
+
 /** Commands a template runs before it is saved; see ensureBootSnapshot. */
 const WARM_UP_COMMANDS = 5
 
@@ -100,8 +103,7 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
     // A builder that died mid-build (the lock was taken over) may have left its template VM running.
     const templateNote = join(cache, 'locks', `${key}.template`)
     await killLeftTemplate(templateNote)
-    // A short folder: the template VM's sockets must fit a Unix socket path.
-    const stateDir = await mkdtemp('/tmp/bottle-vmsnap-')
+    const stateDir = await mkdtemp(TEMPLATE_DIR_PREFIX)
     await writeFile(templateNote, stateDir)
     // Names pruning leaves alone (see vm-cache): a build may run beside a prune.
     const temp = join(cache, `.${key}.${randomBytes(4).toString('hex')}`)
@@ -149,7 +151,8 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
 /** Kills the template VM named in `note` if it still runs, and removes its folder. */
 async function killLeftTemplate(note: string): Promise<void> {
   const dir = await readFile(note, 'utf8').catch(() => undefined)
-  if (dir === undefined || !dir.startsWith('/tmp/bottle-vmsnap-')) return
+  // Only ever a template's own folder: the note is a file anyone with the cache could edit.
+  if (dir === undefined || !dir.startsWith(TEMPLATE_DIR_PREFIX)) return
   const pid = await QemuVm.runningPid(vmLayout(dir))
   if (pid !== undefined) process.kill(pid, 'SIGKILL')
   await rm(dir, { recursive: true, force: true })
