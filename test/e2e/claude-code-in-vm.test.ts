@@ -47,9 +47,9 @@ const agentSpec = (name: string, extra = '') =>
 
 /**
  * The VMs of `agent` in this test's state: the QEMU processes that serve a
- * QMP socket at its folder's path. The command line alone would count one
- * VM twice while QEMU daemonizes (its first process waits for the daemon
- * it forked, with the same command line and no sockets yet).
+ * QMP socket at its folder's path. Counted by socket, not by command line: a
+ * QEMU that daemonizes has a first process with the same command line and
+ * no socket, which is not a second VM.
  */
 async function qemuPidsOf(stateDir: string, agent: string): Promise<number[]> {
   const qmp = join(stateDir, instance, 'vm', agent, 'q', 'qmp.sock')

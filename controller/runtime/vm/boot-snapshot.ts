@@ -14,7 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { withBuildLock } from '../build-lock.js'
 import { vmCacheDir, type AssetPaths } from './guest-assets.js'
@@ -28,7 +28,7 @@ const TEMPLATE_DIR_PREFIX = '/tmp/bottle-vmsnap-'
 const WARM_UP_COMMANDS = 5
 
 /** Bumped when what a snapshot holds changes in a way the other inputs do not show. */
-const SNAPSHOT_FORMAT = 4
+const SNAPSHOT_FORMAT = 5
 
 /**
  * The key of the snapshot `spec` restores from: every input a restore must
@@ -128,13 +128,17 @@ export async function ensureBootSnapshot(spec: VmSpec, options: BootSnapshotOpti
       // Warmed before it is saved: the guest agent's code for running a
       // command is compiled once here instead of in every restored box,
       // where it would be the first command's cost (under TCG, most of it).
-      for (let i = 0; i < WARM_UP_COMMANDS; i++) await channel.exec(['sh', '-c', 'true'], { env: { WARM_UP: String(i) } })
-      channel.close()
+      // A program and a shell, so the files a first command reads (the program, its libraries) are in the guest's page cache too.
+      for (let i = 0; i < WARM_UP_COMMANDS; i++) await channel.exec(i % 2 === 0 ? ['true'] : ['sh', '-c', 'true'], { env: { WARM_UP: String(i) } })
       options.onProgress?.('making the boot snapshot (once per image and machine size): saving it')
+      // Saved with the main port connected, so the guest agent waits in a read of it (see QemuVm.connectRestored).
       await vm.saveSnapshot(temporary.state)
+      channel.close()
       // Nothing may write the memory file once boxes map it: QEMU is gone before it is renamed into place.
       await vm.stop()
       vm = undefined
+      // QEMU made both with the controller's umask; a booted guest's memory is for its owner only.
+      await Promise.all([chmod(temporary.memory, 0o600), chmod(temporary.state, 0o600)])
       await rename(temporary.memory, snapshot.memory)
       await rename(temporary.state, snapshot.state)
       return snapshot

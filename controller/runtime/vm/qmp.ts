@@ -36,10 +36,14 @@ export class QmpClient {
     socket.on('close', () => this.fail(new QmpError('QMP socket closed')))
   }
 
-  /** Connects (retrying while QEMU creates the socket), reads the greeting and enters command mode. */
-  static async connect(path: string, timeoutMs = 10_000): Promise<QmpClient> {
+  /**
+   * Connects (retrying every `retryMs` while QEMU creates the socket), reads
+   * the greeting and enters command mode. `signal` stops the retrying.
+   */
+  static async connect(path: string, timeoutMs = 10_000, options: { retryMs?: number; signal?: AbortSignal } = {}): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
+      options.signal?.throwIfAborted()
       try {
         const socket = await new Promise<Socket>((resolve, reject) => {
           const s = connect(path)
@@ -66,7 +70,7 @@ export class QmpClient {
         if ((code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'EAGAIN') || Date.now() > deadline) {
           throw new QmpError(`cannot connect to QMP at ${path}: ${(error as Error).message}`, { cause: error })
         }
-        await sleep(20)
+        await sleep(options.retryMs ?? 20)
       }
     }
   }

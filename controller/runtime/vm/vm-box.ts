@@ -93,8 +93,7 @@ export async function startVmBox(stateDir: string, request: VmBoxRequest, contex
   const snapshot = await ensureBootSnapshot(spec, context)
   const vm = await QemuVm.launch(stateDir, restoredSpec(spec, snapshot))
   try {
-    await vm.runRestored()
-    const channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
+    const channel = await vm.connectRestored({ readyTimeoutMs: 60_000 })
     await channel.configure({
       mounts: [{ serial: WORKSPACE_SERIAL, target: request.workspace.target }],
       hosts: guestHostsFile(request.hostname, request.bundle.names),

@@ -545,8 +545,7 @@ export class VmDriver implements RuntimeDriver {
     const vm = await QemuVm.launch(paths.qemu, restoredSpec(machine, snapshot))
     let channel: GuestChannel | undefined
     try {
-      await vm.runRestored()
-      channel = await vm.connectGuest({ readyTimeoutMs: 60_000 })
+      channel = await vm.connectRestored({ readyTimeoutMs: 60_000 })
       const box: Box = { vm, channel }
       await box.channel.configure({
         mounts: disks.map((d) => ({ serial: d.disk.serial, target: d.target })),
