@@ -7,7 +7,6 @@
  *   qmp.sock      the QEMU Machine Protocol (status, quit, snapshots)
  *   agent.sock    the guest agent's virtio-serial port
  *   console.log   the guest's serial console (kernel and /init messages)
- *   qemu.log      QEMU's own output (why it did not start)
  * QEMU runs detached in a session of its own, so a VM outlives the
  * controller that started it; a restarted controller adopts it from the pid
  * file and QMP socket. It does not daemonize: daemonizing forks QEMU after
@@ -17,7 +16,8 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises'
+import { Socket } from 'node:net'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GuestChannel, type ConnectOptions } from './guest-channel.js'
@@ -86,8 +86,10 @@ export interface VmLayout {
   /** The spare ports' sockets, for clients other than the controller. */
   spareAgentSockets: string[]
   consoleLog: string
-  qemuLog: string
 }
+
+/** How much of QEMU's output a launch keeps to say why QEMU did not start. */
+const MAX_START_OUTPUT = 16 * 1024
 
 /** Unix socket paths are limited to 107 bytes; longer ones would fail deep inside QEMU. */
 const MAX_SOCKET_PATH = 107
@@ -101,7 +103,6 @@ export function vmLayout(stateDir: string): VmLayout {
     agentSocket: join(dir, 'agent.sock'),
     spareAgentSockets: Array.from({ length: AGENT_PORTS - 1 }, (_, i) => join(dir, `agent.${i + 1}.sock`)),
     consoleLog: join(dir, 'console.log'),
-    qemuLog: join(dir, 'qemu.log'),
   }
   for (const socket of [layout.qmpSocket, layout.agentSocket, ...layout.spareAgentSockets]) {
     if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new RangeError(`socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`)
@@ -241,27 +242,39 @@ export class QemuVm {
     await chmod(layout.dir, 0o700)
     if (await QemuVm.runningPid(layout)) throw new VmError(`a VM already runs in ${layout.dir}`)
     await Promise.all([layout.pidFile, layout.qmpSocket, layout.agentSocket, ...layout.spareAgentSockets].map((path) => rm(path, { force: true })))
-    const log = await open(layout.qemuLog, 'w', 0o600)
     const started = new AbortController()
     let qemuEnded: string | undefined
     const ended = (reason: string): void => {
       qemuEnded ??= reason
       started.abort()
     }
-    let child
-    try {
-      // A clean environment: QEMU and the forward helpers it starts inherit it,
-      // and the controller's own (which may hold tokens) is none of theirs.
-      child = spawn(spec.qemu, qemuArgs(spec, layout), {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-        stdio: ['ignore', log.fd, log.fd],
-        detached: true,
-      })
-      // Before any await: a QEMU that cannot be run says so on the next tick.
-      child.once('error', (error) => ended(error.message))
-      child.once('exit', (code, signal) => ended(`exit ${String(code ?? signal)}`))
-    } finally {
-      await log.close()
+    // A clean environment: QEMU and the forward helpers it starts inherit it,
+    // and the controller's own (which may hold tokens) is none of theirs.
+    const child = spawn(spec.qemu, qemuArgs(spec, layout), {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    })
+    // Before any await: a QEMU that cannot be run says so on the next tick.
+    child.once('error', (error) => ended(error.message))
+    child.once('exit', (code, signal) => ended(`exit ${String(code ?? signal)}`))
+    // QEMU's (and its forward helpers') stderr comes here and nowhere else:
+    // the start's first words say why it failed, and what a guest could make
+    // it print later is dropped, so no box can fill a disk with it. Once the
+    // controller is gone the pipe is closed; QEMU ignores SIGPIPE.
+    const said: Buffer[] = []
+    let saidBytes = 0
+    const keep = (chunk: Buffer): void => {
+      if (saidBytes >= MAX_START_OUTPUT) return
+      said.push(chunk)
+      saidBytes += chunk.length
+    }
+    child.stderr?.on('data', keep)
+    const stopKeeping = (): void => {
+      child.stderr?.off('data', keep)
+      child.stderr?.resume()
+      // A pipe QEMU may hold for days must not keep a finished controller alive.
+      if (child.stderr instanceof Socket) child.stderr.unref()
     }
     child.unref()
     let qmp: QmpClient
@@ -269,9 +282,13 @@ export class QemuVm {
       qmp = await QmpClient.connect(layout.qmpSocket, 60_000, { retryMs: 5, signal: started.signal })
     } catch (error) {
       if (child.pid !== undefined) killQuietly(child.pid)
-      const said = (await readFile(layout.qemuLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ')
-      throw new VmError(`QEMU did not start (${qemuEnded ?? (error as Error).message})${said === '' ? '' : `: ${said}`}`, { cause: error })
+      // What QEMU wrote before it exited is read before it is quoted.
+      if (qemuEnded !== undefined && child.stderr?.readableEnded === false) await Promise.race([new Promise((resolve) => child.stderr?.once('close', resolve)), sleep(1_000)])
+      stopKeeping()
+      const words = Buffer.concat(said).toString('utf8').trim().split('\n').slice(-3).join(' / ')
+      throw new VmError(`QEMU did not start (${qemuEnded ?? (error as Error).message})${words === '' ? '' : `: ${words}`}`, { cause: error })
     }
+    stopKeeping()
     try {
       const pid = await QemuVm.runningPid(layout)
       if (pid === undefined || pid !== child.pid) throw new VmError(`QEMU started but its pid file ${layout.pidFile} does not name it`)
