@@ -88,6 +88,13 @@ async function waitUntilReady(agent: string): Promise<void> {
   throw new Error(`agent ${agent} never became ready`)
 }
 
+/** Stops and starts the box, as a host restart would, and waits for its entrypoint's setup. */
+async function restartUntilReady(agent: string): Promise<void> {
+  await driver.stopPart(agent, 'agent')
+  await driver.startPart(agent, 'agent')
+  await waitUntilReady(agent)
+}
+
 async function startAgent(agent: string, configDir: string, hash = 'v1'): Promise<void> {
   await driver.ensureInfrastructure(agent)
   await driver.createPart(agent, 'agent', agentSpec(configDir, hash))
@@ -203,18 +210,14 @@ describe('the agent image entrypoint', () => {
 
   it('trusts only the new CA when restarted with another one', async () => {
     writeFileSync(join(work, 'dev', 'ca.crt'), strangerCa.certPem)
-    await driver.stopPart('dev', 'agent')
-    await driver.startPart('dev', 'agent')
-    await waitUntilReady('dev')
+    await restartUntilReady('dev')
     expect(await trustOf('dev', 'trusted')).toEqual({ curl: 60, capath: false })
     expect(await trustOf('dev', 'untrusted')).toEqual({ curl: 0, capath: true })
   })
 
   it('stops trusting the old CA when restarted without one', async () => {
     rmSync(join(work, 'dev', 'ca.crt'))
-    await driver.stopPart('dev', 'agent')
-    await driver.startPart('dev', 'agent')
-    await waitUntilReady('dev')
+    await restartUntilReady('dev')
     expect(await trustOf('dev', 'trusted')).toEqual({ curl: 60, capath: false })
     expect(await trustOf('dev', 'untrusted')).toEqual({ curl: 60, capath: false })
   })
