@@ -265,9 +265,11 @@ export class QemuVm {
     const said: Buffer[] = []
     let saidBytes = 0
     const keep = (chunk: Buffer): void => {
-      if (saidBytes >= MAX_START_OUTPUT) return
-      said.push(chunk)
-      saidBytes += chunk.length
+      const room = MAX_START_OUTPUT - saidBytes
+      if (room <= 0) return
+      const kept = chunk.length <= room ? chunk : chunk.subarray(0, room)
+      said.push(kept)
+      saidBytes += kept.length
     }
     child.stderr?.on('data', keep)
     const stopKeeping = (): void => {
