@@ -497,14 +497,14 @@ export function asciiBytesOf(text: string, minLength = 1024): Uint8Array | undef
  * or dashes keeps the fast passes.
  */
 export function charBytesOf(text: string): Uint8Array {
-  if (Buffer.byteLength(text, 'utf8') === text.length) return Buffer.from(text, 'latin1')
-  const out = Buffer.allocUnsafe(text.length)
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    out[i] = c < 128 ? c : 0x80
-  }
+  // latin1 keeps each character's low byte; the runs beyond ASCII are then overwritten, in native passes.
+  const out = Buffer.from(text, 'latin1')
+  BEYOND_ASCII.lastIndex = 0
+  for (let m = BEYOND_ASCII.exec(text); m !== null; m = BEYOND_ASCII.exec(text)) out.fill(0x80, m.index, m.index + m[0].length)
   return out
 }
+
+const BEYOND_ASCII = /[^\x00-\x7f]+/g
 
 /** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
 const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c !== 38 && ((CLASS[c] as number) & ACTED_ON) !== 0)

@@ -34,6 +34,11 @@ export interface TextDocument {
    * raw form. Documents build parts lazily, since most bodies need none.
    */
   segmentsFor(ranges: readonly RawRange[]): DocumentSegment[]
+  /**
+   * The document is one part, its raw text: the deeper layers read it whole,
+   * with no first pass for the ranges that would select parts.
+   */
+  whole?: boolean
   /** Locations for raw offsets (sorted ascending), in the caller's vocabulary, same order. */
   locate(offsets: readonly number[]): readonly string[]
   /** Findings the parser made itself (a part it could not read), at raw offsets. */
@@ -98,6 +103,10 @@ function deepRanges(raw: string, rawBytes: Uint8Array | undefined): { ranges: Ra
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
   for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
   for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
+  if (doc.whole) {
+    inspectBelowSurface(doc.raw, [], 0, detectors, budget, (rule, encoding) => collector.add(rule, 0, encoding), doc.rawBytes)
+    return
+  }
   const deep = deepRanges(doc.raw, doc.rawBytes)
   for (const seg of doc.segmentsFor(deep.ranges)) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)

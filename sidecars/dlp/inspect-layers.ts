@@ -6,7 +6,8 @@
  * reported with the chain of encodings that revealed it, outermost first:
  * `url-encoded+base64+hex`.
  */
-import { decodeVariants, type DecodeBudget } from './decode-variants.js'
+import { BYTE_PASSES_MIN_LENGTH } from './byte-scan.js'
+import { charBytesOf, decodeVariants, type DecodeBudget } from './decode-variants.js'
 import type { KnownSecrets } from './known-secrets.js'
 import { normalizeDetailed, percentDecodeOnce, removeInvisible } from './normalize.js'
 import type { CredentialMatch } from './types.js'
@@ -58,14 +59,17 @@ function chainOf(chain: readonly string[], extra?: string): string | undefined {
 
 /**
  * A secret that normalization reveals must contain a character normalization
- * changes, so in long text only windows around such characters need it: the
- * window reaches far enough either side to hold any credential the patterns
- * match, even interleaved with invisible characters.
+ * changes, so in long text with few such characters only windows around them
+ * need it: the window reaches far enough either side to hold any credential
+ * the patterns match, even interleaved with invisible characters. Where the
+ * windows would cover most of the text (prose in a language with accents),
+ * the whole text is normalized instead: that costs one pass, and its decoded
+ * runs then stand for the raw ones, which are otherwise decoded a second time.
  */
 export const NORMALIZATION_WINDOW = 1024
 const WHOLE_TEXT_UP_TO = 4 * NORMALIZATION_WINDOW
-/** Characters normalization may act on: `%`, controls, anything beyond ASCII. */
-const CHANGEABLE = /[^\t\n\r\x20-\x24\x26-\x7e]+/g
+/** Characters normalization may act on: controls, anything beyond ASCII, percent escapes. */
+const CHANGEABLE = /(?:[^\t\n\r\x20-\x7e]|%[0-9A-Fa-f]{2})+/g
 
 interface NormalizedPart {
   text: string
@@ -74,26 +78,34 @@ interface NormalizedPart {
   whole: boolean
 }
 
-/** The normalized forms of `text` that differ from it: the whole text when short, else merged windows. */
+function wholeNormalized(text: string): NormalizedPart[] {
+  const n = normalizeDetailed(text)
+  return n.text === text && !n.exhausted ? [] : [{ ...n, whole: true }]
+}
+
+/** The normalized forms of `text` that differ from it: the whole text when short or mostly covered, else merged windows. */
 function normalizedParts(text: string): NormalizedPart[] {
-  if (text.length <= WHOLE_TEXT_UP_TO) {
-    const n = normalizeDetailed(text)
-    return n.text === text && !n.exhausted ? [] : [{ ...n, whole: true }]
-  }
+  if (text.length <= WHOLE_TEXT_UP_TO) return wholeNormalized(text)
   const windows: [number, number][] = []
+  let covered = 0
   for (const m of text.matchAll(CHANGEABLE)) {
     const start = Math.max(0, m.index - NORMALIZATION_WINDOW)
     const end = Math.min(text.length, m.index + m[0].length + NORMALIZATION_WINDOW)
     const last = windows[windows.length - 1]
-    if (last && start <= last[1]) last[1] = end
-    else windows.push([start, end])
+    if (last && start <= last[1]) {
+      covered += end - last[1]
+      last[1] = end
+    } else {
+      windows.push([start, end])
+      covered += end - start
+    }
+    if (2 * covered > text.length) return wholeNormalized(text)
   }
   const parts: NormalizedPart[] = []
   for (const [start, end] of windows) {
-    const whole = start === 0 && end === text.length
-    const slice = whole ? text : text.slice(start, end)
+    const slice = text.slice(start, end)
     const n = normalizeDetailed(slice)
-    if (n.text !== slice || n.exhausted) parts.push({ ...n, whole })
+    if (n.text !== slice || n.exhausted) parts.push({ ...n, whole: false })
   }
   return parts
 }
@@ -164,8 +176,10 @@ export function inspectBelowSurface(
   for (const part of parts) {
     if (part.exhausted) report(SCAN_LIMIT_RULE, chainOf(chain, 'url-encoded'))
     const partChain = [...chain, ...part.steps]
-    for (const hit of detectLayer(part.text, detectors)) report(hit.rule, chainOf(partChain, hit.encoding))
-    decode(part.text, partChain, depth, detectors, budget, report)
+    // A long normalized text gets the byte passes, as the raw text it replaces had them.
+    const bytes = part.text.length >= BYTE_PASSES_MIN_LENGTH ? charBytesOf(part.text) : undefined
+    for (const hit of detectLayer(part.text, detectors, bytes)) report(hit.rule, chainOf(partChain, hit.encoding))
+    decode(part.text, partChain, depth, detectors, budget, report, bytes)
   }
   // Percent-decoding to a fixpoint also decodes a `%79` that was part of the secret (some tokens hold `%`);
   // a receiver decodes once, so the text decoded once is read too.

@@ -105,26 +105,76 @@ export function foldUnicode(text: string): string {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/
+const OUTSIDE_PRINTABLE = /[^\t\n\r\x20-\x7e]/
+
+/**
+ * A run of characters outside printable ASCII. Every step after
+ * percent-decoding acts within such a run: invisible characters, tags and
+ * look-alikes are single characters, and once combining marks are dropped no
+ * character composes with a printable ASCII one on either side (checked for
+ * every code point against every printable character), so folding the runs
+ * one by one gives the text folding it whole gives.
+ */
+const CLUSTER = /[^\t\n\r\x20-\x7e]+/g
+
+interface FoldedCluster {
+  text: string
+  steps: readonly NormalizationStep[]
+}
+
+/** Invisible characters, tags, Unicode folding and look-alikes, in that order, over one cluster. */
+function foldCluster(cluster: string): FoldedCluster {
+  const steps: NormalizationStep[] = []
+  let t = cluster
+  const visible = removeInvisible(t)
+  if (visible !== t) steps.push('zero-width')
+  t = visible
+  if (!NON_ASCII.test(t)) return { text: t, steps }
+  const untagged = readUnicodeTags(t)
+  if (untagged !== t) steps.push('unicode-tags')
+  t = untagged
+  const folded = foldUnicode(t)
+  if (folded !== t) steps.push('unicode')
+  t = folded
+  const latin = foldConfusables(t)
+  if (latin !== t) steps.push('confusable')
+  return { text: latin, steps }
+}
+
+/**
+ * Prose brings the same few clusters again and again (`é`, `—`): their
+ * folds are kept, within a bound, so a long text costs one regex pass and a
+ * lookup per cluster.
+ */
+const CACHED_CLUSTER_LENGTH = 8
+const CLUSTER_CACHE_ENTRIES = 4096
+const clusterCache = new Map<string, FoldedCluster>()
+
+function foldClusterCached(cluster: string): FoldedCluster {
+  if (cluster.length > CACHED_CLUSTER_LENGTH) return foldCluster(cluster)
+  let folded = clusterCache.get(cluster)
+  if (folded === undefined) {
+    if (clusterCache.size >= CLUSTER_CACHE_ENTRIES) clusterCache.clear()
+    folded = foldCluster(cluster)
+    clusterCache.set(cluster, folded)
+  }
+  return folded
+}
 
 function round(text: string, steps: Set<NormalizationStep>): string {
   let t = text
-  const decoded = percentDecodeFully(t)
-  if (decoded !== t) steps.add('url-encoded')
-  t = decoded
-  if (!NEEDS_WORK.test(t)) return t
-  const visible = removeInvisible(t)
-  if (visible !== t) steps.add('zero-width')
-  t = visible
-  if (!NON_ASCII.test(t)) return t
-  const untagged = readUnicodeTags(t)
-  if (untagged !== t) steps.add('unicode-tags')
-  t = untagged
-  const folded = foldUnicode(t)
-  if (folded !== t) steps.add('unicode')
-  t = folded
-  const latin = foldConfusables(t)
-  if (latin !== t) steps.add('confusable')
-  return latin
+  if (PERCENT_ESCAPE.test(t)) {
+    const decoded = percentDecodeFully(t)
+    if (decoded !== t) steps.add('url-encoded')
+    t = decoded
+  }
+  if (!OUTSIDE_PRINTABLE.test(t)) return t
+  return t.replace(CLUSTER, (cluster) => {
+    const folded = foldClusterCached(cluster)
+    for (const step of folded.steps) steps.add(step)
+    return folded.text
+  })
 }
 
 const ORDER: readonly NormalizationStep[] = ['url-encoded', 'zero-width', 'unicode-tags', 'unicode', 'confusable']

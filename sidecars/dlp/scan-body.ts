@@ -42,6 +42,7 @@ function wholeText(raw: string, location: string): TextDocument {
   const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
   return {
     raw,
+    whole: true,
     segmentsFor: (ranges) => selectSegments(whole, ranges),
     locate: (offsets) => offsets.map(() => location),
   }

@@ -149,3 +149,34 @@ describe('a secret survives encoding', () => {
     expect(found.map((f) => f.rule)).toContain('known-secret')
   })
 })
+
+describe('long texts: normalized in windows when changes are few, whole when they are many', () => {
+  const filler = (chars: number, accentEvery?: number) => {
+    let out = ''
+    for (let i = 0; out.length < chars; i++) out += accentEvery !== undefined && i % Math.max(1, Math.floor(accentEvery / 8)) === 0 ? 'caf\u00e9 ok ' : 'plain ok '
+    return out.slice(0, chars)
+  }
+  const fullwidth = (s: string) => [...s].map((c) => (c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join('')
+  const bodyOf = (text: string) => ({ contentType: 'text/plain', contentEncoding: undefined, body: new Uint8Array(Buffer.from(text)) })
+  const rulesOf = (text: string) => {
+    const verdict = scanner.scanBody(bodyOf(text))
+    if (!verdict.ok) throw new Error(verdict.reason)
+    return verdict.findings.map((f) => `${f.rule}:${f.encoding ?? ''}`)
+  }
+  const shapes = [
+    { name: 'one change in 40 KiB (windows)', before: filler(20_000), after: filler(20_000) },
+    { name: 'an accent every 100 characters (whole)', before: filler(20_000, 100), after: filler(20_000, 100) },
+  ]
+
+  it.each(shapes)('$name: a fullwidth token is found', ({ before, after }) => {
+    expect(rulesOf(`${before} ${fullwidth(token)} ${after}`)).toContain('github-pat:unicode')
+  })
+
+  it.each(shapes)('$name: a base64 secret far from any change is found', ({ before, after }) => {
+    expect(rulesOf(`${before}\u00e9 ${after} ${b64(secret)} ${after}`).some((r) => r.startsWith('known-secret:') && r.includes('base64'))).toBe(true)
+  })
+
+  it.each(shapes)('$name: a near miss, fullwidth text and base64 of harmless words, finds nothing', ({ before, after }) => {
+    expect(rulesOf(`${before} ${fullwidth('ghp_short')} ${after} ${b64('nothing to see in these words')} ${after}`)).toEqual([])
+  })
+})

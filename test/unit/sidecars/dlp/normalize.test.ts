@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { foldConfusables } from '../../../../sidecars/dlp/confusables.js'
 import { MAX_NORMALIZATION_ROUNDS, normalize, normalizeDetailed, percentDecodeFully } from '../../../../sidecars/dlp/normalize.js'
 
 const tag = (ascii: string) => [...ascii].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')
@@ -104,5 +105,66 @@ describe('normalize is idempotent', () => {
       }),
       { numRuns: 3000 },
     )
+  })
+})
+
+/**
+ * The definition the engine's cluster-by-cluster round must agree with:
+ * every step over the whole text at once.
+ */
+function wholeTextRound(text: string): string {
+  const decoded = percentDecodeFully(text)
+  const visible = decoded.replace(
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u00A0\u00AD\u034F\u061C\u115F\u1160\u1680\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g,
+    '',
+  )
+  const untagged = visible.replace(/\uDB40[\uDC00-\uDC7F]/g, (pair) => {
+    const code = pair.charCodeAt(1) - 0xdc00
+    return code >= 0x20 && code <= 0x7e ? String.fromCharCode(code) : ''
+  })
+  return foldConfusables(untagged.normalize('NFD').replace(/[\p{Mn}\p{Me}]/gu, '').normalize('NFKC'))
+}
+
+function wholeTextNormalize(text: string): string {
+  let current = text
+  for (let i = 0; i < MAX_NORMALIZATION_ROUNDS; i++) {
+    const next = wholeTextRound(current)
+    if (next === current) return current
+    current = next
+  }
+  return current
+}
+
+// Characters whose normalization depends on their neighbours: combining marks, Hangul jamo that compose,
+// spacing vowel signs that compose with the consonant before them (Tamil, Bengali), and the invisibles between.
+const contextual = [
+  'e', 'a', ' ', '\n', 'x', '%', '4', '1', '\u0301', '\u0308', '\u0327', '\u1100', '\u1161', '\u11a8', '\uac00', '\u0bc6', '\u0bbe', '\u09c7',
+  '\u09be', '\u0b47', '\u0b3e', '\u200b', '\u00ad', '\u2014', 'é', 'ﬁ', '㎏', 'Å', '\u212b', 'ｇ', '％', tag('A'), '\ud800', '\udc00', 'р',
+]
+
+describe('the cluster-by-cluster round equals the whole-text definition', () => {
+  it('on strings built from characters that compose with their neighbours', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...contextual, ...tricky), { maxLength: 40 }), (parts) => {
+        const text = parts.join('')
+        expect(normalize(text)).toBe(wholeTextNormalize(text))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('on arbitrary Unicode', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (text) => {
+        expect(normalize(text)).toBe(wholeTextNormalize(text))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('folds characters that compose with each other as one run', () => {
+    expect(normalize('ca\u0301fe\u0301 x')).toBe('cafe x')
+    expect(normalize('\u1100\u200b\u1161')).toBe('\uac00')
+    expect(normalize(`a${tag('B')}c`)).toBe('aBc')
   })
 })
