@@ -523,13 +523,43 @@ let base64Bytes: ByteClass | undefined
  */
 function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn: CharRange[] | undefined, gap: number): EncodedRun[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (actedOn && !isAscii(buf)) return findEncodedRunsInLatin1(text, buf, actedOn, gap)
+  const beyond = actedOn && !isAscii(buf) ? beyondAscii(text, buf.length) : []
+  if (beyond === undefined) return findEncodedRunsInLatin1(text, buf, actedOn as CharRange[], gap)
   const runs: EncodedRun[] = []
   base64Bytes ??= byteClass((c) => ((CLASS[c] as number) & B64) !== 0)
   classRuns(bytes, base64Bytes, MIN_BASE64_RUN, (start, end) => pushRun(text, bytes, start, end, runs))
   pushSpreadRuns(text, runs, bytes)
-  if (actedOn) actedOn.push(...actedOnAscii(buf, gap))
+  if (actedOn) actedOn.push(...(beyond.length === 0 ? actedOnAscii(buf, gap) : mergeRanges(actedOnAscii(buf, gap), beyond, gap)))
   return runs
+}
+
+/**
+ * The runs of characters beyond ASCII (all of them acted on), by a native
+ * search; undefined past one run per 64 characters, where reading every
+ * byte costs less (binary read as latin1).
+ */
+function beyondAscii(text: string, length: number): CharRange[] | undefined {
+  const most = Math.max(64, length >> 6)
+  const out: CharRange[] = []
+  BEYOND_ASCII.lastIndex = 0
+  for (let m = BEYOND_ASCII.exec(text); m !== null; m = BEYOND_ASCII.exec(text)) {
+    if (out.push([m.index, m.index + m[0].length]) > most) return undefined
+  }
+  return out
+}
+
+/** Two sorted lists of ranges as one, ranges at most `gap` apart joined. */
+function mergeRanges(a: readonly CharRange[], b: readonly CharRange[], gap: number): CharRange[] {
+  const out: CharRange[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && (a[i] as CharRange)[0] <= (b[j] as CharRange)[0]) ? (a[i++] as CharRange) : (b[j++] as CharRange)
+    const last = out[out.length - 1]
+    if (last && last[1] + gap >= next[0]) last[1] = Math.max(last[1], next[1])
+    else out.push([next[0], next[1]])
+  }
+  return out
 }
 
 /** Hex runs inside a base64-alphabet run, then the run itself as base64 (in the order the character loop finds them). */

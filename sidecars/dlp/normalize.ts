@@ -170,11 +170,21 @@ function round(text: string, steps: Set<NormalizationStep>): string {
     t = decoded
   }
   if (!OUTSIDE_PRINTABLE.test(t)) return t
-  return t.replace(CLUSTER, (cluster) => {
+  // Pieces are copied only from the first cluster that changes: a text that is already folded is not rebuilt.
+  const pieces: string[] = []
+  let copied = 0
+  CLUSTER.lastIndex = 0
+  for (let m = CLUSTER.exec(t); m !== null; m = CLUSTER.exec(t)) {
+    const cluster = m[0]
     const folded = foldClusterCached(cluster)
+    if (folded.text === cluster) continue
     for (const step of folded.steps) steps.add(step)
-    return folded.text
-  })
+    pieces.push(t.slice(copied, m.index), folded.text)
+    copied = m.index + cluster.length
+  }
+  if (pieces.length === 0) return t
+  pieces.push(t.slice(copied))
+  return pieces.join('')
 }
 
 const ORDER: readonly NormalizationStep[] = ['url-encoded', 'zero-width', 'unicode-tags', 'unicode', 'confusable']

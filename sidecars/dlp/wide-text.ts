@@ -31,6 +31,19 @@ function zeroShare(bytes: Uint8Array, unit: number, at: readonly number[]): numb
   return zeros / units
 }
 
+/**
+ * Whether the sniffed bytes hold enough zeros for any of the tests below to
+ * pass: the fewest is a UTF-16 test's, one zero in ZERO_SHARE of its units.
+ * Binary data, with a zero in 256 bytes, fails this one count.
+ */
+function enoughZeros(bytes: Uint8Array): boolean {
+  const window = Math.min(bytes.length, SNIFF_BYTES)
+  const needed = Math.min(ZERO_SHARE * Math.floor(window / 2), 3 * ZERO_SHARE * Math.floor(window / 4))
+  let zeros = 0
+  for (let i = 0; i < window; i++) if (bytes[i] === 0) zeros++
+  return zeros >= needed
+}
+
 /** The wide encoding the bytes are in, and where the text starts (past a byte order mark). */
 export function sniffWideEncoding(bytes: Uint8Array): { encoding: WideEncoding; start: number } | undefined {
   const [b0, b1, b2, b3] = [bytes[0], bytes[1], bytes[2], bytes[3]]
@@ -39,6 +52,7 @@ export function sniffWideEncoding(bytes: Uint8Array): { encoding: WideEncoding; 
   if (b0 === 0xff && b1 === 0xfe) return { encoding: 'utf-16le', start: 2 }
   if (b0 === 0xfe && b1 === 0xff) return { encoding: 'utf-16be', start: 2 }
   // No mark: ASCII in a wide encoding leaves zero bytes in fixed positions of every unit.
+  if (!enoughZeros(bytes)) return undefined
   if (zeroShare(bytes, 4, [1, 2, 3]) >= ZERO_SHARE) return { encoding: 'utf-32le', start: 0 }
   if (zeroShare(bytes, 4, [0, 1, 2]) >= ZERO_SHARE) return { encoding: 'utf-32be', start: 0 }
   if (zeroShare(bytes, 2, [1]) >= ZERO_SHARE) return { encoding: 'utf-16le', start: 0 }

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from '../../../../sidecars/dlp/decode-variants.js'
+import { charBytesOf, decodeEscapes, decodeVariants, findEncodedRuns, type DecodeBudget } from '../../../../sidecars/dlp/decode-variants.js'
 
 const plenty = (): DecodeBudget => ({ remaining: 1_000_000, exceeded: false })
 const decodedTexts = (text: string, budget = plenty()) => [...decodeVariants(text, budget)].map((v) => ('problem' in v ? `${v.kind}:${v.problem}` : `${v.kind}:${v.text}`))
@@ -139,6 +139,16 @@ describe('findEncodedRuns over the text bytes', () => {
         same(Buffer.from(bytes).toString('latin1'), bytes)
       }),
       { numRuns: 300 },
+    )
+  })
+
+  it('finds the same runs and acted-on ranges in text with characters beyond ASCII, read as one byte each', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces, '\u00e9', '\u2014', '\u65e5\u672c', '\u00a0'), { maxLength: 60 }), (parts) => {
+        const text = parts.join('')
+        same(text, charBytesOf(text))
+      }),
+      { numRuns: 500 },
     )
   })
 })
