@@ -29,6 +29,8 @@ export type DecodedVariant =
       text: string
       /** Valid text with at most 10% control characters: worth normalizing and decoding further. */
       printable: boolean
+      /** One byte per character of `text`, when it is bytes read as latin1: for the byte passes. */
+      bytes?: Uint8Array
     }
   | {
       kind: string
@@ -687,7 +689,7 @@ function textVariants(kind: string, bytes: Buffer): DecodedVariant[] {
   // ASCII in UTF-16 or UTF-32 is valid UTF-8 full of NULs: read it as the wide text it is.
   const wide = readWideText(bytes)
   if (wide) out.push({ kind: `${kind}+${wide.encoding}`, text: wide.text, printable: true })
-  if (hasTextRun(bytes)) out.push({ kind, text: utf8 ? bytes.toString('utf8') : bytes.toString('latin1'), printable: false })
+  if (hasTextRun(bytes)) out.push(utf8 ? { kind, text: bytes.toString('utf8'), printable: false } : { kind, text: bytes.toString('latin1'), printable: false, bytes })
   return out
 }
 

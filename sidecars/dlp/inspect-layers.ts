@@ -124,7 +124,7 @@ function decodeAndInspect(
     if ('problem' in variant) {
       report(variant.problem === 'unreadable' ? UNREADABLE_RULE : SCAN_LIMIT_RULE, chainOf(variantChain))
     } else {
-      for (const hit of detectLayer(variant.text, detectors)) report(hit.rule, chainOf(variantChain, hit.encoding))
+      for (const hit of detectLayer(variant.text, detectors, variant.bytes)) report(hit.rule, chainOf(variantChain, hit.encoding))
       if (variant.printable) {
         inspectBelowSurface(variant.text, variantChain, depth + 1, detectors, budget, report)
       } else {
