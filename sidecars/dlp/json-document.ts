@@ -23,8 +23,18 @@ interface StringToken {
 const STRING_LITERAL = /"[^"\\]*(?:\\.[^"\\]*)*"/g
 
 /** String tokens of valid JSON, in order: outside strings, every `"` opens one. */
-function stringTokens(raw: string): StringToken[] {
+export function stringTokens(raw: string): StringToken[] {
   const tokens: StringToken[] = []
+  // Without a backslash a literal runs from a quote to the next one: native searches find them.
+  if (!raw.includes('\\')) {
+    for (let open = raw.indexOf('"'); open >= 0; ) {
+      const close = raw.indexOf('"', open + 1)
+      if (close < 0) break
+      tokens.push({ start: open, end: close + 1, escaped: false })
+      open = raw.indexOf('"', close + 1)
+    }
+    return tokens
+  }
   STRING_LITERAL.lastIndex = 0
   let m: RegExpExecArray | null
   while ((m = STRING_LITERAL.exec(raw)) !== null) {

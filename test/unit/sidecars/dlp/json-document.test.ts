@@ -1,6 +1,7 @@
+import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import type { TextDocument } from '../../../../sidecars/dlp/inspect-document.js'
-import { jsonDocument, lazyJsonDocument } from '../../../../sidecars/dlp/json-document.js'
+import { jsonDocument, lazyJsonDocument, stringTokens } from '../../../../sidecars/dlp/json-document.js'
 
 const allSafe = () => true
 const locateText = (raw: string, needle: string, isSafe: (n: string) => boolean = allSafe) => {
@@ -80,5 +81,26 @@ describe('lazyJsonDocument', () => {
   it('gives the escaped parts of valid JSON', () => {
     const raw = '{"k": "\\u0067hp"}'
     expect(lazyJsonDocument(raw, 'body', allSafe, () => asText(raw)).segmentsFor([]).map((s) => s.text)).toEqual(['ghp'])
+  })
+})
+
+describe('string tokens', () => {
+  // The definition: a JSON string literal found by a regex scan, left to right.
+  const byRegex = (raw: string) =>
+    [...raw.matchAll(/"[^"\\]*(?:\\.[^"\\]*)*"/g)].map((m) => ({ start: m.index, end: m.index + m[0].length, escaped: m[0].includes('\\') }))
+  const pieces = ['"', '"', 'a', ' ', ':', ',', '{', '}', '[', ']', '\n', 'é', '\\', '\\"', '\\n', 'x"y']
+
+  it('are what the regex finds, with or without backslashes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
+        const raw = parts.join('')
+        expect(stringTokens(raw)).toEqual(byRegex(raw))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('an unterminated literal is no token', () => {
+    expect(stringTokens('{"a": "b')).toEqual([{ start: 1, end: 4, escaped: false }])
   })
 })
