@@ -566,17 +566,20 @@ function mergeRanges(a: readonly CharRange[], b: readonly CharRange[], gap: numb
 
 /** Hex runs inside a base64-alphabet run, then the run itself as base64 (in the order the character loop finds them). */
 function pushRun(text: string, bytes: Uint8Array, start: number, end: number, runs: EncodedRun[]): void {
-  if (end - start >= MIN_HEX_RUN) {
-    let hexStart = -1
-    for (let k = start; k <= end; k++) {
-      const isHex = k < end && ((CLASS[bytes[k] as number] as number) & HEX) !== 0
-      if (isHex) {
-        if (hexStart < 0) hexStart = k
-      } else if (hexStart >= 0) {
-        if (k - hexStart >= MIN_HEX_RUN) runs.push({ kind: 'hex', start: hexStart, end: k })
-        hexStart = -1
-      }
+  // Every MIN_HEX_RUN-th byte is probed: a hex run that long holds a probe, and a probe outside hex rules out every run through it.
+  const isHex = (k: number) => ((CLASS[bytes[k] as number] as number) & HEX) !== 0
+  let probe = start + MIN_HEX_RUN - 1
+  while (probe < end) {
+    if (!isHex(probe)) {
+      probe += MIN_HEX_RUN
+      continue
     }
+    let from = probe
+    while (from > start && isHex(from - 1)) from--
+    let to = probe + 1
+    while (to < end && isHex(to)) to++
+    if (to - from >= MIN_HEX_RUN) runs.push({ kind: 'hex', start: from, end: to })
+    probe = to + MIN_HEX_RUN
   }
   pushBase64Runs(text, start, end, runs)
   pushBase32Runs(text, start, end, runs)
