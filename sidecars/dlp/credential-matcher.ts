@@ -15,8 +15,8 @@ import { compileKeywordAutomaton } from './keyword-automaton.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
-/** `ascii`, when given, is `text` as bytes, one per character (the text is ASCII). */
-export type CredentialFinder = (text: string, ascii?: Uint8Array) => CredentialMatch[]
+/** `bytes`, when given, is `text` one byte per character (`charBytesOf`: ASCII as itself, anything else as 0x80). */
+export type CredentialFinder = (text: string, bytes?: Uint8Array) => CredentialMatch[]
 
 interface CompiledPattern {
   id: string
@@ -80,9 +80,9 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     out.push({ rule: p.id, index: at, length: value.length })
   }
 
-  const run = (index: number, text: string, out: CredentialMatch[], ascii: Uint8Array | undefined) => {
+  const run = (index: number, text: string, out: CredentialMatch[], bytes: Uint8Array | undefined) => {
     const p = compiled[index] as CompiledPattern
-    if (prefilter && p.run && !hasRunIn(text, ascii, p.run)) return
+    if (prefilter && p.run && !hasRunIn(text, bytes, p.run)) return
     const at = starts.get(index)
     if (at && p.sticky) return runAt(p, p.sticky, at, text, out)
     const re = p.regex
@@ -112,7 +112,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     at.length = 0
   }
 
-  return (text: string, ascii?: Uint8Array): CredentialMatch[] => {
+  return (text: string, bytes?: Uint8Array): CredentialMatch[] => {
     const out: CredentialMatch[] = []
     if (!automaton) {
       for (const index of always) run(index, text, out, undefined)
@@ -121,8 +121,8 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     call = (call + 1) >>> 0 || 1
     if (call === 1) marks.fill(0)
     const selected = [...always]
-    // Byte offsets are character offsets only for ASCII, which is what `ascii` promises.
-    const source = ascii !== undefined && ascii.length === text.length ? ascii : text
+    // One byte per character: byte offsets are character offsets.
+    const source = bytes !== undefined && bytes.length === text.length ? bytes : text
     for (const list of starts.values()) list.length = 0
     automaton.scan(
       source,
@@ -143,11 +143,11 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
 }
 
 /** `hasRun`, by the SIMD class pass when the text's ASCII bytes are at hand and the module can test the length. */
-function hasRunIn(text: string, ascii: Uint8Array | undefined, run: NonNullable<CompiledPattern['run']>): boolean {
-  if (!ascii || run.length < 2 || run.length > 64) return hasRun(text, run.member, run.length)
+function hasRunIn(text: string, bytes: Uint8Array | undefined, run: NonNullable<CompiledPattern['run']>): boolean {
+  if (!bytes || run.length < 2 || run.length > 64) return hasRun(text, run.member, run.length)
   run.bytes ??= byteClass((c) => run.member[c] === 1)
   let found = false
-  classRuns(ascii, run.bytes, run.length, () => (found = true))
+  classRuns(bytes, run.bytes, run.length, () => (found = true))
   return found
 }
 

@@ -450,8 +450,8 @@ export type CharRange = [start: number, end: number]
  * apart share one range: a caller that only asks which parts a range
  * overlaps needs no finer ranges, and escaped JSON has thousands of them.
  */
-export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uint8Array, gap = 0): EncodedRun[] {
-  if (ascii !== undefined && ascii.length === text.length) return findEncodedRunsInBytes(text, ascii, actedOn, gap)
+export function findEncodedRuns(text: string, actedOn?: CharRange[], bytes?: Uint8Array, gap = 0): EncodedRun[] {
+  if (bytes !== undefined && bytes.length === text.length) return findEncodedRunsInBytes(text, bytes, actedOn, gap)
   const runs: EncodedRun[] = []
   const n = text.length
   let i = 0
@@ -492,14 +492,9 @@ export function findEncodedRuns(text: string, actedOn?: CharRange[], ascii?: Uin
   return runs
 }
 
-/**
- * The bytes of `text` when it is ASCII (one byte per character), else
- * undefined. For texts long enough that the byte-level passes pay for the
- * copy; a UTF-8 length equal to the length means no character is above 0x7f.
- */
-export function asciiBytesOf(text: string, minLength = 1024): Uint8Array | undefined {
-  if (text.length < minLength || Buffer.byteLength(text, 'utf8') !== text.length) return undefined
-  return Buffer.from(text, 'latin1')
+/** `charBytesOf` for texts long enough that the byte-level passes pay for the copy; undefined for shorter ones. */
+export function byteViewOf(text: string, minLength = 1024): Uint8Array | undefined {
+  return text.length < minLength ? undefined : charBytesOf(text)
 }
 
 /**
@@ -757,21 +752,21 @@ function joinHexBytes(text: string): string {
 
 /**
  * Every decoding of every encoded run in `text` that could hold a secret,
- * lazily, while the budget lasts. `ascii`: the text's bytes when it is
- * ASCII, for a cheaper search for runs.
+ * lazily, while the budget lasts. `bytes`: the text one byte per
+ * character (`charBytesOf`), for a cheaper search for runs.
  *
  * Runs are decoded at every offset a secret inside them could start at:
  * base64 at 4 character offsets, hex at 2, base32 at 8, so that a secret
  * behind a stray character, or inside longer encoded data, lines up with
  * one of them.
  */
-export function* decodeVariants(text: string, budget: DecodeBudget, ascii?: Uint8Array): Generator<DecodedVariant> {
+export function* decodeVariants(text: string, budget: DecodeBudget, bytes?: Uint8Array): Generator<DecodedVariant> {
   const escaped = decodeEscapes(text)
   if (escaped !== undefined) {
     if (!charge(budget, escaped.length)) return
     yield { kind: 'escaped', text: escaped, printable: true }
   }
-  for (const run of findEncodedRuns(text, undefined, ascii)) {
+  for (const run of findEncodedRuns(text, undefined, bytes)) {
     const raw = text.slice(run.start, run.end)
     switch (run.kind) {
       case 'hex':

@@ -7,7 +7,7 @@
  * their raw form (JSON escapes, quoted-printable).
  */
 import type { DecodeBudget } from './decode-variants.js'
-import { asciiBytesOf, findEncodedRuns } from './decode-variants.js'
+import { byteViewOf, findEncodedRuns } from './decode-variants.js'
 import type { FindingSink } from './findings.js'
 import { detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
 import { inspectJoin, joinMatcher } from './join-scan.js'
@@ -110,10 +110,10 @@ export function inspectDocument(doc: TextDocument, detectors: Detectors, collect
   const deep = deepRanges(doc.raw, doc.rawBytes)
   for (const seg of doc.segmentsFor(deep.ranges)) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
-    // A long escaped JSON string (code, with \n and \" everywhere) is mostly ASCII: read its bytes.
-    const ascii = asciiBytesOf(seg.text)
-    if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors, ascii)) report(hit.rule, hit.encoding)
-    inspectBelowSurface(seg.text, [], 0, detectors, budget, report, ascii)
+    // A long escaped JSON string (code or prose, with \n and \" everywhere) is read as bytes, accents and all.
+    const bytes = byteViewOf(seg.text)
+    if (!seg.rawCovered) for (const hit of detectLayer(seg.text, detectors, bytes)) report(hit.rule, hit.encoding)
+    inspectBelowSurface(seg.text, [], 0, detectors, budget, report, bytes)
   }
   // No acted-on character anywhere in the raw text: no part holds anything normalization would change.
   const plain = !deep.actedOn

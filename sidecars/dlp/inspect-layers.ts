@@ -26,8 +26,8 @@ export const UNREADABLE_RULE = 'unreadable-encoding'
 export const MAX_DECODE_DEPTH = 4
 
 export interface Detectors {
-  /** `ascii`, when given, is `text` as bytes, one per character: a cheaper input for the keyword pass. */
-  findCredentials(text: string, ascii?: Uint8Array): CredentialMatch[]
+  /** `bytes`, when given, is `text` one byte per character (`charBytesOf`): a cheaper input for the keyword pass. */
+  findCredentials(text: string, bytes?: Uint8Array): CredentialMatch[]
   knownSecrets: KnownSecrets
 }
 
@@ -38,9 +38,9 @@ export interface LayerHit {
   encoding: string | undefined
 }
 
-/** One layer: credential patterns and known secrets in `text` exactly as given (`ascii`: its bytes, when it is ASCII). */
-export function detectLayer(text: string, detectors: Detectors, ascii?: Uint8Array): LayerHit[] {
-  const hits: LayerHit[] = detectors.findCredentials(text, ascii).map((m) => ({ rule: m.rule, index: m.index, encoding: undefined }))
+/** One layer: credential patterns and known secrets in `text` exactly as given (`bytes`: one per character, when at hand). */
+export function detectLayer(text: string, detectors: Detectors, bytes?: Uint8Array): LayerHit[] {
+  const hits: LayerHit[] = detectors.findCredentials(text, bytes).map((m) => ({ rule: m.rule, index: m.index, encoding: undefined }))
   for (const hit of detectors.knownSecrets.find(text)) hits.push({ rule: KNOWN_SECRET_RULE, index: hit.index, encoding: hit.encoding })
   return hits
 }
@@ -117,9 +117,9 @@ function decodeAndInspect(
   detectors: Detectors,
   budget: DecodeBudget,
   report: ReportHit,
-  ascii?: Uint8Array,
+  bytes?: Uint8Array,
 ): void {
-  for (const variant of decodeVariants(text, budget, ascii)) {
+  for (const variant of decodeVariants(text, budget, bytes)) {
     const variantChain = [...chain, variant.kind]
     if ('problem' in variant) {
       report(variant.problem === 'unreadable' ? UNREADABLE_RULE : SCAN_LIMIT_RULE, chainOf(variantChain))
@@ -159,8 +159,8 @@ function reportUndecodedDepth(text: string, chain: readonly string[], budget: De
 /**
  * Everything below the surface of `text`: its normalization and its decoded
  * runs. The surface itself is the caller's job (`detectLayer`), because
- * documents run it once over their whole raw text. `ascii`: the text's
- * bytes when it is ASCII, for the search for encoded runs.
+ * documents run it once over their whole raw text. `bytes`: the text one
+ * byte per character (`charBytesOf`), for the search for encoded runs.
  */
 export function inspectBelowSurface(
   text: string,
@@ -169,7 +169,7 @@ export function inspectBelowSurface(
   detectors: Detectors,
   budget: DecodeBudget,
   report: ReportHit,
-  ascii?: Uint8Array,
+  bytes?: Uint8Array,
 ): void {
   const parts = normalizedParts(text)
   const decode = depth < MAX_DECODE_DEPTH ? decodeAndInspect : (t: string, c: readonly string[]) => reportUndecodedDepth(t, c, budget, report)
@@ -188,5 +188,5 @@ export function inspectBelowSurface(
     if (once !== text) for (const hit of detectLayer(once, detectors)) report(hit.rule, chainOf(chain, hit.encoding ? `url-encoded-once+${hit.encoding}` : 'url-encoded-once'))
   }
   // Unless one normalized part stands for the whole text, the runs outside the windows are decoded as they are.
-  if (!(parts.length === 1 && (parts[0] as NormalizedPart).whole)) decode(text, chain, depth, detectors, budget, report, ascii)
+  if (!(parts.length === 1 && (parts[0] as NormalizedPart).whole)) decode(text, chain, depth, detectors, budget, report, bytes)
 }

@@ -40,7 +40,7 @@
  */
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
-import { asciiBytesOf, charBytesOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
+import { byteViewOf, charBytesOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
 import { decodeBudgetFor, detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automaton.js'
@@ -398,7 +398,7 @@ function opensWord(joined: Joined, field: number, h: number): boolean {
 
 /** A text decoded from a whole join: its boundaries are unknown, so matches are tried from each keyword on. */
 function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
-  findAcross({ text, starts: [0], ends: [text.length], bytes: asciiBytesOf(text) }, matcher, budget, report, true)
+  findAcross({ text, starts: [0], ends: [text.length], bytes: byteViewOf(text) }, matcher, budget, report, true)
 }
 
 /** Characters of the base64, base32 and hex alphabets (with padding): what an encoded piece is made of. */
