@@ -39,6 +39,11 @@ export interface TextDocument {
    * with no first pass for the ranges that would select parts.
    */
   whole?: boolean
+  /**
+   * Raw ranges (sorted) of parts that are read whatever ranges select, such
+   * as JSON strings with escapes: the pass that finds ranges skips them.
+   */
+  alwaysRead?(): readonly RawRange[]
   /** Locations for raw offsets (sorted ascending), in the caller's vocabulary, same order. */
   locate(offsets: readonly number[]): readonly string[]
   /** Findings the parser made itself (a part it could not read), at raw offsets. */
@@ -100,6 +105,34 @@ function deepRanges(raw: string, rawBytes: Uint8Array | undefined): { ranges: Ra
   return { ranges: out, actedOn: true }
 }
 
+/** Text shorter than this between skipped parts is searched as a string, without a byte view. */
+const BYTE_VIEW_FROM = 512
+
+/**
+ * `deepRanges` over the raw text outside `skipped`. Encoded runs and
+ * acted-on characters never cross a skipped part's edge when, like a JSON
+ * string, it opens and closes with a character that is neither; ranges that
+ * the whole-text pass would join across a skipped part stay apart, which
+ * selects the same parts that matter (see ACTED_ON_GAP).
+ */
+function deepRangesBetween(raw: string, rawBytes: Uint8Array | undefined, skipped: readonly RawRange[]): { ranges: RawRange[]; actedOn: boolean } {
+  const ranges: RawRange[] = []
+  let actedOn = false
+  let from = 0
+  const between = (to: number) => {
+    if (to <= from) return
+    const part = deepRanges(raw.slice(from, to), to - from >= BYTE_VIEW_FROM ? rawBytes?.subarray(from, to) : undefined)
+    for (const [start, end] of part.ranges) ranges.push([start + from, end + from])
+    actedOn ||= part.actedOn
+  }
+  for (const [start, end] of skipped) {
+    between(start)
+    from = Math.max(from, end)
+  }
+  between(raw.length)
+  return { ranges, actedOn }
+}
+
 export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
   for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
   for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
@@ -107,7 +140,8 @@ export function inspectDocument(doc: TextDocument, detectors: Detectors, collect
     inspectBelowSurface(doc.raw, [], 0, detectors, budget, (rule, encoding) => collector.add(rule, 0, encoding), doc.rawBytes)
     return
   }
-  const deep = deepRanges(doc.raw, doc.rawBytes)
+  const skipped = doc.alwaysRead?.() ?? []
+  const deep = skipped.length === 0 ? deepRanges(doc.raw, doc.rawBytes) : deepRangesBetween(doc.raw, doc.rawBytes, skipped)
   for (const seg of doc.segmentsFor(deep.ranges)) {
     const report = (rule: string, encoding: string | undefined) => collector.add(rule, seg.rawStart, encoding)
     // A long escaped JSON string (code or prose, with \n and \" everywhere) is read as bytes, accents and all.
@@ -116,7 +150,8 @@ export function inspectDocument(doc: TextDocument, detectors: Detectors, collect
     inspectBelowSurface(seg.text, [], 0, detectors, budget, report, bytes)
   }
   // No acted-on character anywhere in the raw text: no part holds anything normalization would change.
-  const plain = !deep.actedOn
+  // A part read whatever the ranges say holds escapes, which are acted on.
+  const plain = !deep.actedOn && skipped.length === 0
   for (const join of doc.joins?.() ?? []) {
     inspectJoin(join.fields, detectors, joinMatcher(), (rule, encoding) => collector.add(rule, join.location, encoding), plain)
   }

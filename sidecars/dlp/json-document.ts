@@ -146,6 +146,7 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
       // Only the chosen parts pay for their slice.
       return selectSegments(all, ranges).map((seg) => (seg.rawCovered ? { ...seg, text: raw.slice(seg.rawStart + 1, seg.rawEnd - 1) } : seg))
     },
+    alwaysRead: () => tokens().flatMap((tok) => (tok.escaped ? [[tok.start, tok.end] as const] : [])),
     locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
     joins: () => jsonJoins(raw, tokens(), location),
   }
@@ -212,6 +213,8 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
       if (ranges.length === 0 && !raw.includes('\\')) return []
       return doc().segmentsFor(ranges)
     },
+    // Without a backslash no string has escapes; with one, the parse is needed for the parts anyway.
+    alwaysRead: () => (raw.includes('\\') ? (doc().alwaysRead?.() ?? []) : []),
     locate: (offsets) => doc().locate(offsets),
     // Joins need the string tokens, not the validity check: a lenient receiver reads malformed JSON's strings too.
     joins: () => jsonJoins(raw, stringTokens(raw), location),

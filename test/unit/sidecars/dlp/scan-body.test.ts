@@ -129,3 +129,25 @@ describe('scanBody', () => {
     expect(verdict.ok && verdict.findings[0]?.location).toBe('request.body.text')
   })
 })
+
+describe('a JSON body whose strings with escapes are read whole, and the rest searched for ranges', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64')
+  const findingsOf = (body: unknown) => {
+    const verdict = scanner.scanBody(input('application/json', JSON.stringify(body)))
+    if (!verdict.ok) throw new Error(verdict.reason)
+    return verdict.findings.map((f) => `${f.rule}@${f.location}`)
+  }
+  const prose = 'line one\nline two with caf\u00e9\n'.repeat(200)
+
+  it('finds a base64 secret in a string without escapes, between strings with them', () => {
+    expect(findingsOf({ a: prose, key: b64(`export GH=${token}`), b: prose })).toContain('github-pat@body.json:$.key')
+  })
+
+  it('finds a base64 secret inside a string with escapes', () => {
+    expect(findingsOf({ a: `${prose}${b64(`export GH=${token}`)}\n${prose}`, b: 'plain' })).toContain('github-pat@body.json:$.a')
+  })
+
+  it('a near miss: the same shapes around harmless base64 find nothing', () => {
+    expect(findingsOf({ a: prose, key: b64('nothing to see in these words'), b: `${prose}${b64('harmless words here')}` })).toEqual([])
+  })
+})
