@@ -230,3 +230,27 @@ export function classRuns(bytes: Uint8Array, cls: ByteClass, minLength: number, 
   }
   if (carry >= 0 && n - carry >= minLength) onRun(carry, n)
 }
+
+/**
+ * `classRuns` for input read through `member` (strings, or a class the
+ * module cannot hold): each maximal run of at least `length` members in
+ * `[start, end)`, in order, until `onRun` returns true. Probes every
+ * `length`-th position: such a run holds a probe, and a probe outside the
+ * class rules out every run through it, so input without long runs costs
+ * (end - start) / length probes.
+ */
+export function probeRuns(start: number, end: number, length: number, member: (i: number) => boolean, onRun: (from: number, to: number) => boolean | void): void {
+  let probe = start + length - 1
+  while (probe < end) {
+    if (!member(probe)) {
+      probe += length
+      continue
+    }
+    let from = probe
+    while (from > start && member(from - 1)) from--
+    let to = probe + 1
+    while (to < end && member(to)) to++
+    if (to - from >= length && onRun(from, to) === true) return
+    probe = to + length
+  }
+}

@@ -10,7 +10,7 @@
  * A caller holding the text's ASCII bytes passes them along: the keyword
  * pass then reads bytes, which is cheaper than reading the string.
  */
-import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
+import { byteClass, classRuns, probeRuns, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
@@ -157,29 +157,13 @@ function classTable(chars: RegExp): Uint8Array {
   return member
 }
 
-/**
- * Does `text` hold `length` consecutive members? Probes every `length`-th
- * character: a probe outside the class rules out every run through it, so
- * text without long runs costs n / length probes.
- */
+/** Does `text` hold `length` consecutive members (`probeRuns`, stopping at the first)? */
 export function hasRun(text: string, member: Uint8Array, length: number): boolean {
-  const n = text.length
   const isMember = (i: number) => {
     const c = text.charCodeAt(i)
     return c < 128 && member[c] === 1
   }
-  let probe = length - 1
-  while (probe < n) {
-    if (!isMember(probe)) {
-      probe += length
-      continue
-    }
-    let start = probe
-    while (start > 0 && isMember(start - 1)) start--
-    let end = probe + 1
-    while (end < n && isMember(end)) end++
-    if (end - start >= length) return true
-    probe = end + length
-  }
-  return false
+  let found = false
+  probeRuns(0, text.length, length, isMember, () => (found = true))
+  return found
 }

@@ -16,7 +16,7 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { decodeBase32, type Base32Alphabet } from './base32.js'
-import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
+import { byteClass, classRuns, probeRuns, type ByteClass } from './byte-scan.js'
 import { decompress } from './decompress.js'
 import { readWideText } from './wide-text.js'
 
@@ -134,30 +134,8 @@ function base32Worth(text: string, start: number, end: number, kind: Base32Alpha
 }
 
 /**
- * Every maximal run of `member` positions in `[start, end)` at least
- * `length` long, found by probing every `length`-th position: such a run
- * holds a probe, and a probe outside the class rules out every run through
- * it, so text without long runs costs (end - start) / length probes.
- */
-function forEachRun(start: number, end: number, length: number, member: (i: number) => boolean, onRun: (from: number, to: number) => void): void {
-  let probe = start + length - 1
-  while (probe < end) {
-    if (!member(probe)) {
-      probe += length
-      continue
-    }
-    let from = probe
-    while (from > start && member(from - 1)) from--
-    let to = probe + 1
-    while (to < end && member(to)) to++
-    if (to - from >= length) onRun(from, to)
-    probe = to + length
-  }
-}
-
-/**
  * Base32 runs inside a base64-alphabet run. Probes every MIN_BASE32_RUN-th
- * character per class, as `hasRun` does, so the mixed-case identifiers and
+ * character per class (`probeRuns`), so the mixed-case identifiers and
  * base64 that make up most runs cost a few probes, not a pass.
  */
 function pushBase32Runs(text: string, start: number, end: number, runs: EncodedRun[]): void {
@@ -167,7 +145,7 @@ function pushBase32Runs(text: string, start: number, end: number, runs: EncodedR
       const c = text.charCodeAt(i)
       return c < 128 && ((B32[c] as number) & bit) !== 0
     }
-    forEachRun(start, end, MIN_BASE32_RUN, member, (from, to) => {
+    probeRuns(start, end, MIN_BASE32_RUN, member, (from, to) => {
       if (base32Worth(text, from, to, kind)) runs.push({ kind, start: from, end: to })
     })
   }
@@ -574,7 +552,9 @@ function mergeRanges(a: readonly CharRange[], b: readonly CharRange[], gap: numb
 /** Hex runs inside a base64-alphabet run, then the run itself as base64 (in the order the character loop finds them). */
 function pushRun(text: string, bytes: Uint8Array, start: number, end: number, runs: EncodedRun[]): void {
   const isHex = (k: number) => ((CLASS[bytes[k] as number] as number) & HEX) !== 0
-  forEachRun(start, end, MIN_HEX_RUN, isHex, (from, to) => runs.push({ kind: 'hex', start: from, end: to }))
+  probeRuns(start, end, MIN_HEX_RUN, isHex, (from, to) => {
+    runs.push({ kind: 'hex', start: from, end: to })
+  })
   pushBase64Runs(text, start, end, runs)
   pushBase32Runs(text, start, end, runs)
 }
