@@ -5,7 +5,8 @@
  * any Node proxy stands on, for 64 B and 64 KiB request and response bodies
  * over 1 and 16 keep-alive connections. Every contender runs as its own
  * process on loopback, as does the origin and each load generator run; runs
- * of the contenders are interleaved so they share the machine's conditions.
+ * of the contenders are interleaved so they share the machine's conditions,
+ * each run on fresh processes and starting with the next contender.
  * Prints medians over BENCH_RUNS runs, the ratios the targets name, and a
  * last table saying which of the targets each scenario meets, for bottle and
  * for the floor.
@@ -44,7 +45,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000)
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000)
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2000)
 const ONLY = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : undefined
 const BOTTLE_NODE_ARGS = process.env.BENCH_BOTTLE_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 const BEFORE_BUNDLE = process.env.BENCH_BEFORE_BUNDLE
@@ -61,7 +62,8 @@ interface Cell {
   contender: string
   results: LoadResult[]
   /** The proxy's RSS when started, before this scenario's load. */
-  idleRss: number
+  /** At each run's start. */
+  idleRss: number[]
   peakRss: number
   /** Proxy CPU time per request (user + system), one value per run. */
   cpuUsPerRequest: number[]
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   const useWrk = process.env.BENCH_LOAD !== 'node' && (await haveWrk())
   const origin = await startOrigin(certPath, keyPath)
   const bundlePath = process.env.BENCH_BOTTLE_BUNDLE ?? (await buildBottleBundle(workDir))
-  // Fresh proxies for every scenario, so each one's memory reflects that scenario alone.
+  // Fresh proxies for every run of every scenario, so each one's memory reflects that scenario alone.
   let contenders: Contender[] = []
   const startContenders = async (): Promise<Map<string, Contender>> => {
     const want = (name: string) => !ONLY || ONLY.has(name)
@@ -151,13 +153,19 @@ async function main(): Promise<void> {
       const names = ['direct', ...bottles, 'node-floor', ...competitors].filter((n) => !ONLY || ONLY.has(n))
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
-          const byName = await startContenders()
-          const row: Cell[] = names.map((contender) => {
-            const pid = byName.get(contender)?.pid
-            return { scheme, bodyBytes, connections, contender, results: [], idleRss: pid ? rssOf(pid) : 0, peakRss: 0, cpuUsPerRequest: [] }
-          })
+          const row: Cell[] = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [], idleRss: [], peakRss: 0, cpuUsPerRequest: [] }))
           for (let run = 0; run < RUNS; run++) {
+            // Fresh processes for every run, and each run starts with the next contender: a process's own
+            // luck (heap layout, JIT decisions) and a fixed place in the order would otherwise follow one
+            // contender through all its runs. Measured with the same bundle as both bottle and
+            // bottle-before, a fixed order and one process per scenario read 12-16% apart.
+            const byName = await startContenders()
             for (const cell of row) {
+              const pid = byName.get(cell.contender)?.pid
+              if (pid) cell.idleRss.push(rssOf(pid))
+            }
+            for (let k = 0; k < row.length; k++) {
+              const cell = row[(run + k) % row.length] as Cell
               const proxy = byName.get(cell.contender)
               const spec: LoadSpec = {
                 scheme,
@@ -184,12 +192,12 @@ async function main(): Promise<void> {
                 clearInterval(sampler)
               }
             }
+            await stopContenders()
           }
-          await stopContenders()
           for (const cell of row) {
             cells.push(cell)
             const rps = median(cell.results.map((r) => r.rps))
-            process.stderr.write(`${scheme} ${bodyBytes}B x${connections} ${cell.contender}: ${format(rps)} req/s p99 ${format(median(cell.results.map((r) => r.p99Ms)), 2)} ms\n`)
+            process.stderr.write(`${scheme} ${bodyBytes}B x${connections} ${cell.contender}: ${format(rps)} req/s p99 ${format(median(cell.results.map((r) => r.p99Ms)), 2)} ms, CPU µs/req by run ${cell.cpuUsPerRequest.map((v) => format(v)).join(' ')}\n`)
           }
         }
       }
@@ -218,7 +226,7 @@ function report(cells: Cell[]): void {
   for (const cell of cells) {
     const rps = median(cell.results.map((r) => r.rps))
     lines.push(
-      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(cell.idleRss / 2 ** 20, 1)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
+      `| ${cell.scheme} | ${cell.bodyBytes} | ${cell.connections} | ${cell.contender} | ${format(rps)} | ${format(median(cell.results.map((r) => r.p50Ms)), 3)} | ${format(median(cell.results.map((r) => r.p99Ms)), 3)} | ${cell.results.reduce((n, r) => n + r.errors, 0)} | ${cell.contender === 'direct' ? '-' : format(median(cell.cpuUsPerRequest))} | ${cell.contender === 'direct' ? '-' : format(median(cell.idleRss) / 2 ** 20, 1)} | ${cell.contender === 'direct' ? '-' : format(cell.peakRss / 2 ** 20, 1)} |`,
     )
   }
   lines.push('')
