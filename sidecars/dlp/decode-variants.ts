@@ -18,6 +18,7 @@ import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { decodeBase32, type Base32Alphabet } from './base32.js'
 import { byteClass, classRuns, probeRuns, type ByteClass } from './byte-scan.js'
 import { decompress } from './decompress.js'
+import { scanBytes } from './scan-arena.js'
 import { readWideText } from './wide-text.js'
 
 export type DecodeKind = 'base64' | 'hex' | 'escaped' | Base32Alphabet
@@ -485,7 +486,8 @@ export function byteViewOf(text: string, minLength = 1024): Uint8Array | undefin
  */
 export function charBytesOf(text: string): Uint8Array {
   // latin1 keeps each character's low byte; the runs beyond ASCII are then overwritten, in native passes.
-  const out = Buffer.from(text, 'latin1')
+  const out = scanBytes(text.length)
+  out.write(text, 0, 'latin1')
   BEYOND_ASCII.lastIndex = 0
   for (let m = BEYOND_ASCII.exec(text); m !== null; m = BEYOND_ASCII.exec(text)) out.fill(0x80, m.index, m.index + m[0].length)
   return out

@@ -1,7 +1,8 @@
 /**
  * The engine's entry point: `createScanner` compiles the bottle's known
- * secrets once and returns a scanner whose calls are pure (no I/O, no clock,
- * no logging) and report rule ids and locations, never matched values.
+ * secrets once and returns a scanner whose calls are pure (no I/O, no
+ * logging; only the memory for byte views outlives a call, scan-arena.ts)
+ * and report rule ids and locations, never matched values.
  */
 import { findCredentials } from './credential-patterns.js'
 import { isHighEntropyPathSegment, isRandomLooking } from './entropy.js'
@@ -10,6 +11,7 @@ import { inspectDocument } from './inspect-document.js'
 import { decodeBudgetFor, detectLayer, inspectBelowSurface, type Detectors } from './inspect-layers.js'
 import { compileKnownSecrets } from './known-secrets.js'
 import { normalize } from './normalize.js'
+import { duringScan } from './scan-arena.js'
 import { inspectBody } from './scan-body.js'
 import { inspectJoin, joinMatcher } from './join-scan.js'
 import { inspectHost } from './scan-host.js'
@@ -31,7 +33,7 @@ export function createScanner(options: ScannerOptions = {}): DlpScanner {
   const detectors: Detectors = { findCredentials, knownSecrets: compileKnownSecrets(options.knownSecrets ?? []) }
   const isSafeName = safeNameCheck(detectors)
 
-  return {
+  const scanner: DlpScanner = {
     scanText(text, location) {
       const collector = new FindingCollector()
       const budget = decodeBudgetFor(text.length)
@@ -77,5 +79,13 @@ export function createScanner(options: ScannerOptions = {}): DlpScanner {
       if (!parsed.ok) return { ok: false, reason: parsed.reason }
       return { ok: true, findings: collector.resolve(parsed.doc.locate) }
     },
+  }
+  // Every call is one scan for the arena: its byte views are reused by the next call.
+  return {
+    scanText: (text, location) => duringScan(() => scanner.scanText(text, location)),
+    scanUrl: (url, location) => duringScan(() => scanner.scanUrl(url, location)),
+    scanJoined: (fields, location) => duringScan(() => scanner.scanJoined(fields, location)),
+    scanHost: (host, location) => duringScan(() => scanner.scanHost(host, location)),
+    scanBody: (input, location) => duringScan(() => scanner.scanBody(input, location)),
   }
 }
