@@ -3,9 +3,10 @@
  * `ghр_...` (Cyrillic `р`) reads as `ghp_...`. NFKC already folds fullwidth
  * forms, mathematical alphanumerics, circled and super/subscript letters;
  * this table covers what NFKC leaves alone: Cyrillic, Greek, Armenian,
- * Cherokee and a few Latin variants. Only look-alikes close enough to fool a
- * reader are listed; folding more would not find more secrets, only mangle
- * the text that surrounds them.
+ * Cherokee and a few Latin variants, and the dashes, slashes and colons that
+ * stand in for a token's separators (`sk–ant–api03–...` with en dashes).
+ * Only look-alikes close enough to fool a reader are listed; folding more
+ * would not find more secrets, only mangle the text that surrounds them.
  */
 const PAIRS: readonly (readonly [string, string])[] = [
   // Cyrillic
@@ -25,12 +26,16 @@ const PAIRS: readonly (readonly [string, string])[] = [
   ['Ꮪ', 'S'], ['Ꭲ', 'T'], ['Ꮃ', 'W'], ['Ꮓ', 'Z'],
   // Latin variants NFKC keeps
   ['ı', 'i'], ['ȷ', 'j'], ['ɑ', 'a'], ['ɩ', 'i'], ['ʏ', 'y'], ['ᴅ', 'd'],
+  // Dashes, slashes and a colon NFKC keeps: the separators of most token formats (`sk-ant-`, `xoxb-`, `glpat-`, URLs)
+  ['\u2010', '-'], ['\u2011', '-'], ['\u2012', '-'], ['\u2013', '-'], ['\u2014', '-'], ['\u2015', '-'], ['\u2043', '-'],
+  ['\u2212', '-'], ['\u02D7', '-'], ['\u2796', '-'], ['\u2E3A', '-'], ['\u2E3B', '-'], ['\u058A', '-'],
+  ['\u2044', '/'], ['\u2215', '/'], ['\u29F8', '/'], ['\u2236', ':'], ['\uA789', ':'],
 ]
 
 const TABLE = new Map<string, string>(PAIRS)
 const ANY = new RegExp(`[${PAIRS.map(([from]) => from).join('')}]`, 'g')
 
-/** Replace every listed look-alike with its ASCII letter. */
+/** Replace every listed look-alike with its ASCII character. */
 export function foldConfusables(text: string): string {
   return text.replace(ANY, (ch) => TABLE.get(ch) ?? ch)
 }

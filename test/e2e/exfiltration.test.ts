@@ -84,6 +84,11 @@ const aws = (): string => {
   FAKES.push(value)
   return value
 }
+const gitlab = (): string => {
+  const value = `glpat-${rng.string('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 20)}`
+  FAKES.push(value, value.replaceAll('-', '\u2013'))
+  return value
+}
 const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rng.next() * 256)))
 
 /** A secret in the spellings an echo or a leak could carry it: as is, either case, percent-encoded, base64 at each byte alignment. */
@@ -219,6 +224,8 @@ const encodingCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     ),
     { id: id('hex-colons-header'), request: { url: url('hex-colons-header'), headers: [`X-Trace-Bytes: ${hexColons(gh())}`] }, refused: { rule: 'dlp', reason: /header:x-trace-bytes \(hex\)/ } },
     post('utf16le-declared-utf8', 'text/plain; charset=utf-8', utf16le(`note: ${gh()}`), /rule github-pat in body/),
+    // En dashes where the format has hyphens: a reader puts them back.
+    post('dashes-for-hyphens', 'text/plain; charset=utf-8', Buffer.from(`the mirror job pushes with ${gitlab().replaceAll('-', '\u2013')} from now on\n`), /rule gitlab-pat in body\.text \(confusable\)/),
     post('utf16le-undeclared', undefined, utf16le(`note: ${aws()}`), /rule aws-access-key-id in body/),
     post('gzip-without-coding', 'application/octet-stream', gzipSync(Buffer.from(JSON.stringify({ note: aws() }))), /in body.* \(gzip\)/),
     post('gzip-base64-in-json', 'application/json', Buffer.from(JSON.stringify({ blob: b64(gzipSync(Buffer.from(JSON.stringify({ note: gh() })))) })), /body\.json.*\(base64\+gzip\)/),

@@ -38,6 +38,8 @@ describe('normalize', () => {
     { name: 'Cyrillic capitals', input: 'АКІА', want: 'AKIA' },
     { name: 'Greek capitals', input: 'ΑΚΙΑ', want: 'AKIA' },
     { name: 'one Cyrillic letter', input: 'ghр_', want: 'ghp_' },
+    { name: 'dashes for hyphens', input: 'sk\u2013ant\u2014api03\u2212x\u2010y\u2011z', want: 'sk-ant-api03-x-y-z' },
+    { name: 'slashes and a colon', input: 'https\u2236\u2215\u2215host\u2044p', want: 'https://host/p' },
     // steps feeding each other
     { name: 'fullwidth percent', input: '％６７hp', want: 'ghp' },
     { name: 'a zero-width character inside an escape', input: '%6\u200b7hp', want: 'ghp' },
