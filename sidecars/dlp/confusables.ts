@@ -30,12 +30,20 @@ const PAIRS: readonly (readonly [string, string])[] = [
   ['\u2010', '-'], ['\u2011', '-'], ['\u2012', '-'], ['\u2013', '-'], ['\u2014', '-'], ['\u2015', '-'], ['\u2043', '-'],
   ['\u2212', '-'], ['\u02D7', '-'], ['\u2796', '-'], ['\u2E3A', '-'], ['\u2E3B', '-'], ['\u058A', '-'],
   ['\u2044', '/'], ['\u2215', '/'], ['\u29F8', '/'], ['\u2236', ':'], ['\uA789', ':'],
+  // Dots (a JWT's separators) and underscores (`sk_live_`, `npm_`); the combining low line underlines the
+  // character before it, where the underscore would sit, and NFKC would turn U+2017 into a space and a mark.
+  ['\u00B7', '.'], ['\u2027', '.'], ['\u2219', '.'], ['\u22C5', '.'], ['\u30FB', '.'], ['\u3002', '.'],
+  ['\u02CD', '_'], ['\u2017', '_'], ['\u0332', '_'],
 ]
 
 const TABLE = new Map<string, string>(PAIRS)
 const ANY = new RegExp(`[${PAIRS.map(([from]) => from).join('')}]`, 'g')
 
-/** Replace every listed look-alike with its ASCII character. */
+/**
+ * Replace every listed look-alike with its ASCII character. Normalization
+ * runs it before Unicode folding as well as after: folding would drop the
+ * combining low line and split U+2017, and it leaves the others alone.
+ */
 export function foldConfusables(text: string): string {
   return text.replace(ANY, (ch) => TABLE.get(ch) ?? ch)
 }

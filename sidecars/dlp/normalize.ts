@@ -134,6 +134,9 @@ function foldCluster(cluster: string): FoldedCluster {
   const untagged = readUnicodeTags(t)
   if (untagged !== t) steps.push('unicode-tags')
   t = untagged
+  const early = foldConfusables(t)
+  if (early !== t) steps.push('confusable')
+  t = early
   const folded = foldUnicode(t)
   if (folded !== t) steps.push('unicode')
   t = folded

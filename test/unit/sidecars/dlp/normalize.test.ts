@@ -40,6 +40,9 @@ describe('normalize', () => {
     { name: 'one Cyrillic letter', input: 'ghр_', want: 'ghp_' },
     { name: 'dashes for hyphens', input: 'sk\u2013ant\u2014api03\u2212x\u2010y\u2011z', want: 'sk-ant-api03-x-y-z' },
     { name: 'slashes and a colon', input: 'https\u2236\u2215\u2215host\u2044p', want: 'https://host/p' },
+    { name: 'dots for a JWT', input: 'eyJa\u00B7eyJb\u2027c\u30FBd\u22C5e', want: 'eyJa.eyJb.c.d.e' },
+    { name: 'underscores', input: 'sk\u02CDlive\u2017x', want: 'sk_live_x' },
+    { name: 'an underline under the character before', input: 'sk\u0332live', want: 'sk_live' },
     // steps feeding each other
     { name: 'fullwidth percent', input: '％６７hp', want: 'ghp' },
     { name: 'a zero-width character inside an escape', input: '%6\u200b7hp', want: 'ghp' },
@@ -124,7 +127,7 @@ function wholeTextRound(text: string): string {
     const code = pair.charCodeAt(1) - 0xdc00
     return code >= 0x20 && code <= 0x7e ? String.fromCharCode(code) : ''
   })
-  return foldConfusables(untagged.normalize('NFD').replace(/[\p{Mn}\p{Me}]/gu, '').normalize('NFKC'))
+  return foldConfusables(foldConfusables(untagged).normalize('NFD').replace(/[\p{Mn}\p{Me}]/gu, '').normalize('NFKC'))
 }
 
 function wholeTextNormalize(text: string): string {
