@@ -21,6 +21,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { foldConfusables } from './confusables.js'
+import { scanBytes } from './scan-arena.js'
 
 export type NormalizationStep = 'url-encoded' | 'zero-width' | 'unicode-tags' | 'unicode' | 'confusable'
 
@@ -105,6 +106,7 @@ export function foldUnicode(text: string): string {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/
+const BEYOND_LATIN1 = /[^\x00-\xff]/
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/
 const OUTSIDE_PRINTABLE = /[^\t\n\r\x20-\x7e]/
 
@@ -121,6 +123,8 @@ const CLUSTER = /[^\t\n\r\x20-\x7e]+/g
 interface FoldedCluster {
   text: string
   steps: readonly NormalizationStep[]
+  /** `text` holds nothing past U+00FF, so it fits a one-byte string. */
+  narrow: boolean
 }
 
 /** Invisible characters, tags, Unicode folding and look-alikes, in that order, over one cluster. */
@@ -130,7 +134,7 @@ function foldCluster(cluster: string): FoldedCluster {
   const visible = removeInvisible(t)
   if (visible !== t) steps.push('zero-width')
   t = visible
-  if (!NON_ASCII.test(t)) return { text: t, steps }
+  if (!NON_ASCII.test(t)) return { text: t, steps, narrow: true }
   const untagged = readUnicodeTags(t)
   if (untagged !== t) steps.push('unicode-tags')
   t = untagged
@@ -142,7 +146,7 @@ function foldCluster(cluster: string): FoldedCluster {
   t = folded
   const latin = foldConfusables(t)
   if (latin !== t) steps.push('confusable')
-  return { text: latin, steps }
+  return { text: latin, steps, narrow: !BEYOND_LATIN1.test(latin) }
 }
 
 /**
@@ -176,18 +180,40 @@ function round(text: string, steps: Set<NormalizationStep>): string {
   // Pieces are copied only from the first cluster that changes: a text that is already folded is not rebuilt.
   const pieces: string[] = []
   let copied = 0
+  let length = 0
+  let narrow = true
   CLUSTER.lastIndex = 0
   for (let m = CLUSTER.exec(t); m !== null; m = CLUSTER.exec(t)) {
     const cluster = m[0]
     const folded = foldClusterCached(cluster)
+    narrow &&= folded.narrow
     if (folded.text === cluster) continue
     for (const step of folded.steps) steps.add(step)
-    pieces.push(t.slice(copied, m.index), folded.text)
+    const before = t.slice(copied, m.index)
+    pieces.push(before, folded.text)
+    length += before.length + folded.text.length
     copied = m.index + cluster.length
   }
   if (pieces.length === 0) return t
-  pieces.push(t.slice(copied))
-  return pieces.join('')
+  const rest = t.slice(copied)
+  pieces.push(rest)
+  length += rest.length
+  return narrow && length >= ONE_BYTE_FROM ? oneByteString(pieces, length) : pieces.join('')
+}
+
+/**
+ * Folded prose (`é` to `e`, `—` to `-`) usually fits one byte per character
+ * while the text it came from did not. Joined from slices of that text, it
+ * would keep two bytes per character; written through a byte buffer, it is
+ * half the size, and every later pass reads it as one-byte text.
+ */
+const ONE_BYTE_FROM = 4096
+
+function oneByteString(pieces: readonly string[], length: number): string {
+  const bytes = scanBytes(length)
+  let at = 0
+  for (const piece of pieces) at += bytes.write(piece, at, 'latin1')
+  return bytes.toString('latin1', 0, at)
 }
 
 const ORDER: readonly NormalizationStep[] = ['url-encoded', 'zero-width', 'unicode-tags', 'unicode', 'confusable']

@@ -167,6 +167,21 @@ describe('the cluster-by-cluster round equals the whole-text definition', () => 
     )
   })
 
+  it('on long texts, which are rebuilt as one-byte strings when the fold fits them', () => {
+    // Prose a few thousand characters long, with accents, dashes and, in some runs, a character past U+00FF that stays.
+    const prose = ['the ', 'café ', 'naïve ', '— ', 'x\u2013y ', '£5 ', 'A\u0301 ', '%41 ', '\n']
+    for (const pieces of [prose, [...prose, ...contextual]]) {
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom(...pieces), { minLength: 900, maxLength: 1400 }), (parts) => {
+          const text = parts.join('')
+          expect(normalize(text)).toBe(wholeTextNormalize(text))
+        }),
+        // Shrinking a thousand-piece text takes minutes: the first failure is reported as found.
+        { numRuns: 100, endOnFailure: true },
+      )
+    }
+  })
+
   it('folds characters that compose with each other as one run', () => {
     expect(normalize('ca\u0301fe\u0301 x')).toBe('cafe x')
     expect(normalize('\u1100\u200b\u1161')).toBe('\uac00')
