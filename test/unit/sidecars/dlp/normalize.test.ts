@@ -40,6 +40,7 @@ describe('normalize', () => {
     { name: 'one Cyrillic letter', input: 'ghр_', want: 'ghp_' },
     { name: 'dashes for hyphens', input: 'sk\u2013ant\u2014api03\u2212x\u2010y\u2011z', want: 'sk-ant-api03-x-y-z' },
     { name: 'slashes and a colon', input: 'https\u2236\u2215\u2215host\u2044p', want: 'https://host/p' },
+    { name: 'letters with a stroke', input: 'sk_live_x9dQø2ŁħŦ7ƀƵ4ŧĸm8Wǥ3Rŋ5Đ', want: 'sk_live_x9dQo2LhT7bZ4tkm8Wg3Rn5D' },
     { name: 'dots for a JWT', input: 'eyJa\u00B7eyJb\u2027c\u30FBd\u22C5e', want: 'eyJa.eyJb.c.d.e' },
     { name: 'underscores', input: 'sk\u02CDlive\u2017x', want: 'sk_live_x' },
     { name: 'an underline under the character before', input: 'sk\u0332live', want: 'sk_live' },
