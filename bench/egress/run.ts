@@ -61,8 +61,7 @@ interface Cell {
   connections: number
   contender: string
   results: LoadResult[]
-  /** The proxy's RSS when started, before this scenario's load. */
-  /** At each run's start. */
+  /** The proxy's RSS when started, before any load: one value per run. */
   idleRss: number[]
   peakRss: number
   /** Proxy CPU time per request (user + system), one value per run. */

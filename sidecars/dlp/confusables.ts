@@ -3,10 +3,11 @@
  * `ghр_...` (Cyrillic `р`) reads as `ghp_...`. NFKC already folds fullwidth
  * forms, mathematical alphanumerics, circled and super/subscript letters;
  * this table covers what NFKC leaves alone: Cyrillic, Greek, Armenian,
- * Cherokee and a few Latin variants, and the dashes, slashes and colons that
- * stand in for a token's separators (`sk–ant–api03–...` with en dashes).
- * Only look-alikes close enough to fool a reader are listed; folding more
- * would not find more secrets, only mangle the text that surrounds them.
+ * Cherokee, Latin variants (letters with a stroke or bar among them), and
+ * the dashes, dots, underscores, slashes and colons that stand in for a
+ * token's separators (`sk–ant–api03–...` with en dashes). Only look-alikes
+ * close enough to fool a reader are listed; folding more would not find
+ * more secrets, only mangle the text that surrounds them.
  */
 const PAIRS: readonly (readonly [string, string])[] = [
   // Cyrillic

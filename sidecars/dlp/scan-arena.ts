@@ -12,6 +12,7 @@
  * ARENA_IDLE_KEEP_BYTES is let go once no scan has used it for
  * ARENA_IDLE_MS, so an idle sidecar keeps little.
  */
+import { Buffer } from 'node:buffer'
 
 export const ARENA_MAX_BYTES = 64 * 1024 * 1024
 const ARENA_IDLE_KEEP_BYTES = 1024 * 1024
