@@ -17,7 +17,7 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { BYTE_PASSES_MIN_LENGTH } from './byte-scan.js'
-import { charBytesOf } from './decode-variants.js'
+import { byteViewOf } from './decode-variants.js'
 import { decodeWide, readWideText, sniffWideEncoding, type WideEncoding } from './wide-text.js'
 
 export interface BodyText {
@@ -112,7 +112,8 @@ export function decodeBodyText(bytes: Uint8Array, charset: string | undefined): 
   if (ascii) return { text: buf.toString('latin1'), binary: false, ...byteView }
   if (isUtf8(buf)) {
     const text = buf.toString('utf8')
-    return text.length >= BYTE_PASSES_MIN_LENGTH ? { text, binary: false, bytes: charBytesOf(text) } : { text, binary: false }
+    const bytes = byteViewOf(text, BYTE_PASSES_MIN_LENGTH)
+    return bytes ? { text, binary: false, bytes } : { text, binary: false }
   }
   return { text: buf.toString('latin1'), binary: true, ...byteView }
 }

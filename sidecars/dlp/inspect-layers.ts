@@ -7,7 +7,7 @@
  * `url-encoded+base64+hex`.
  */
 import { BYTE_PASSES_MIN_LENGTH } from './byte-scan.js'
-import { charBytesOf, decodeVariants, type DecodeBudget } from './decode-variants.js'
+import { byteViewOf, decodeVariants, type DecodeBudget } from './decode-variants.js'
 import type { KnownSecrets } from './known-secrets.js'
 import { normalizeDetailed, percentDecodeOnce, removeInvisible } from './normalize.js'
 import type { CredentialMatch } from './types.js'
@@ -177,7 +177,7 @@ export function inspectBelowSurface(
     if (part.exhausted) report(SCAN_LIMIT_RULE, chainOf(chain, 'url-encoded'))
     const partChain = [...chain, ...part.steps]
     // A long normalized text gets the byte passes, as the raw text it replaces had them.
-    const bytes = part.text.length >= BYTE_PASSES_MIN_LENGTH ? charBytesOf(part.text) : undefined
+    const bytes = byteViewOf(part.text, BYTE_PASSES_MIN_LENGTH)
     for (const hit of detectLayer(part.text, detectors, bytes)) report(hit.rule, chainOf(partChain, hit.encoding))
     decode(part.text, partChain, depth, detectors, budget, report, bytes)
   }

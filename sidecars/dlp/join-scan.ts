@@ -40,7 +40,7 @@
  */
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
-import { byteViewOf, charBytesOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
+import { byteViewOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
 import { decodeBudgetFor, detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automaton.js'
@@ -140,7 +140,7 @@ function join(fields: readonly string[]): Joined {
     text += head + tail + CUT.length >= field.length ? field : `${field.slice(0, head)}${CUT}${field.slice(field.length - tail)}`
     ends.push(text.length)
   }
-  return { text, starts, ends, bytes: text.length >= BYTES_FROM ? charBytesOf(text) : undefined }
+  return { text, starts, ends, bytes: byteViewOf(text, BYTES_FROM) }
 }
 
 /** Joins this long get a byte copy for the WebAssembly passes; shorter ones are read as strings. */

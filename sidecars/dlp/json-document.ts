@@ -17,10 +17,23 @@ interface StringToken {
   /** Offset just past the closing quote. */
   end: number
   escaped: boolean
+  /** The string with its escapes decoded, once something asked for it (the parts and the joins both do). */
+  unescaped?: string
+}
+
+/** An escaped token's string, decoded once. */
+function unescape(raw: string, tok: StringToken): string {
+  return (tok.unescaped ??= JSON.parse(raw.slice(tok.start, tok.end)) as string)
 }
 
 /** A JSON string literal: quotes around anything but quotes and backslashes, or escapes (unrolled, so linear). */
 const STRING_LITERAL = /"[^"\\]*(?:\\.[^"\\]*)*"/g
+
+/** `stringTokens`, found at the first call and kept. */
+function tokensOnce(raw: string): () => StringToken[] {
+  let cached: StringToken[] | undefined
+  return () => (cached ??= stringTokens(raw))
+}
 
 /** String tokens of valid JSON, in order: outside strings, every `"` opens one. */
 export function stringTokens(raw: string): StringToken[] {
@@ -126,21 +139,19 @@ function locateJsonPaths(raw: string, tokens: readonly StringToken[], offsets: r
 }
 
 /** The body as a document, or undefined when it is not valid JSON. */
-export function jsonDocument(raw: string, location: string, isSafeName: NameCheck): TextDocument | undefined {
+export function jsonDocument(raw: string, location: string, isSafeName: NameCheck, tokens: () => StringToken[] = tokensOnce(raw)): TextDocument | undefined {
   try {
     JSON.parse(raw)
   } catch {
     return undefined
   }
-  let cached: StringToken[] | undefined
-  const tokens = () => (cached ??= stringTokens(raw))
   return {
     raw,
     segmentsFor(ranges) {
       if (ranges.length === 0 && !raw.includes('\\')) return []
       const all: DocumentSegment[] = tokens().map((tok) =>
         tok.escaped
-          ? { text: JSON.parse(raw.slice(tok.start, tok.end)) as string, rawStart: tok.start, rawEnd: tok.end, rawCovered: false }
+          ? { text: unescape(raw, tok), rawStart: tok.start, rawEnd: tok.end, rawCovered: false }
           : { text: '', rawStart: tok.start, rawEnd: tok.end, rawCovered: true },
       )
       // Only the chosen parts pay for their slice.
@@ -168,7 +179,7 @@ function isKey(raw: string, token: StringToken): boolean {
  * Tokens are unescaped only when they have escapes.
  */
 function jsonJoins(raw: string, tokens: readonly StringToken[], location: string): FieldJoin[] {
-  const text = (tok: StringToken) => (tok.escaped ? (JSON.parse(raw.slice(tok.start, tok.end)) as string) : raw.slice(tok.start + 1, tok.end - 1))
+  const text = (tok: StringToken) => (tok.escaped ? unescape(raw, tok) : raw.slice(tok.start + 1, tok.end - 1))
   const values: string[] = []
   const pairs: [string, string][] = []
   let key: string | undefined
@@ -205,7 +216,8 @@ function keyEnd(raw: string, tok: StringToken): number {
  */
 export function lazyJsonDocument(raw: string, location: string, isSafeName: NameCheck, asText: () => TextDocument): TextDocument {
   let resolved: TextDocument | undefined
-  const doc = () => (resolved ??= jsonDocument(raw, location, isSafeName) ?? asText())
+  const tokens = tokensOnce(raw)
+  const doc = () => (resolved ??= jsonDocument(raw, location, isSafeName, tokens) ?? asText())
   return {
     raw,
     segmentsFor(ranges) {
@@ -217,6 +229,6 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
     alwaysRead: () => (raw.includes('\\') ? (doc().alwaysRead?.() ?? []) : []),
     locate: (offsets) => doc().locate(offsets),
     // Joins need the string tokens, not the validity check: a lenient receiver reads malformed JSON's strings too.
-    joins: () => jsonJoins(raw, stringTokens(raw), location),
+    joins: () => jsonJoins(raw, tokens(), location),
   }
 }
