@@ -89,6 +89,13 @@ const gitlab = (): string => {
   FAKES.push(value, value.replaceAll('-', '\u2013'))
   return value
 }
+/** A Stripe-style key whose first letter after the prefix is `o`, and its spelling with `ø` there. */
+const stripeWithStroke = (): string => {
+  const value = `sk_live_o${rng.string('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 23)}`
+  const stroked = value.replace('_o', '_\u00f8')
+  FAKES.push(value, stroked)
+  return stroked
+}
 const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rng.next() * 256)))
 
 /** A secret in the spellings an echo or a leak could carry it: as is, either case, percent-encoded, base64 at each byte alignment. */
@@ -225,6 +232,7 @@ const encodingCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     { id: id('hex-colons-header'), request: { url: url('hex-colons-header'), headers: [`X-Trace-Bytes: ${hexColons(gh())}`] }, refused: { rule: 'dlp', reason: /header:x-trace-bytes \(hex\)/ } },
     post('utf16le-declared-utf8', 'text/plain; charset=utf-8', utf16le(`note: ${gh()}`), /rule github-pat in body/),
     // En dashes where the format has hyphens: a reader puts them back.
+    post('letter-with-stroke', 'text/plain; charset=utf-8', Buffer.from(`the billing job charges with ${stripeWithStroke()} from now on\n`), /rule stripe-secret-key in body\.text \(confusable\)/),
     post('dashes-for-hyphens', 'text/plain; charset=utf-8', Buffer.from(`the mirror job pushes with ${gitlab().replaceAll('-', '\u2013')} from now on\n`), /rule gitlab-pat in body\.text \(confusable\)/),
     post('utf16le-undeclared', undefined, utf16le(`note: ${aws()}`), /rule aws-access-key-id in body/),
     post('gzip-without-coding', 'application/octet-stream', gzipSync(Buffer.from(JSON.stringify({ note: aws() }))), /in body.* \(gzip\)/),
