@@ -9,6 +9,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https'
 import { isIP } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { createInterface } from 'node:readline'
 import { connect as tlsConnect } from 'node:tls'
 
 export interface LoadSpec {
@@ -62,7 +63,8 @@ class ConnectAgent extends HttpsAgent {
   }
 }
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** One POST through the proxy (or straight to the origin) with the spec's body, over a keep-alive agent. */
+function sender(spec: LoadSpec): { send: () => Promise<void>; close: () => void } {
   const body = requestBody(spec.bodyBytes)
   const path = `/bytes/${spec.bodyBytes}`
   const https = spec.scheme === 'https'
@@ -87,7 +89,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       req.on('error', reject)
       req.end(body)
     })
+  return { send, close: () => agent.destroy() }
+}
 
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { send, close } = sender(spec)
   const latencies: number[] = []
   let errors = 0
   let total = 0
@@ -114,10 +120,40 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const seconds = (performance.now() - began) / 1000
   stopped = true
   await Promise.allSettled(loops)
-  agent.destroy()
+  close()
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
   return { requests: latencies.length, totalRequests: total, errors, rps: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) }
+}
+
+/** What one batch of `countedLoad` did. */
+export interface BatchResult {
+  requests: number
+  errors: number
+  seconds: number
+}
+
+/**
+ * Exactly `count` requests per batch over `spec.connections` connections
+ * that stay open from batch to batch, so a batch measures the proxy's
+ * steady state: no new connections, no TLS handshakes.
+ */
+export function countedLoad(spec: LoadSpec): { batch: (count: number) => Promise<BatchResult>; close: () => void } {
+  const { send, close } = sender(spec)
+  const batch = async (count: number): Promise<BatchResult> => {
+    let issued = 0
+    let errors = 0
+    const began = performance.now()
+    const loop = async () => {
+      while (issued < count) {
+        issued++
+        await send().catch(() => errors++)
+      }
+    }
+    await Promise.all(Array.from({ length: spec.connections }, loop))
+    return { requests: count, errors, seconds: (performance.now() - began) / 1000 }
+  }
+  return { batch, close }
 }
 
 const SENTENCES = [
@@ -137,14 +173,28 @@ export function requestBody(size: number): Buffer {
   return body.length > size ? body.subarray(0, size) : body
 }
 
-// Run as a process: spec as JSON in argv[2].
+// Run as a process: spec as JSON in argv[2]. With `--batches`, one batch per stdin line (its request
+// count), one BatchResult line each, on connections kept open until stdin ends.
 if (process.argv[1]?.endsWith('load-generator.js')) {
   const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec
-  runLoad(spec).then(
+  if (process.argv[3] === '--batches') serveBatches(spec)
+  else runLoad(spec).then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (error: Error) => {
       process.stderr.write(`${error.message}\n`)
       process.exit(1)
     },
   )
+}
+
+function serveBatches(spec: LoadSpec): void {
+  const load = countedLoad(spec)
+  let queue = Promise.resolve()
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => {
+    queue = queue.then(async () => {
+      process.stdout.write(`${JSON.stringify(await load.batch(Number(line)))}\n`)
+    })
+  })
+  lines.on('close', () => void queue.then(() => load.close()))
 }

@@ -1,0 +1,94 @@
+/**
+ * After against before in the steady state: what the proxy costs per
+ * request once its code is compiled, which is what a long-running sidecar
+ * pays. Both bundles run side by side for the whole scenario, each with its
+ * own load generator whose connections stay open; each is first warmed up,
+ * then the two take turns, batch by batch, each batch exactly `requests`
+ * requests, the order flipping every round. CPU per request is the proxy's
+ * CPU over its batch (from /proc) divided by the batch's count.
+ *
+ * The fresh-process runs of run.ts count the JIT's warm-up in every run
+ * (each starts a new process and measures a few seconds); for a bundle with
+ * more code that warm-up is most of the difference there. It is reported
+ * here too, as the CPU per request of the warm-up batch, so it is not lost.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createInterface, type Interface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { cpuTicksOf, type Contender } from './contenders.js'
+import type { BatchResult, LoadSpec } from './load-generator.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+/** A load generator process that runs one batch per request. */
+interface BatchClient {
+  batch(count: number): Promise<BatchResult>
+  close(): void
+}
+
+function startBatchClient(spec: LoadSpec): BatchClient {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [join(here, 'load-generator.js'), JSON.stringify(spec), '--batches'])
+  child.stderr.pipe(process.stderr)
+  const lines: Interface = createInterface({ input: child.stdout })
+  const waiting: ((line: string) => void)[] = []
+  lines.on('line', (line) => waiting.shift()?.(line))
+  return {
+    batch: (count) =>
+      new Promise<BatchResult>((resolve, reject) => {
+        const onExit = () => reject(new Error('load generator exited'))
+        child.once('exit', onExit)
+        waiting.push((line) => {
+          child.off('exit', onExit)
+          resolve(JSON.parse(line) as BatchResult)
+        })
+        child.stdin.write(`${count}\n`)
+      }),
+    close: () => child.stdin.end(),
+  }
+}
+
+export interface SteadyResult {
+  /** CPU µs per request, one value per round. */
+  cpuUsPerRequest: number[]
+  /** CPU µs per request over the warm-up batch (the JIT compiling the proxy's code is most of it). */
+  warmupCpuUsPerRequest: number
+  errors: number
+}
+
+export interface SteadyScenario {
+  /** The load each contender gets, without `proxyPort` and `caPem` (taken from the contender). */
+  spec: Omit<LoadSpec, 'proxyPort' | 'caPem'>
+  /** PEM the client trusts when a contender names none (the origin's CA). */
+  originCaPem: string
+  requests: number
+  warmupRequests: number
+  rounds: number
+}
+
+/** Rounds of exactly `requests` requests per contender, taking turns; returns one result per contender, by name. */
+export async function measureSteadyState(contenders: readonly Contender[], scenario: SteadyScenario): Promise<Map<string, SteadyResult>> {
+  const clients = contenders.map((c) => startBatchClient({ ...scenario.spec, proxyPort: c.port, caPem: c.interceptCaPem ?? scenario.originCaPem }))
+  const results = new Map<string, SteadyResult>(contenders.map((c) => [c.name, { cpuUsPerRequest: [], warmupCpuUsPerRequest: Number.NaN, errors: 0 }]))
+  const measured = async (k: number, count: number): Promise<number> => {
+    const contender = contenders[k] as Contender
+    const before = cpuTicksOf(contender.pid)
+    const batch = await (clients[k] as BatchClient).batch(count)
+    ;(results.get(contender.name) as SteadyResult).errors += batch.errors
+    return ((cpuTicksOf(contender.pid) - before) * 10_000) / count
+  }
+  try {
+    for (let k = 0; k < contenders.length; k++) {
+      ;(results.get((contenders[k] as Contender).name) as SteadyResult).warmupCpuUsPerRequest = await measured(k, scenario.warmupRequests)
+    }
+    for (let round = 0; round < scenario.rounds; round++) {
+      for (let i = 0; i < contenders.length; i++) {
+        const k = round % 2 === 0 ? i : contenders.length - 1 - i
+        ;(results.get((contenders[k] as Contender).name) as SteadyResult).cpuUsPerRequest.push(await measured(k, scenario.requests))
+      }
+    }
+  } finally {
+    for (const client of clients) client.close()
+  }
+  return results
+}
