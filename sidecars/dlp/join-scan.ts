@@ -98,6 +98,8 @@ interface Joined {
   ends: number[]
   /** `text` one byte per character (`charBytesOf`) when long enough for the byte passes (made once, shared by them). */
   bytes?: Uint8Array | undefined
+  /** What the join keeps of its fields holds nothing normalization acts on (the cuts between a field's head and tail aside). */
+  plain: boolean
 }
 
 /**
@@ -131,16 +133,25 @@ const CONTEXT = 64
 
 function join(fields: readonly string[]): Joined {
   let text = ''
+  let plain = true
   const starts: number[] = []
   const ends: number[] = []
   for (const field of fields) {
     starts.push(text.length)
     const head = edgeLength(field, false)
     const tail = edgeLength(field, true)
-    text += head + tail + CUT.length >= field.length ? field : `${field.slice(0, head)}${CUT}${field.slice(field.length - tail)}`
+    if (head + tail + CUT.length >= field.length) {
+      plain &&= !NEEDS_NORMALIZING.test(field)
+      text += field
+    } else {
+      const first = field.slice(0, head)
+      const last = field.slice(field.length - tail)
+      plain &&= !NEEDS_NORMALIZING.test(first) && !NEEDS_NORMALIZING.test(last)
+      text += `${first}${CUT}${last}`
+    }
     ends.push(text.length)
   }
-  return { text, starts, ends, bytes: byteViewOf(text, BYTES_FROM) }
+  return { text, starts, ends, bytes: byteViewOf(text, BYTES_FROM), plain }
 }
 
 /** Joins this long get a byte copy for the WebAssembly passes; shorter ones are read as strings. */
@@ -398,7 +409,7 @@ function opensWord(joined: Joined, field: number, h: number): boolean {
 
 /** A text decoded from a whole join: its boundaries are unknown, so matches are tried from each keyword on. */
 function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
-  findAcross({ text, starts: [0], ends: [text.length], bytes: byteViewOf(text) }, matcher, budget, report, true)
+  findAcross({ text, starts: [0], ends: [text.length], bytes: byteViewOf(text), plain: true }, matcher, budget, report, true)
 }
 
 /** Characters of the base64, base32 and hex alphabets (with padding): what an encoded piece is made of. */
@@ -556,8 +567,11 @@ function edgesNormalized(field: string): string {
   if (field.length <= 2 * NORMALIZED_EDGE) return NEEDS_NORMALIZING.test(field) ? normalize(field) : field
   const head = field.slice(0, NORMALIZED_EDGE)
   const tail = field.slice(-NORMALIZED_EDGE)
+  const headActed = NEEDS_NORMALIZING.test(head)
+  const tailActed = NEEDS_NORMALIZING.test(tail)
+  if (!headActed && !tailActed) return field
   const middle = field.slice(NORMALIZED_EDGE, -NORMALIZED_EDGE)
-  return `${NEEDS_NORMALIZING.test(head) ? normalize(head) : head}${middle}${NEEDS_NORMALIZING.test(tail) ? normalize(tail) : tail}`
+  return `${headActed ? normalize(head) : head}${middle}${tailActed ? normalize(tail) : tail}`
 }
 
 /** A field ending inside a percent-escape, or whose escapes decode to a broken character: only the whole join reads right. */
@@ -571,8 +585,9 @@ const CUT_ESCAPE = /%[0-9A-Fa-f]?$/
 export function inspectJoin(fields: readonly string[], detectors: Detectors, matcher: JoinMatcher, report: ReportHit, plain = false): void {
   if (fields.length < 2) return
   const raw = join(fields)
-  // Most joins hold nothing normalization acts on (`plain`: the caller knows the document has none).
-  const readable = !plain && NEEDS_NORMALIZING.test(raw.text) ? fields.map(edgesNormalized) : fields
+  // Most joins hold nothing normalization acts on (`plain`: the caller knows the document has none). The
+  // cut inside a long field is the join's own, so it is not asked about (it holds a NUL, which is).
+  const readable = !plain && !raw.plain ? fields.map(edgesNormalized) : fields
   const joined = readable === fields ? raw : join(readable)
   if (joined.text.length < 8) return
   const budget = decodeBudgetFor(joined.text.length)

@@ -76,6 +76,15 @@ describe('splits over fields of one request', () => {
     expect(rules(url(`/q?${query(pieces(token, 3).map((p) => Buffer.from(p).toString('base64')))}`))).toContain('github-pat')
   })
 
+  it('a secret split over the ends of two long fields, with an invisible character beside each piece', () => {
+    // The join keeps only the ends of long fields; what it keeps is normalized when it needs to be.
+    const [a, b] = pieces(token, 2) as [string, string]
+    const prose = 'the build log says nothing new here '.repeat(200)
+    expect(rules(body('application/json', JSON.stringify([`${prose}${a}\u200b`, `\u200b${b} ${prose}`])))).toContain('github-pat')
+    // The same split at plain ends, with the only non-ASCII text deep inside one field.
+    expect(rules(body('application/json', JSON.stringify([`${prose}é${prose}${a}`, `${b} ${prose}`])))).toContain('github-pat')
+  })
+
   describe('near misses', () => {
     it('a broken checksum split over parameters', () => {
       expect(url(`/q?${query(pieces(breakChecksum(token), 2))}`)).toEqual([])
