@@ -10,6 +10,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { BYTE_SCAN_WASM_BASE64 } from './byte-scan-wasm.js'
+import { currentScan } from './scan-arena.js'
 
 /**
  * Below this many bytes, the character loops cost less than a call into the
@@ -229,6 +230,40 @@ export function classRuns(bytes: Uint8Array, cls: ByteClass, minLength: number, 
     for (let k = 0; k < count; k++) if (onRun(runs[2 * k] as number, runs[2 * k + 1] as number) === true) return
   }
   if (carry >= 0 && n - carry >= minLength) onRun(carry, n)
+}
+
+/** The base64 and base64url alphabet. */
+const ENCODING_CHARS = /[A-Za-z0-9+/_-]/
+/** The shortest run of the encoding alphabet the engine decodes (`MIN_BASE64_RUN` reads it). */
+export const MIN_ENCODING_RUN = 12
+let encodingClass: ByteClass | undefined
+const encodingRunsByView = new WeakMap<Uint8Array, { scan: number; runs: number[] }>()
+
+/**
+ * Every maximal run of at least MIN_ENCODING_RUN base64 or base64url
+ * characters in `bytes`, as start and end offsets in turn. Several passes
+ * ask about these runs or runs inside them (encoded runs to decode, the long
+ * run a pattern without keywords needs), so during a scan the answer is
+ * kept with the view and the class pass reads it once: a view is written
+ * before it is read and is not reused within a scan (scan-arena.ts).
+ */
+export function encodingRuns(bytes: Uint8Array): readonly number[] {
+  const scan = currentScan()
+  const known = scan === 0 ? undefined : encodingRunsByView.get(bytes)
+  if (known && known.scan === scan) return known.runs
+  encodingClass ??= byteClass((c) => ENCODING_CHARS.test(String.fromCharCode(c)))
+  const runs: number[] = []
+  classRuns(bytes, encodingClass, MIN_ENCODING_RUN, (start, end) => {
+    runs.push(start, end)
+  })
+  if (scan !== 0) encodingRunsByView.set(bytes, { scan, runs })
+  return runs
+}
+
+/** Does every member of `member` (a table by byte below 128) belong to the encoding alphabet? */
+export function withinEncodingChars(member: Uint8Array): boolean {
+  for (let c = 0; c < 128; c++) if (member[c] === 1 && !ENCODING_CHARS.test(String.fromCharCode(c))) return false
+  return true
 }
 
 /**

@@ -10,7 +10,7 @@
  * A caller holding the text's ASCII bytes passes them along: the keyword
  * pass then reads bytes, which is cheaper than reading the string.
  */
-import { byteClass, classRuns, probeRuns, type ByteClass } from './byte-scan.js'
+import { byteClass, classRuns, encodingRuns, MIN_ENCODING_RUN, probeRuns, withinEncodingChars, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
@@ -21,7 +21,7 @@ export type CredentialFinder = (text: string, bytes?: Uint8Array) => CredentialM
 interface CompiledPattern {
   id: string
   /** `requiresRun` compiled: class membership by character code, the run length, and the class for byte input. */
-  run: { member: Uint8Array; length: number; bytes: ByteClass | undefined } | undefined
+  run: { member: Uint8Array; length: number; bytes: ByteClass | undefined; encoded: boolean } | undefined
   regex: RegExp
   /** A sticky copy, for patterns tried only where a keyword starts. */
   sticky: RegExp | undefined
@@ -35,7 +35,8 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
     const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
-    const run = p.requiresRun ? { member: classTable(p.requiresRun.chars), length: p.requiresRun.length, bytes: undefined } : undefined
+    const member = p.requiresRun ? classTable(p.requiresRun.chars) : undefined
+    const run = p.requiresRun && member ? { member, length: p.requiresRun.length, bytes: undefined, encoded: p.requiresRun.length >= MIN_ENCODING_RUN && withinEncodingChars(member) } : undefined
     return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
   const prefilter = options.prefilter ?? true
@@ -144,6 +145,19 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
 
 /** `hasRun`, by the SIMD class pass when the text's ASCII bytes are at hand and the module can test the length. */
 function hasRunIn(text: string, bytes: Uint8Array | undefined, run: NonNullable<CompiledPattern['run']>): boolean {
+  if (bytes && run.encoded) {
+    // A run of encoding characters lies inside a run of the encoding alphabet, which another pass needs anyway.
+    const outer = encodingRuns(bytes)
+    for (let k = 0; k < outer.length; k += 2) {
+      const start = outer[k] as number
+      const end = outer[k + 1] as number
+      if (end - start < run.length) continue
+      let found = false
+      probeRuns(start, end, run.length, (i) => run.member[bytes[i] as number] === 1, () => (found = true))
+      if (found) return true
+    }
+    return false
+  }
   if (!bytes || run.length < 2 || run.length > 64) return hasRun(text, run.member, run.length)
   run.bytes ??= byteClass((c) => run.member[c] === 1)
   let found = false

@@ -16,7 +16,7 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { decodeBase32, type Base32Alphabet } from './base32.js'
-import { byteClass, classRuns, probeRuns, type ByteClass } from './byte-scan.js'
+import { byteClass, classRuns, encodingRuns, MIN_ENCODING_RUN, probeRuns, type ByteClass } from './byte-scan.js'
 import { decompress } from './decompress.js'
 import { scanBytes } from './scan-arena.js'
 import { readWideText } from './wide-text.js'
@@ -46,7 +46,7 @@ export interface DecodeBudget {
 }
 
 /** Base64 of 8 bytes (the shortest known secret) is 11 characters without padding. */
-export const MIN_BASE64_RUN = 12
+export const MIN_BASE64_RUN = MIN_ENCODING_RUN
 export const MIN_HEX_RUN = 16
 /**
  * A run is decoded only when it looks like base64 rather than an identifier
@@ -498,9 +498,6 @@ const BEYOND_ASCII = /[^\x00-\x7f]+/g
 /** Byte values normalization or escape decoding acts on in ASCII (`&` only before `#`, searched apart). */
 const ACTED_ON_ASCII: readonly number[] = [...Array(128).keys()].filter((c) => c !== 38 && ((CLASS[c] as number) & ACTED_ON) !== 0)
 
-/** The base64 alphabet as a byte class for `classRuns`, made at the first byte scan. */
-let base64Bytes: ByteClass | undefined
-
 /**
  * `findEncodedRuns` for text given with its bytes (character i is byte i),
  * with the same result. It is one of the two whole-body passes of every
@@ -515,8 +512,9 @@ function findEncodedRunsInBytes(text: string, bytes: Uint8Array, actedOn: CharRa
   const beyond = actedOn && !isAscii(buf) ? beyondAscii(text, buf.length) : []
   if (beyond === undefined) return findEncodedRunsInLatin1(text, buf, actedOn as CharRange[], gap)
   const runs: EncodedRun[] = []
-  base64Bytes ??= byteClass((c) => ((CLASS[c] as number) & B64) !== 0)
-  classRuns(bytes, base64Bytes, MIN_BASE64_RUN, (start, end) => pushRun(text, bytes, start, end, runs))
+  // The base64 alphabet and MIN_BASE64_RUN, as the class pass other callers share reads them.
+  const found = encodingRuns(bytes)
+  for (let k = 0; k < found.length; k += 2) pushRun(text, bytes, found[k] as number, found[k + 1] as number, runs)
   pushSpreadRuns(text, runs, bytes)
   if (actedOn) actedOn.push(...(beyond.length === 0 ? actedOnAscii(buf, gap) : mergeRanges(actedOnAscii(buf, gap), beyond, gap)))
   return runs

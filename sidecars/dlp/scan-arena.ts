@@ -27,10 +27,17 @@ let wantedLast = 0
 let depth = 0
 let lastUse = 0
 let releaseTimer: NodeJS.Timeout | undefined
+/** Counts outermost scans, so what is remembered about a view can be tied to the scan that made it. */
+let scans = 0
+
+/** The running scan's number (each outermost scan gets the next), or 0 outside a scan. */
+export function currentScan(): number {
+  return depth > 0 ? scans : 0
+}
 
 /** Runs one scan; byte views taken during it are given back when the outermost scan returns. */
 export function duringScan<T>(scan: () => T): T {
-  depth++
+  if (depth++ === 0) scans++
   try {
     return scan()
   } finally {

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process'
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { byteClass, classRuns } from '../../../../sidecars/dlp/byte-scan.js'
+import { byteClass, classRuns, encodingRuns } from '../../../../sidecars/dlp/byte-scan.js'
+import { duringScan } from '../../../../sidecars/dlp/scan-arena.js'
 import { compileKeywordAutomaton } from '../../../../sidecars/dlp/keyword-automaton.js'
 
 /** Maximal runs of at least `min` members, the obvious way. */
@@ -95,5 +96,34 @@ describe('byte-scan module', () => {
       expect(viaBytes).toEqual(collect(text))
       expect(viaBytes.starts).toEqual(expect.arrayContaining([`0@${at}`, `1@${at}`, `3@${filler.length - 4}`]))
     }
+  })
+})
+
+describe('encodingRuns', () => {
+  const encoding = (c: number) => /[A-Za-z0-9+/_-]/.test(String.fromCharCode(c))
+  const pairs = (flat: readonly number[]) => Array.from({ length: flat.length / 2 }, (_, k) => [flat[2 * k], flat[2 * k + 1]])
+
+  it('is every run of 12 or more base64 or base64url characters', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }).map((raw) => raw.map((b) => [65, 43, 95, 32, 46, 10][b % 6] as number)), (bytes) => {
+        expect(pairs(encodingRuns(bytes))).toEqual(naiveRuns(bytes, encoding, 12))
+      }),
+    )
+  })
+
+  it('is read once per view during a scan, and again in the next scan or outside one', () => {
+    const bytes = new Uint8Array(Buffer.from(`${'x'.repeat(30)} ${'y'.repeat(5)}`))
+    duringScan(() => {
+      const first = encodingRuns(bytes)
+      expect(pairs(first)).toEqual([[0, 30]])
+      expect(encodingRuns(bytes) === first).toBe(true)
+    })
+    // A view written again between scans (the arena reuses its memory) is read again.
+    bytes.fill(32, 0, 10)
+    duringScan(() => expect(pairs(encodingRuns(bytes))).toEqual([[10, 30]]))
+    // Outside a scan nothing is kept.
+    expect(pairs(encodingRuns(bytes))).toEqual([[10, 30]])
+    bytes.fill(120)
+    expect(pairs(encodingRuns(bytes))).toEqual([[0, 36]])
   })
 })

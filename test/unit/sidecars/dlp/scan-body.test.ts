@@ -4,12 +4,13 @@ import { decodeBodyText } from '../../../../sidecars/dlp/body-text.js'
 import { BYTE_PASSES_MIN_LENGTH } from '../../../../sidecars/dlp/byte-scan.js'
 import { createScanner } from '../../../../sidecars/dlp/scanner.js'
 import type { BodyScanInput, DlpFinding } from '../../../../sidecars/dlp/types.js'
-import { FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
+import { discordBotToken, FakeRandom, githubStyleToken } from '../../../helpers/fake-credentials.js'
 
 const rng = new FakeRandom(2024)
 const token = githubStyleToken(rng, 'ghp_')
 const known = rng.mixed(24)
 const password = `${rng.mixed(18)}!`
+const discord = discordBotToken(rng)
 const scanner = createScanner({ knownSecrets: [known] })
 const B = 'form-boundary-7'
 
@@ -71,6 +72,11 @@ const cases: Case[] = [
   { name: 'no content type', input: input(undefined, `x ${known}`), want: [{ rule: 'known-secret', location: 'body.text' }] },
   { name: 'binary content (read as latin1)', input: input('application/octet-stream', Buffer.concat([Buffer.from([0x89, 0x50, 0xff, 0x00]), Buffer.from(token), Buffer.from([0xc3, 0x28])])), want: [{ rule: 'github-pat', location: 'body.binary' }] },
   { name: 'identity encoding', input: input('text/plain', token, 'identity'), want: [{ rule: 'github-pat', location: 'body.text' }] },
+  // No keyword to key on: the run of token characters its first part needs is the gate (shared with the base64 pass in bytes).
+  { name: 'a Discord bot token', input: input('text/plain', `bot: ${discord}`), want: [{ rule: 'discord-bot-token', location: 'body.text' }] },
+  { name: 'a Discord bot token in a JSON string', input: input(JSON_TYPE, JSON.stringify({ cfg: `DISCORD=${discord};` })), want: [{ rule: 'discord-bot-token', location: 'body.json:$.cfg' }] },
+  // A near miss: a slash cuts its first part short of the run the pattern needs.
+  { name: 'nothing in a Discord-shaped value cut by a slash', input: input('text/plain', `bot: ${discord.slice(0, 12)}/${discord.slice(13)}`), want: [] },
   { name: 'an empty body', input: input(JSON_TYPE, ''), want: [] },
   { name: 'an ordinary API request', input: input(JSON_TYPE, JSON.stringify({ model: 'claude-x', max_tokens: 1024, messages: [{ role: 'user', content: 'Fix the failing test in src/app.ts' }] })), want: [] },
 ]
