@@ -65,7 +65,7 @@ let engine: Engine | undefined
  * measured here ran both passes 1.6-2.2x slower for their whole life (a
  * 64 KiB body: 210 µs against 135 µs), although the optimized code had
  * been compiled; with it compiled up front, every process runs at the fast
- * speed. The flag is set back at once: it only decides how modules are
+ * speed. The flags are set back at once: they only decide how modules are
  * compiled, and this one is compiled once per process.
  */
 function compileOptimized(bytes: Uint8Array): object {

@@ -20,7 +20,11 @@ export type CredentialFinder = (text: string, bytes?: Uint8Array) => CredentialM
 
 interface CompiledPattern {
   id: string
-  /** `requiresRun` compiled: class membership by character code, the run length, and the class for byte input. */
+  /**
+   * `requiresRun` compiled: class membership by character code, the run
+   * length, the class for byte input, and whether such a run lies inside a
+   * run of the encoding alphabet (`encodingRuns`, read once per view).
+   */
   run: { member: Uint8Array; length: number; bytes: ByteClass | undefined; encoded: boolean } | undefined
   regex: RegExp
   /** A sticky copy, for patterns tried only where a keyword starts. */

@@ -98,8 +98,8 @@ interface Joined {
   ends: number[]
   /** `text` one byte per character (`charBytesOf`) when long enough for the byte passes (made once, shared by them). */
   bytes?: Uint8Array | undefined
-  /** What the join keeps of its fields holds nothing normalization acts on (the cuts between a field's head and tail aside). */
-  plain: boolean
+  /** What the join keeps of its fields holds nothing normalization acts on (the cuts between a field's head and tail aside); unset: not known. */
+  plain?: boolean
 }
 
 /**
@@ -409,7 +409,7 @@ function opensWord(joined: Joined, field: number, h: number): boolean {
 
 /** A text decoded from a whole join: its boundaries are unknown, so matches are tried from each keyword on. */
 function findAtKeywords(text: string, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
-  findAcross({ text, starts: [0], ends: [text.length], bytes: byteViewOf(text), plain: true }, matcher, budget, report, true)
+  findAcross({ text, starts: [0], ends: [text.length], bytes: byteViewOf(text) }, matcher, budget, report, true)
 }
 
 /** Characters of the base64, base32 and hex alphabets (with padding): what an encoded piece is made of. */
