@@ -49,8 +49,9 @@ export async function exec(
     stream.once('error', reject)
     if (withStdin) stream.end(options.stdin as Buffer)
   })
+  // The output can end a while before the engine marks the exec finished: seconds, on a loaded 2-core machine.
   let exitCode: number | null = null
-  for (let i = 0; i < 50 && exitCode === null; i++) {
+  for (let i = 0; i < 600 && exitCode === null; i++) {
     const info = await instance.inspect()
     if (!info.Running) exitCode = info.ExitCode ?? null
     else await new Promise((r) => setTimeout(r, 50))
