@@ -138,9 +138,9 @@ async function main(): Promise<void> {
   // Fresh proxies for every run of every scenario, so each one's memory reflects that scenario alone.
   let contenders: Contender[] = []
   const want = (name: string) => !ONLY || ONLY.has(name)
+  const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa, secretValues: SECRET_VALUES }
   const startContenders = async (): Promise<Map<string, Contender>> => {
     contenders = []
-    const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa, secretValues: SECRET_VALUES }
     if (want('bottle')) contenders.push(await startBottle({ ...bottleSetup, bundlePath }))
     if (BEFORE_BUNDLE && want('bottle-before')) contenders.push(await startBottle({ ...bottleSetup, name: 'bottle-before', bundlePath: BEFORE_BUNDLE }))
     if (want('node-floor')) contenders.push(await startNodeFloor(bottleSetup))
@@ -207,7 +207,6 @@ async function main(): Promise<void> {
           }
           if (BEFORE_BUNDLE && want('bottle') && want('bottle-before')) {
             // After against before once compiled: both side by side, batches of exactly STEADY_REQUESTS, taking turns.
-            const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa, secretValues: SECRET_VALUES }
             contenders = [await startBottle({ ...bottleSetup, bundlePath }), await startBottle({ ...bottleSetup, name: 'bottle-before', bundlePath: BEFORE_BUNDLE })]
             const requests = Math.round(STEADY_REQUESTS * (bodyBytes >= 16384 ? 0.5 : 1))
             const steady = await measureSteadyState(contenders, {

@@ -69,26 +69,25 @@ export interface SteadyScenario {
 /** Rounds of exactly `requests` requests per contender, taking turns; returns one result per contender, by name. */
 export async function measureSteadyState(contenders: readonly Contender[], scenario: SteadyScenario): Promise<Map<string, SteadyResult>> {
   const clients = contenders.map((c) => startBatchClient({ ...scenario.spec, proxyPort: c.port, caPem: c.interceptCaPem ?? scenario.originCaPem }))
-  const results = new Map<string, SteadyResult>(contenders.map((c) => [c.name, { cpuUsPerRequest: [], warmupCpuUsPerRequest: Number.NaN, errors: 0 }]))
+  const results: SteadyResult[] = contenders.map(() => ({ cpuUsPerRequest: [], warmupCpuUsPerRequest: Number.NaN, errors: 0 }))
+  /** CPU µs per request of one batch of `count` through contender `k`. */
   const measured = async (k: number, count: number): Promise<number> => {
-    const contender = contenders[k] as Contender
-    const before = cpuTicksOf(contender.pid)
+    const pid = (contenders[k] as Contender).pid
+    const before = cpuTicksOf(pid)
     const batch = await (clients[k] as BatchClient).batch(count)
-    ;(results.get(contender.name) as SteadyResult).errors += batch.errors
-    return ((cpuTicksOf(contender.pid) - before) * 10_000) / count
+    ;(results[k] as SteadyResult).errors += batch.errors
+    return ((cpuTicksOf(pid) - before) * 10_000) / count
   }
   try {
-    for (let k = 0; k < contenders.length; k++) {
-      ;(results.get((contenders[k] as Contender).name) as SteadyResult).warmupCpuUsPerRequest = await measured(k, scenario.warmupRequests)
-    }
+    for (let k = 0; k < contenders.length; k++) (results[k] as SteadyResult).warmupCpuUsPerRequest = await measured(k, scenario.warmupRequests)
     for (let round = 0; round < scenario.rounds; round++) {
       for (let i = 0; i < contenders.length; i++) {
         const k = round % 2 === 0 ? i : contenders.length - 1 - i
-        ;(results.get((contenders[k] as Contender).name) as SteadyResult).cpuUsPerRequest.push(await measured(k, scenario.requests))
+        ;(results[k] as SteadyResult).cpuUsPerRequest.push(await measured(k, scenario.requests))
       }
     }
   } finally {
     for (const client of clients) client.close()
   }
-  return results
+  return new Map(contenders.map((c, k) => [c.name, results[k] as SteadyResult]))
 }

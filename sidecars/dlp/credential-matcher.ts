@@ -39,8 +39,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
     const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
-    const member = p.requiresRun ? classTable(p.requiresRun.chars) : undefined
-    const run = p.requiresRun && member ? { member, length: p.requiresRun.length, bytes: undefined, encoded: p.requiresRun.length >= MIN_ENCODING_RUN && withinEncodingChars(member) } : undefined
+    const run = p.requiresRun ? compileRun(p.requiresRun) : undefined
     return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
   const prefilter = options.prefilter ?? true
@@ -167,6 +166,11 @@ function hasRunIn(text: string, bytes: Uint8Array | undefined, run: NonNullable<
   let found = false
   classRuns(bytes, run.bytes, run.length, () => (found = true))
   return found
+}
+
+function compileRun(required: NonNullable<CredentialPattern['requiresRun']>): NonNullable<CompiledPattern['run']> {
+  const member = classTable(required.chars)
+  return { member, length: required.length, bytes: undefined, encoded: required.length >= MIN_ENCODING_RUN && withinEncodingChars(member) }
 }
 
 function classTable(chars: RegExp): Uint8Array {
