@@ -1,7 +1,8 @@
 /**
  * The encoded runs inside a text (base64 and base64url, base32 in both
  * alphabets, hex, backslash and HTML escapes, and the spread-out forms:
- * base64 wrapped into lines at any column, hex bytes with separators) and
+ * base64 wrapped into lines at any column, hex bytes with separators, byte
+ * values in decimal as lists and arrays print them) and
  * what they decode to, so detection can look inside them. Decoded bytes are
  * read further when they are compressed (`decompress.ts`, by magic number)
  * or UTF-16/UTF-32 (`wide-text.ts`).
@@ -84,8 +85,11 @@ function kindOf(c: number): number {
 }
 
 export interface EncodedRun {
-  /** `base64-lines`: base64 wrapped into lines; `hex-separated`: hex bytes with `:`, `-`, space, comma or line separators. */
-  kind: 'base64' | 'hex' | Base32Alphabet | 'base64-lines' | 'hex-separated'
+  /**
+   * `base64-lines`: base64 wrapped into lines; `hex-separated`: hex bytes with `:`, `-`, space, comma or line
+   * separators; `decimal-separated`: byte values in decimal with comma, space or line separators.
+   */
+  kind: 'base64' | 'hex' | Base32Alphabet | 'base64-lines' | 'hex-separated' | 'decimal-separated'
   start: number
   end: number
 }
@@ -232,18 +236,37 @@ function pushSeparatedHex(text: string, runs: EncodedRun[]): void {
   for (const m of text.matchAll(SEPARATED_HEX)) runs.push({ kind: 'hex-separated', start: m.index, end: m.index + m[0].length })
 }
 
-/** A cheap test that says whether separated hex can be present at all, for text without its bytes at hand. */
+/**
+ * Byte values in decimal, as a serialized byte array prints them
+ * (`JSON.stringify(Buffer.from(secret))` gives `{"type":"Buffer","data":
+ * [103,104,...]}`, Python's `list(secret.encode())` gives `[103, 104, ...]`)
+ * or `od -An -tu1` does: eight values of 0-255 at least, separated by
+ * commas, blanks or line breaks. A number list that is not bytes (years,
+ * ids, token ids past 255) stops the run where a value leaves the range.
+ */
+const BYTE_VALUE = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+const SEPARATED_DECIMAL = new RegExp(`(?<![0-9.])${BYTE_VALUE}(?:(?:[ \\t]*,[ \\t]*|[ \\t]+|[ \\t]*\\r?\\n[ \\t]*)${BYTE_VALUE}(?![0-9.])){7,}`, 'g')
+
+function pushSeparatedDecimal(text: string, runs: EncodedRun[]): void {
+  SEPARATED_DECIMAL.lastIndex = 0
+  for (const m of text.matchAll(SEPARATED_DECIMAL)) runs.push({ kind: 'decimal-separated', start: m.index, end: m.index + m[0].length })
+}
+
+/** Cheap tests that say whether separated hex, or decimal bytes, can be present at all, for text without its bytes at hand. */
 const MAYBE_SEPARATED_HEX = /[0-9A-Fa-f]{2}[ \t:,-]+(?:0[xX])?[0-9A-Fa-f]{2}[ \t:,-]/
+const MAYBE_SEPARATED_DECIMAL = /[0-9][ \t]*[, \t][ \t]*[0-9]{1,3}[ \t]*[, \t][ \t]*[0-9]/
 /** Eight separated hex bytes span at least 23 characters of this class. */
 const MIN_SEPARATED_HEX = 23
 let separatedHexBytes: ByteClass | undefined
 
 /**
- * The spread-out runs of `text`: wrapped base64 and separated hex. With the
- * text's bytes at hand, the byte class pass finds the stretches that could
- * hold separated hex, and the regex runs only there.
+ * The spread-out runs alone (wrapped base64, separated hex, decimal bytes):
+ * for callers that find contiguous runs their own way. With the text's
+ * bytes at hand, the byte class pass finds the stretches that could hold
+ * separated hex or decimal bytes (eight decimal values of two digits or
+ * more, the printable ones, span as many characters as eight hex bytes),
+ * and the regexes run only there.
  */
-/** The spread-out runs alone (wrapped base64, separated hex): for callers that find contiguous runs their own way. */
 export function findSpreadRuns(text: string, bytes?: Uint8Array): EncodedRun[] {
   const runs: EncodedRun[] = []
   pushSpreadRuns(text, runs, bytes)
@@ -254,12 +277,15 @@ function pushSpreadRuns(text: string, runs: EncodedRun[], bytes?: Uint8Array): v
   if (text.includes('\n')) pushWrappedBase64(text, runs)
   if (bytes === undefined) {
     if (MAYBE_SEPARATED_HEX.test(text)) pushSeparatedHex(text, runs)
+    if (MAYBE_SEPARATED_DECIMAL.test(text)) pushSeparatedDecimal(text, runs)
     return
   }
   separatedHexBytes ??= byteClass((c) => /[0-9A-Fa-fxX \t\r\n:,-]/.test(String.fromCharCode(c)))
   classRuns(bytes, separatedHexBytes, MIN_SEPARATED_HEX, (start, end) => {
     const found: EncodedRun[] = []
-    pushSeparatedHex(text.slice(start, end), found)
+    const stretch = text.slice(start, end)
+    pushSeparatedHex(stretch, found)
+    pushSeparatedDecimal(stretch, found)
     for (const run of found) runs.push({ kind: run.kind, start: run.start + start, end: run.end + start })
   })
 }
@@ -758,6 +784,12 @@ export function* decodeVariants(text: string, budget: DecodeBudget, bytes?: Uint
           if (!charge(budget, usable / 2)) return
           yield* toVariants('hex', Buffer.from(body.slice(offset, offset + usable), 'hex'), budget)
         }
+        break
+      }
+      case 'decimal-separated': {
+        const values = raw.split(/[^0-9]+/).filter((v) => v !== '')
+        if (!charge(budget, values.length)) return
+        yield* toVariants('decimal', Buffer.from(values.map(Number)), budget)
         break
       }
       case 'base32':

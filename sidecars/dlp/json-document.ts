@@ -6,7 +6,7 @@
  * duplicate key (`{"a": "<secret>", "a": "x"}`) vanishes from JSON.parse's
  * result but not from what a lenient receiver may read.
  */
-import { selectSegments, type DocumentSegment, type FieldJoin, type TextDocument } from './inspect-document.js'
+import { selectSegments, type DocumentSegment, type FieldJoin, type RawRange, type TextDocument } from './inspect-document.js'
 import { pairFields } from './join-scan.js'
 
 /** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
@@ -155,12 +155,31 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
           : { text: '', rawStart: tok.start, rawEnd: tok.end, rawCovered: true },
       )
       // Only the chosen parts pay for their slice.
-      return selectSegments(all, ranges).map((seg) => (seg.rawCovered ? { ...seg, text: raw.slice(seg.rawStart + 1, seg.rawEnd - 1) } : seg))
+      const chosen = selectSegments(all, ranges).map((seg) => (seg.rawCovered ? { ...seg, text: raw.slice(seg.rawStart + 1, seg.rawEnd - 1) } : seg))
+      const between = rangesOutside(raw, ranges, all)
+      return between.length === 0 ? chosen : [...chosen, ...between].sort((a, b) => a.rawStart - b.rawStart)
     },
     alwaysRead: () => tokens().flatMap((tok) => (tok.escaped ? [[tok.start, tok.end] as const] : [])),
     locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
     joins: () => jsonJoins(raw, tokens(), location),
   }
+}
+
+/**
+ * Ranges that lie outside every string, as parts of their own: what is
+ * encoded there is numbers, and a receiver reads an array of byte values
+ * (a serialized buffer: `"data":[103,104,...]`) as the bytes it holds.
+ */
+function rangesOutside(raw: string, ranges: readonly RawRange[], parts: readonly DocumentSegment[]): DocumentSegment[] {
+  const out: DocumentSegment[] = []
+  let t = 0
+  for (const [start, end] of ranges) {
+    while (t < parts.length && (parts[t] as DocumentSegment).rawEnd <= start) t++
+    const next = parts[t]
+    if (next !== undefined && next.rawStart < end) continue
+    out.push({ text: raw.slice(start, end), rawStart: start, rawEnd: end, rawCovered: true })
+  }
+  return out
 }
 
 /** A key is a string token followed (after whitespace) by a colon. */

@@ -102,6 +102,36 @@ describe('hex with separators', () => {
   })
 })
 
+describe('byte values in decimal', () => {
+  const decimal = (s: string, sep: string) => [...Buffer.from(s)].join(sep)
+  const cases = [
+    { name: 'a JSON array', text: `data=[${decimal(token, ',')}]` },
+    { name: 'a Python list', text: `[${decimal(token, ', ')}]` },
+    { name: 'blank-separated', text: decimal(token, ' ') },
+    { name: 'od -tu1 lines', text: [...Buffer.from(token)].map((b, i) => `${i % 16 === 0 ? (i ? '\n' : '') : ' '}${String(b).padStart(4)}`).join('') },
+  ]
+  it.each(cases)('finds a token in $name', ({ text }) => {
+    expect(textFindings(text)).toContainEqual(expect.objectContaining({ rule: 'github-pat', encoding: 'decimal' }))
+  })
+  it('finds a known secret as decimal bytes', () => {
+    expect(rulesIn(textFindings(decimal(known, ',')))).toContain('known-secret')
+  })
+  it('finds a token in a serialized buffer outside any JSON string, located at the array', () => {
+    const json = JSON.stringify({ model: 'm', payload: Buffer.from(`token=${token}`) })
+    expect(bodyFindings(body('application/json', json))).toContainEqual({ rule: 'github-pat', location: 'body.json:$.payload.data[0]', encoding: 'decimal' })
+  })
+  it('near miss: years, ports, bits, an embedding and decimal bytes of harmless text', () => {
+    expect(textFindings(`years 2019, 2020, 2021, 2022, 2023, 2024, 2025, 2026 ports 8080 8081 8082 8083 8084 8085 8086 8087`)).toEqual([])
+    const json = JSON.stringify({ bits: [1, 0, 1, 1, 0, 0, 1, 0, 1], embedding: [0.12, 0.5, 0.33, 0.1, 0.9, 0.2, 0.4, 0.8], text: [...Buffer.from(harmless)] })
+    expect(bodyFindings(body('application/json', json))).toEqual([])
+    expect(textFindings(decimal(harmless, ', '))).toEqual([])
+  })
+  it('near miss: a value past 255 ends the run, so the token is not read across it', () => {
+    const values = [...Buffer.from(token)]
+    expect(textFindings([...values.slice(0, 12), 256, ...values.slice(12)].join(','))).toEqual([])
+  })
+})
+
 describe('UTF-16 and UTF-32, either byte order, whatever charset is declared', () => {
   const utf16be = (s: string) => Buffer.from(s, 'utf16le').swap16()
   const utf32 = (s: string, little: boolean) => {

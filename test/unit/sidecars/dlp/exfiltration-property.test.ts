@@ -40,6 +40,8 @@ const ENCODINGS: readonly Encoding[] = [
   { name: 'hex', apply: (t) => bytesOf(t).toString('hex'), caseless: true },
   { name: 'hex with colons', apply: (t) => [...bytesOf(t)].map((b) => b.toString(16).padStart(2, '0')).join(':'), grain: 3 },
   { name: 'hex with spaces', apply: (t) => [...bytesOf(t)].map((b) => b.toString(16).padStart(2, '0')).join(' '), grain: 3 },
+  { name: 'decimal bytes with commas', apply: (t) => [...bytesOf(t)].join(',') },
+  { name: 'decimal bytes with blanks', apply: (t) => [...bytesOf(t)].join(' ') },
   { name: '\\x escapes', apply: (t) => [...bytesOf(t)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''), grain: 4 },
   { name: 'percent-encoding', apply: (t) => [...bytesOf(t)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''), grain: 3 },
   { name: 'zero-width padding', apply: (t) => [...t].join('\u200b') },
