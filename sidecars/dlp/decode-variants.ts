@@ -305,9 +305,35 @@ function base64Plausible(text: string, start: number, end: number): boolean {
   const n = end - start
   const lower = n - upper - digitsAndSymbols
   // Base64 of 12+ bytes almost always mixes cases; SCREAMING_CASE names and upper-case hex do not.
-  if (upper === 0 || lower === 0) return false
+  if (upper === 0) return false
+  if (lower === 0) return upperOnlyEncoded(text, start, end)
   return upper >= MIN_BASE64_UPPER_SHARE * n || switches >= MIN_BASE64_SWITCH_RATE * (n - 1)
 }
+
+/**
+ * Base64 of base64 (or of other upper-case text) can come out in capitals
+ * and digits only (`UVVGSVFVOUJRVUZC`), so a run without lower case is
+ * still decoded when it is neither hex nor a name: no `_` or `-` (which
+ * SCREAMING_CASE names are joined with), a letter past `F`, and at least
+ * MIN_UPPER_ONLY_LETTERS different letters.
+ */
+function upperOnlyEncoded(text: string, start: number, end: number): boolean {
+  let letters = 0
+  let beyondHex = false
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 95 || c === 45) return false
+    if (c >= 65 && c <= 90) {
+      letters |= 1 << (c - 65)
+      if (c > 70) beyondHex = true
+    }
+  }
+  let distinct = 0
+  for (let bits = letters; bits !== 0; bits &= bits - 1) distinct++
+  return beyondHex && distinct >= MIN_UPPER_ONLY_LETTERS
+}
+
+const MIN_UPPER_ONLY_LETTERS = 6
 
 /**
  * Could `text[start, end)` be one encoding of something (base64 or
@@ -723,23 +749,26 @@ function charge(budget: DecodeBudget, chars: number): boolean {
   return true
 }
 
-const ESCAPE = /(?:\\x[0-9A-Fa-f]{2})+|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?/g
+const ESCAPE = /(?:\\x[0-9A-Fa-f]{2})+|(?:\\[0-3][0-7]{2})+|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?/g
+
+/** An octal escape, `\101` (three digits, as C, shells' `printf` and Python's bytes print a byte). */
+export const OCTAL_ESCAPE = /\\[0-3][0-7]{2}/
 
 function codePointOrEmpty(cp: number): string {
   return cp <= 0x10ffff ? String.fromCodePoint(cp) : ''
 }
 
-/** A run of `\xHH` escapes is bytes: UTF-8 when they are (as C, Python and shells mean them), else one character per byte. */
+/** A run of `\xHH` or `\ooo` escapes is bytes: UTF-8 when they are (as C, Python and shells mean them), else one character per byte. */
 function escapedBytes(run: string): string {
-  const bytes = Buffer.from(run.replace(/\\x/g, ''), 'hex')
+  const bytes = run.charCodeAt(1) === 120 ? Buffer.from(run.replace(/\\x/g, ''), 'hex') : Buffer.from(run.slice(1).split('\\').map((o) => parseInt(o, 8)))
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1')
 }
 
-/** `\x67`, `\u0067`, `\u{67}`, `&#x67;`, `&#103;` replaced by what they stand for; undefined when there are none. */
+/** `\x67`, `\147`, `\u0067`, `\u{67}`, `&#x67;`, `&#103;` replaced by what they stand for; undefined when there are none. */
 export function decodeEscapes(text: string): string | undefined {
-  if (!text.includes('\\x') && !text.includes('\\u') && !text.includes('&#')) return undefined
+  if (!text.includes('\\x') && !text.includes('\\u') && !text.includes('&#') && !OCTAL_ESCAPE.test(text)) return undefined
   const out = text.replace(ESCAPE, (m, ub?: string, u?: string, hx?: string, dec?: string) => {
-    if (m.charCodeAt(0) === 92 && m.charCodeAt(1) === 120) return escapedBytes(m)
+    if (m.charCodeAt(0) === 92 && (m.charCodeAt(1) === 120 || (m.charCodeAt(1) >= 48 && m.charCodeAt(1) <= 51))) return escapedBytes(m)
     const hex = ub ?? u ?? hx
     return codePointOrEmpty(hex !== undefined ? parseInt(hex, 16) : parseInt(dec as string, 10))
   })

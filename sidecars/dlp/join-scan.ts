@@ -40,7 +40,7 @@
  */
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
-import { byteViewOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, stretchProfile, type DecodeBudget } from './decode-variants.js'
+import { byteViewOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, OCTAL_ESCAPE, stretchProfile, type DecodeBudget } from './decode-variants.js'
 import { decodeBudgetFor, detectLayer, inspectBelowSurface, SCAN_LIMIT_RULE, type Detectors, type ReportHit } from './inspect-layers.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
 import { compileKeywordAutomaton, type KeywordAutomaton } from './keyword-automaton.js'
@@ -108,17 +108,33 @@ interface Joined {
  * CONTEXT characters for what a pattern reads before or after it (`key = `),
  * within JOIN_REACH. A field of prose that ends in a sentence keeps
  * CONTEXT characters; most of a long field is that field's own concern.
+ * Blanks between the values of a spread-out encoding (`41 4b`, `0x41, 0x4b`,
+ * `103, 104`, `od` columns) do not end the stretch, and a blank at the
+ * field's very edge may be one: the other field holds the value before it.
  */
 function edgeLength(field: string, fromEnd: boolean): number {
   const n = field.length
   if (n <= CONTEXT) return n
   const limit = Math.min(n, JOIN_REACH)
   const at = (i: number) => field.charCodeAt(fromEnd ? n - 1 - i : i)
+  // A value on that side of a blank: a hex digit, or one behind a list separator; past the field's
+  // edge, the other field's (unknown here, so it may be).
+  const valueAt = (i: number, step: number): boolean => {
+    if (i < 0) return true
+    const c = at(i)
+    if (isHexDigit(c)) return true
+    return (c === 44 || c === 58 || c === 59) && (i + step < 0 || isHexDigit(at(i + step)))
+  }
   let k = 0
   while (k < limit) {
     const c = at(k)
-    // A space ends the stretch, unless it separates hex bytes (`41 4b 49`), an encoding that holds spaces.
-    if ((c === 32 || c === 9) && !(isHexDigit(at(k - 1)) && isHexDigit(at(k + 1)))) break
+    if (c === 32 || c === 9) {
+      let next = k + 1
+      while (next < limit && (at(next) === 32 || at(next) === 9)) next++
+      if (!(valueAt(k - 1, -1) && valueAt(next, 1))) break
+      k = next
+      continue
+    }
     k++
   }
   return Math.min(limit, k + CONTEXT)
@@ -485,15 +501,15 @@ function inspectDecoded(text: string, detectors: Detectors, budget: DecodeBudget
   }
 }
 
-/** A run of escapes, e.g. `\x41\x4b`, `\u0041`, `&#65;`. */
-const ESCAPE_RUN = /(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|&#[xX]?[0-9A-Fa-f]{1,7};?)+/g
+/** A run of escapes, e.g. `\x41\x4b`, `\101\113`, `\u0041`, `&#65;`. */
+const ESCAPE_RUN = /(?:\\x[0-9A-Fa-f]{2}|\\[0-3][0-7]{2}|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|&#[xX]?[0-9A-Fa-f]{1,7};?)+/g
 /** How much text around an escape run cut by a boundary is decoded with it. */
 const ESCAPE_CONTEXT = 512
 
 /** Step 3 of the module comment: encoded stretches and escape runs that boundaries cut. */
 function decodeAcross(joined: Joined, detectors: Detectors, matcher: JoinMatcher, budget: DecodeBudget, report: ReportHit): void {
   const text = joined.text
-  if (text.includes('\\x') || text.includes('\\u') || text.includes('&#')) {
+  if (text.includes('\\x') || text.includes('\\u') || text.includes('&#') || OCTAL_ESCAPE.test(text)) {
     let covered = -1
     for (const m of text.matchAll(ESCAPE_RUN)) {
       const end = m.index + m[0].length

@@ -70,7 +70,10 @@ describe('decodeEscapes', () => {
     { input: '\\u{67}hp_', want: 'ghp_' },
     { input: '&#x67;&#104;p_', want: 'ghp_' },
     { input: '&#103hp_', want: 'ghp_' },
+    { input: '\\147\\150\\160_', want: 'ghp_' },
+    { input: '\\303\\251t\\303\\251', want: 'été' },
     { input: 'C:\\users\\x', want: undefined },
+    { input: 'C:\\8am\\19\\477', want: undefined },
     { input: 'no escapes', want: undefined },
   ])('$input', ({ input, want }) => {
     expect(decodeEscapes(input)).toBe(want)
@@ -88,8 +91,15 @@ describe('findEncodedRuns on URL paths', () => {
   })
 })
 
+describe('findEncodedRuns reads base64 in capitals and digits only', () => {
+  // Base64 of base64 of upper-case text: no lower case at all, yet not hex and not a name.
+  it.each(['UVVGSVFVOUJRVUZC', 'UVVGSVFVRXVRVUZC'])('%s', (run) => {
+    expect(findEncodedRuns(`x ${run} y`).filter((r) => r.kind === 'base64')).toEqual([{ kind: 'base64', start: 2, end: 2 + run.length }])
+  })
+})
+
 describe('findEncodedRuns skips identifiers', () => {
-  it.each(['base64EncodeUtf8String', 'createScannerWithOptions', 'getElementById2024', 'aaaaaaaaaaaaaaaaaaaa'])('%s', (identifier) => {
+  it.each(['base64EncodeUtf8String', 'createScannerWithOptions', 'getElementById2024', 'aaaaaaaaaaaaaaaaaaaa', 'AWS_SECRET_ACCESS_KEY_ID', 'DEADBEEF0BADF00D1234', 'ABABABABABABABAB'])('%s', (identifier) => {
     expect(findEncodedRuns(identifier).filter((r) => r.kind === 'base64')).toEqual([])
   })
 })

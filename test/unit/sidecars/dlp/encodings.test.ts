@@ -87,6 +87,7 @@ describe('hex with separators', () => {
     { name: 'spaces', text: hexWith(token, ' ') },
     { name: 'dashes', text: hexWith(token, '-') },
     { name: '\\x escapes', text: hexWith(token, '', '\\x') },
+    { name: 'octal escapes (printf, C, Python bytes)', text: `printf '${[...Buffer.from(token)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}'` },
     { name: '0x and commas', text: `{ ${hexWith(token, ', ', '0x')} }` },
     { name: 'od-style lines', text: wrap(hexWith(token, ' '), 48, '\n') },
     { name: 'upper case with colons', text: hexWith(token, ':').toUpperCase() },

@@ -85,6 +85,18 @@ describe('splits over fields of one request', () => {
     expect(rules(body('application/json', JSON.stringify([`${prose}é${prose}${a}`, `${b} ${prose}`])))).toContain('github-pat')
   })
 
+  it.each([
+    { name: 'decimal bytes, a Python list', list: (b: number[]) => b.join(', ') },
+    { name: 'hex bytes, a C array', list: (b: number[]) => b.map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(', ') },
+    { name: 'decimal bytes in od columns', list: (b: number[]) => b.map((x) => String(x).padStart(4)).join('') },
+  ])('$name split mid-list over two long fields, a blank opening the second', ({ list }) => {
+    // Filler bytes make each half longer than what a join keeps around the first blank: the blanks between values must not end it.
+    const filler = [...Buffer.from(' ~ '.repeat(40))]
+    const text = list([...filler, ...Buffer.from(`token ${token}`), ...filler])
+    const at = text.indexOf(' ', Math.floor(text.length / 2))
+    expect(rules(scanner.scanJoined([text.slice(0, at), text.slice(at)], 'websocket(joined)'))).toContain('github-pat')
+  })
+
   describe('near misses', () => {
     it('a broken checksum split over parameters', () => {
       expect(url(`/q?${query(pieces(breakChecksum(token), 2))}`)).toEqual([])
