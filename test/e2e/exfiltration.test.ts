@@ -235,6 +235,9 @@ const encodingCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     post('letter-with-stroke', 'text/plain; charset=utf-8', Buffer.from(`the billing job charges with ${stripeWithStroke()} from now on\n`), /rule stripe-secret-key in body\.text \(confusable\)/),
     post('dashes-for-hyphens', 'text/plain; charset=utf-8', Buffer.from(`the mirror job pushes with ${gitlab().replaceAll('-', '\u2013')} from now on\n`), /rule gitlab-pat in body\.text \(confusable\)/),
     post('utf16le-undeclared', undefined, utf16le(`note: ${aws()}`), /rule aws-access-key-id in body/),
+    // A serialized buffer: the bytes as decimal numbers in a JSON array, outside any string.
+    post('serialized-buffer', 'application/json', Buffer.from(JSON.stringify({ kind: 'upload', payload: Buffer.from(`note: ${gh()}`) })), /rule github-pat in body\.json.*\(decimal\)/),
+    post('octal-escapes', 'text/plain', Buffer.from(`printf '${[...Buffer.from(gh())].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}'\n`), /rule github-pat in body\.text \(escaped\)/),
     post('gzip-without-coding', 'application/octet-stream', gzipSync(Buffer.from(JSON.stringify({ note: aws() }))), /in body.* \(gzip\)/),
     post('gzip-base64-in-json', 'application/json', Buffer.from(JSON.stringify({ blob: b64(gzipSync(Buffer.from(JSON.stringify({ note: gh() })))) })), /body\.json.*\(base64\+gzip\)/),
     post('content-encoding-gzip', 'application/json', gzipSync(Buffer.from(JSON.stringify({ note: gh() }))), /rule github-pat in body\.json/, ['Content-Encoding: gzip']),
