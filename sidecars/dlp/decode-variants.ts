@@ -254,7 +254,7 @@ function pushSeparatedDecimal(text: string, runs: EncodedRun[]): void {
 
 /** Cheap tests that say whether separated hex, or decimal bytes, can be present at all, for text without its bytes at hand. */
 const MAYBE_SEPARATED_HEX = /[0-9A-Fa-f]{2}[ \t:,-]+(?:0[xX])?[0-9A-Fa-f]{2}[ \t:,-]/
-const MAYBE_SEPARATED_DECIMAL = /[0-9][ \t]*[, \t][ \t]*[0-9]{1,3}[ \t]*[, \t][ \t]*[0-9]/
+const MAYBE_SEPARATED_DECIMAL = /[0-9][ \t]*[,\s][ \t]*[0-9]{1,3}[ \t]*[,\s][ \t]*[0-9]/
 /** Eight separated hex bytes span at least 23 characters of this class. */
 const MIN_SEPARATED_HEX = 23
 let separatedHexBytes: ByteClass | undefined

@@ -109,6 +109,7 @@ describe('byte values in decimal', () => {
     { name: 'a JSON array', text: `data=[${decimal(token, ',')}]` },
     { name: 'a Python list', text: `[${decimal(token, ', ')}]` },
     { name: 'blank-separated', text: decimal(token, ' ') },
+    { name: 'one value per line', text: decimal(token, '\n') },
     { name: 'od -tu1 lines', text: [...Buffer.from(token)].map((b, i) => `${i % 16 === 0 ? (i ? '\n' : '') : ' '}${String(b).padStart(4)}`).join('') },
   ]
   it.each(cases)('finds a token in $name', ({ text }) => {
