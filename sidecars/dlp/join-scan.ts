@@ -221,8 +221,6 @@ interface CompiledJoinPattern {
    * lookahead failed only on the next field's first character.
    */
   relaxed: RegExp | undefined
-  /** Its keywords as one case-insensitive search, run only on joins where the keyword pass saw one of them. */
-  keywordSearch: RegExp | undefined
 }
 
 export interface JoinMatcher {
@@ -252,8 +250,7 @@ export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_
     const lead = Math.min(p.keywordLead ?? 0, JOIN_REACH)
     const flags = [...new Set([...p.pattern.flags, 'g', 'd', ...(lead === 0 ? ['y'] : [])])].join('')
     const open = p.pattern.source.replace(CLOSING_LOOKAHEAD, '')
-    const keywordSearch = p.keywords?.length ? new RegExp(p.keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi') : undefined
-    return { pattern: p, lead, regex: new RegExp(p.pattern.source, flags), relaxed: open === p.pattern.source ? undefined : new RegExp(open, flags), keywordSearch }
+    return { pattern: p, lead, regex: new RegExp(p.pattern.source, flags), relaxed: open === p.pattern.source ? undefined : new RegExp(open, flags) }
   })
   const runs = patterns.flatMap((p, owner) => {
     if (p.keywords?.length || !p.requiresRun) return []
@@ -262,7 +259,8 @@ export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_
     for (let c = 0; c < 128; c++) if (chars.test(String.fromCharCode(c))) member[c] = 1
     return [{ owner, member, length }]
   })
-  const matcher = { patterns: compiled, automaton: compileKeywordAutomaton(owners), runs }
+  // Every owner is tracked: the one keyword pass over a join also says where each occurrence starts.
+  const matcher = { patterns: compiled, automaton: compileKeywordAutomaton(owners, new Set([...owners.values()].flat())), runs }
   if (patterns === CREDENTIAL_PATTERNS) shared = matcher
   return matcher
 }
@@ -286,24 +284,14 @@ function charge(budget: DecodeBudget, chars: number, report: ReportHit): boolean
   return true
 }
 
+const IGNORE_OWNERS = (): void => {}
+
 /** Keyword occurrences (pattern index, start), and field starts that open the long run a keyword-less pattern needs. */
 function keywordHits(joined: Joined, matcher: JoinMatcher): [owner: number, start: number][] {
   const hits: [owner: number, start: number][] = []
-  // One keyword pass says which patterns have a keyword here at all (rarely any); only theirs are then located.
-  let present: Set<number> | undefined
-  matcher.automaton.scan(joined.bytes ?? joined.text, (owners) => {
-    present ??= new Set()
-    for (const owner of owners) present.add(owner)
-  })
-  for (const owner of present ?? []) {
-    const search = (matcher.patterns[owner] as CompiledJoinPattern).keywordSearch
-    if (!search) continue
-    search.lastIndex = 0
-    for (let m = search.exec(joined.text); m !== null; m = search.exec(joined.text)) {
-      hits.push([owner, m.index])
-      search.lastIndex = m.index + 1
-    }
-  }
+  // One keyword pass finds every occurrence: a long join of code holds keywords of many patterns, and a
+  // search per pattern would read it again for each.
+  matcher.automaton.scan(joined.bytes ?? joined.text, IGNORE_OWNERS, (owner, start) => hits.push([owner, start]))
   for (const { owner, member, length } of matcher.runs) {
     for (const start of joined.starts) {
       // Probe the run's last character first: most field starts open no run that long.
