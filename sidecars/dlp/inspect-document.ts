@@ -133,13 +133,14 @@ function deepRangesBetween(raw: string, rawBytes: Uint8Array | undefined, skippe
   return { ranges, actedOn }
 }
 
-export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
-  for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
-  for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
-  if (doc.whole) {
-    inspectBelowSurface(doc.raw, [], 0, detectors, budget, (rule, encoding) => collector.add(rule, 0, encoding), doc.rawBytes)
-    return
-  }
+/** The deeper layers over the whole raw text; its joins are then read as not known to be plain. */
+function inspectWhole(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): boolean {
+  inspectBelowSurface(doc.raw, [], 0, detectors, budget, (rule, encoding) => collector.add(rule, 0, encoding), doc.rawBytes)
+  return false
+}
+
+/** The deeper layers over the parts that need them; returns whether no part holds anything normalization acts on. */
+function inspectParts(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): boolean {
   const skipped = doc.alwaysRead?.() ?? []
   const deep = skipped.length === 0 ? deepRanges(doc.raw, doc.rawBytes) : deepRangesBetween(doc.raw, doc.rawBytes, skipped)
   for (const seg of doc.segmentsFor(deep.ranges)) {
@@ -151,7 +152,13 @@ export function inspectDocument(doc: TextDocument, detectors: Detectors, collect
   }
   // No acted-on character anywhere in the raw text: no part holds anything normalization would change.
   // A part read whatever the ranges say holds escapes, which are acted on.
-  const plain = !deep.actedOn && skipped.length === 0
+  return !deep.actedOn && skipped.length === 0
+}
+
+export function inspectDocument(doc: TextDocument, detectors: Detectors, collector: FindingSink, budget: DecodeBudget): void {
+  for (const note of doc.notes ?? []) collector.add(note.rule, note.at, note.encoding)
+  for (const hit of detectLayer(doc.raw, detectors, doc.rawBytes)) collector.add(hit.rule, hit.index, hit.encoding)
+  const plain = doc.whole ? inspectWhole(doc, detectors, collector, budget) : inspectParts(doc, detectors, collector, budget)
   for (const join of doc.joins?.() ?? []) {
     inspectJoin(join.fields, detectors, joinMatcher(), (rule, encoding) => collector.add(rule, join.location, encoding), plain)
   }

@@ -161,7 +161,7 @@ export function jsonDocument(raw: string, location: string, isSafeName: NameChec
     },
     alwaysRead: () => tokens().flatMap((tok) => (tok.escaped ? [[tok.start, tok.end] as const] : [])),
     locate: (offsets) => locateJsonPaths(raw, tokens(), offsets, isSafeName).map((path) => `${location}.json:${path}`),
-    joins: () => jsonJoins(raw, tokens(), location),
+    joins: () => jsonJoins(raw, tokens(), `${location}.json(joined)`),
   }
 }
 
@@ -197,7 +197,7 @@ function isKey(raw: string, token: StringToken): boolean {
  * "<part2>"]`), and each key with its string value (`{"<part1>": "<part2>"}`).
  * Tokens are unescaped only when they have escapes.
  */
-function jsonJoins(raw: string, tokens: readonly StringToken[], location: string): FieldJoin[] {
+function jsonJoins(raw: string, tokens: readonly StringToken[], joinedLocation: string): FieldJoin[] {
   const text = (tok: StringToken) => (tok.escaped ? unescape(raw, tok) : raw.slice(tok.start + 1, tok.end - 1))
   const values: string[] = []
   const pairs: [string, string][] = []
@@ -214,8 +214,8 @@ function jsonJoins(raw: string, tokens: readonly StringToken[], location: string
     key = undefined
   }
   return [
-    { fields: values, location: `${location}.json(joined)` },
-    { fields: pairFields(pairs), location: `${location}.json(joined)` },
+    { fields: values, location: joinedLocation },
+    { fields: pairFields(pairs), location: joinedLocation },
   ]
 }
 
@@ -248,6 +248,24 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
     alwaysRead: () => (raw.includes('\\') ? (doc().alwaysRead?.() ?? []) : []),
     locate: (offsets) => doc().locate(offsets),
     // Joins need the string tokens, not the validity check: a lenient receiver reads malformed JSON's strings too.
-    joins: () => jsonJoins(raw, tokens(), location),
+    joins: () => jsonJoins(raw, tokens(), `${location}.json(joined)`),
+  }
+}
+
+/**
+ * JSON lines (NDJSON, JSONL, JSON text sequences: one JSON value per
+ * record, as batch and bulk APIs take them): read whole as text, which
+ * covers each record's strings escapes and all, and its strings joined in
+ * order across records, as a receiver that reassembles them would.
+ */
+export function jsonLinesDocument(raw: string, location: string): TextDocument {
+  const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
+  const tokens = tokensOnce(raw)
+  return {
+    raw,
+    whole: true,
+    segmentsFor: (ranges) => selectSegments(whole, ranges),
+    locate: (offsets) => offsets.map(() => `${location}.jsonl`),
+    joins: () => jsonJoins(raw, tokens(), `${location}.jsonl(joined)`),
   }
 }

@@ -26,6 +26,13 @@ export function isJsonType(essence: string): boolean {
   return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json')
 }
 
+/** One JSON value per record: NDJSON, JSON lines, JSON text sequences (RFC 7464). */
+const JSON_LINES_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonl', 'application/jsonlines', 'application/x-jsonlines', 'application/json-seq'])
+
+export function isJsonLinesType(essence: string): boolean {
+  return JSON_LINES_TYPES.has(essence)
+}
+
 /** Codings the engine names in a refusal; anything else is "unrecognized" so a header value is never echoed. */
 const KNOWN_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd', 'compress', 'x-compress', 'dcb', 'dcz', 'aes128gcm', 'exi', 'pack200-gzip'])
 

@@ -28,8 +28,8 @@ import type { FindingCollector, FindingSink } from './findings.js'
 import { formDocument } from './form-document.js'
 import { inspectDocument, selectSegments, type TextDocument } from './inspect-document.js'
 import { detectLayer, inspectBelowSurface, MAX_DECODE_DEPTH, SCAN_LIMIT_RULE, UNREADABLE_RULE, type Detectors } from './inspect-layers.js'
-import { lazyJsonDocument, type NameCheck } from './json-document.js'
-import { isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
+import { jsonLinesDocument, lazyJsonDocument, type NameCheck } from './json-document.js'
+import { isJsonLinesType, isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
 import { multipartDocument } from './multipart-document.js'
 import type { BodyScanInput } from './types.js'
 
@@ -129,6 +129,7 @@ function textDocument(text: string, binary: boolean, essence: string, location: 
   if (binary) return wholeText(text, `${location}.binary`)
   if (isJsonType(essence)) return lazyJsonDocument(text, location, isSafeName, () => wholeText(text, `${location}.text`))
   if (essence === 'application/x-www-form-urlencoded') return formDocument(text, location, isSafeName)
+  if (isJsonLinesType(essence)) return jsonLinesDocument(text, location)
   return wholeText(text, `${location}.text`)
 }
 

@@ -42,6 +42,7 @@ describe('splits over fields of one request', () => {
     { name: 'JSON sibling members', find: (parts) => body('application/json', JSON.stringify(Object.fromEntries(parts.map((p, i) => [`k${i}`, p])))) },
     { name: 'a JSON key and its value', find: (parts) => body('application/json', `{"${parts[0]}": "${parts.slice(1).join('')}"}`) },
     { name: 'form fields', find: (parts) => body('application/x-www-form-urlencoded', query(parts)) },
+    { name: 'JSON lines records', find: (parts) => body('application/x-ndjson', parts.map((p, i) => JSON.stringify({ id: i, chunk: p })).join('\n')) },
     {
       name: 'multipart parts',
       find: (parts) => body('multipart/form-data; boundary=BB', `${parts.map((p, i) => `--BB\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n${p}\r\n`).join('')}--BB--\r\n`),
@@ -98,6 +99,10 @@ describe('splits over fields of one request', () => {
   })
 
   describe('near misses', () => {
+    it('JSON lines of ordinary log records', () => {
+      const records = ['the build passed', 'deploying to staging', 'cache warmed in 3.2s', 'ready'].map((msg, i) => JSON.stringify({ level: 'info', seq: i, msg }))
+      expect(body('application/x-ndjson', records.join('\n'))).toEqual([])
+    })
     it('a broken checksum split over parameters', () => {
       expect(url(`/q?${query(pieces(breakChecksum(token), 2))}`)).toEqual([])
     })
