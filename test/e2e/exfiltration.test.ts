@@ -261,6 +261,7 @@ const splitCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
   const [j1, j2, j3] = pieces(ROUTE_TOKEN, 3) as [string, string, string]
   const [f1, f2, f3] = pieces(gh(), 3) as [string, string, string]
   const [m1, m2, m3] = pieces(aws(), 3) as [string, string, string]
+  const [l1, l2] = pieces(gh(), 2) as [string, string]
   const dns = aws().toLowerCase()
   const labels = [dns.slice(0, 8), dns.slice(8, 16), dns.slice(16)]
   return [
@@ -269,6 +270,11 @@ const splitCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     { id: id('header-name-value'), request: { url: url('header-name-value'), headers: [`X-${n1}: ${n2}`] }, refused: { rule: 'dlp', reason: /header\(joined\)/ } },
     { id: id('path-segments'), request: { url: `${url('path-segments')}/${s1}/${s2}/${s3}` }, refused: { rule: 'dlp', reason: /url\.path\(joined\)/ } },
     { id: id('json-array'), request: { url: url('json-array'), method: 'POST', headers: ['Content-Type: application/json'], body: Buffer.from(JSON.stringify({ chunks: [j1, j2, j3], n: 3 })) }, refused: { rule: 'dlp', reason: /known-secret in body\.json\(joined\)/ } },
+    {
+      id: id('json-lines'),
+      request: { url: url('json-lines'), method: 'POST', headers: ['Content-Type: application/x-ndjson'], body: Buffer.from(`${JSON.stringify({ seq: 1, text: l1 })}\n${JSON.stringify({ seq: 2, text: l2 })}\n`) },
+      refused: { rule: 'dlp', reason: /github-pat in body\.jsonl\(joined\)/ },
+    },
     { id: id('form-fields'), request: { url: url('form-fields'), method: 'POST', headers: ['Content-Type: application/x-www-form-urlencoded'], body: Buffer.from(`a=${f1}&b=${f2}&c=${f3}`) }, refused: { rule: 'dlp', reason: /body\.form\(joined\)/ } },
     {
       id: id('multipart-parts'),
