@@ -61,6 +61,17 @@ export interface FieldJoin {
   location: string
 }
 
+/** A text read whole, one part: every finding is located at `location`. */
+export function wholeTextDocument(raw: string, location: string): TextDocument {
+  const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
+  return {
+    raw,
+    whole: true,
+    segmentsFor: (ranges) => selectSegments(whole, ranges),
+    locate: (offsets) => offsets.map(() => location),
+  }
+}
+
 /** Segments from a complete, sorted list: every uncovered one, and every one a range overlaps. */
 export function selectSegments(all: readonly DocumentSegment[], ranges: readonly RawRange[]): DocumentSegment[] {
   const out: DocumentSegment[] = []

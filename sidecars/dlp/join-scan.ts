@@ -31,8 +31,8 @@
  *    whole (`%4` + `1...` is `A...` only when joined).
  *
  * Cost: the join is at most (fields x 2 x (JOIN_REACH + CONTEXT))
- * characters, read by one keyword pass (then a search for the keywords of
- * the patterns it saw), the known-secret search and one pass for encoding
+ * characters, read by one keyword pass (which also says where each keyword
+ * starts), the known-secret search and one pass for encoding
  * stretches; the rest of the work happens only at boundaries where a
  * keyword, an encoded-looking stretch or an escape sits, and is charged to
  * a budget of its own (16 characters per character joined, plus 64 Ki),

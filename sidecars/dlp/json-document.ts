@@ -1,12 +1,14 @@
 /**
  * A JSON body as a document: every string token (keys and values) is a
- * segment, and locations are JSON paths (`$.messages[2].content`).
+ * segment, and so is a run of byte values outside any string (a serialized
+ * buffer); locations are JSON paths (`$.messages[2].content`). JSON lines
+ * bodies are read whole, with the same joins.
  *
  * The raw text is scanned as well as the parsed strings on purpose: a
  * duplicate key (`{"a": "<secret>", "a": "x"}`) vanishes from JSON.parse's
  * result but not from what a lenient receiver may read.
  */
-import { selectSegments, type DocumentSegment, type FieldJoin, type RawRange, type TextDocument } from './inspect-document.js'
+import { selectSegments, wholeTextDocument, type DocumentSegment, type FieldJoin, type RawRange, type TextDocument } from './inspect-document.js'
 import { pairFields } from './join-scan.js'
 
 /** Decides whether a key may appear by name in a location; otherwise it is shown by position. */
@@ -254,18 +256,11 @@ export function lazyJsonDocument(raw: string, location: string, isSafeName: Name
 
 /**
  * JSON lines (NDJSON, JSONL, JSON text sequences: one JSON value per
- * record, as batch and bulk APIs take them): read whole as text, which
- * covers each record's strings escapes and all, and its strings joined in
- * order across records, as a receiver that reassembles them would.
+ * record, as batch and bulk APIs take them): read whole as text, every
+ * record's strings with their escapes being in it, and its strings joined
+ * in order across records, as a receiver that reassembles them would.
  */
 export function jsonLinesDocument(raw: string, location: string): TextDocument {
-  const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
   const tokens = tokensOnce(raw)
-  return {
-    raw,
-    whole: true,
-    segmentsFor: (ranges) => selectSegments(whole, ranges),
-    locate: (offsets) => offsets.map(() => `${location}.jsonl`),
-    joins: () => jsonJoins(raw, tokens(), `${location}.jsonl(joined)`),
-  }
+  return { ...wholeTextDocument(raw, `${location}.jsonl`), joins: () => jsonJoins(raw, tokens(), `${location}.jsonl(joined)`) }
 }

@@ -26,7 +26,7 @@ import { contentCodingOf, decodeContentCoding, decompress } from './decompress.j
 import type { DecodeBudget } from './decode-variants.js'
 import type { FindingCollector, FindingSink } from './findings.js'
 import { formDocument } from './form-document.js'
-import { inspectDocument, selectSegments, type TextDocument } from './inspect-document.js'
+import { inspectDocument, wholeTextDocument, type TextDocument } from './inspect-document.js'
 import { detectLayer, inspectBelowSurface, MAX_DECODE_DEPTH, SCAN_LIMIT_RULE, UNREADABLE_RULE, type Detectors } from './inspect-layers.js'
 import { jsonLinesDocument, lazyJsonDocument, type NameCheck } from './json-document.js'
 import { isJsonLinesType, isJsonType, parseMediaType, unreadableContentEncoding } from './media-type.js'
@@ -37,16 +37,6 @@ import type { BodyScanInput } from './types.js'
 export const CHARSET_MISMATCH_RULE = 'charset-mismatch'
 
 export type BodyDocument = { ok: true; doc: TextDocument } | { ok: false; reason: string }
-
-function wholeText(raw: string, location: string): TextDocument {
-  const whole = [{ text: raw, rawStart: 0, rawEnd: raw.length, rawCovered: true }]
-  return {
-    raw,
-    whole: true,
-    segmentsFor: (ranges) => selectSegments(whole, ranges),
-    locate: (offsets) => offsets.map(() => location),
-  }
-}
 
 interface Unwrapped {
   bytes: Uint8Array
@@ -126,11 +116,11 @@ function readBody(bytes: Uint8Array, contentType: string | undefined, location: 
 }
 
 function textDocument(text: string, binary: boolean, essence: string, location: string, isSafeName: NameCheck): TextDocument {
-  if (binary) return wholeText(text, `${location}.binary`)
-  if (isJsonType(essence)) return lazyJsonDocument(text, location, isSafeName, () => wholeText(text, `${location}.text`))
+  if (binary) return wholeTextDocument(text, `${location}.binary`)
+  if (isJsonType(essence)) return lazyJsonDocument(text, location, isSafeName, () => wholeTextDocument(text, `${location}.text`))
   if (essence === 'application/x-www-form-urlencoded') return formDocument(text, location, isSafeName)
   if (isJsonLinesType(essence)) return jsonLinesDocument(text, location)
-  return wholeText(text, `${location}.text`)
+  return wholeTextDocument(text, `${location}.text`)
 }
 
 export function inspectBody(
