@@ -222,7 +222,7 @@ async function main(): Promise<void> {
               if (!result) continue
               cell.steadyCpuUsPerRequest = result.cpuUsPerRequest
               cell.warmupCpuUsPerRequest = result.warmupCpuUsPerRequest
-              process.stderr.write(`${scheme} ${bodyBytes}B x${connections} ${cell.contender} steady: CPU µs/req by round ${result.cpuUsPerRequest.map((v) => format(v)).join(' ')} (warm-up ${format(result.warmupCpuUsPerRequest)}, errors ${result.errors})\n`)
+              process.stderr.write(`${scheme} ${bodyBytes}B x${connections} ${cell.contender} steady: CPU µs/req by round ${result.cpuUsPerRequest.map((v) => format(v)).join(' ')} (warm-up ${format(result.warmupCpuUsPerRequest)}, settled after ${result.warmupBatches} warm-up batches, errors ${result.errors})\n`)
             }
           }
           for (const cell of row) {
@@ -282,7 +282,7 @@ function report(cells: Cell[]): void {
   const steadyCells = cells.filter((c) => c.contender === 'bottle' && c.steadyCpuUsPerRequest.length > 0)
   if (steadyCells.length > 0) {
     lines.push('')
-    lines.push('Steady state (steady-state.ts): CPU µs per request, median of rounds; warm-up: the first batch after start.')
+    lines.push('Steady state (steady-state.ts): CPU µs per request, median of rounds after a warm-up that ends when a batch stops getting cheaper; warm-up: the first batch after start.')
     lines.push('')
     lines.push('| scheme | body | conns | bottle | bottle-before | after ÷ before | bottle warm-up | bottle-before warm-up |')
     lines.push('|---|---|---|---|---|---|---|---|')
