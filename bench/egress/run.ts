@@ -44,7 +44,7 @@ import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars
 import { cpuTicksOf, rssOf, startBottle, startMitmdump, startNodeFloor, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
 import { measureSteadyState } from './steady-state.js'
-import { haveWrk, runWrkLoad } from './wrk-load.js'
+import { haveWrk, onPath, runWrkLoad } from './wrk-load.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -137,7 +137,16 @@ async function main(): Promise<void> {
   const bundlePath = process.env.BENCH_BOTTLE_BUNDLE ?? (await buildBottleBundle(workDir))
   // Fresh proxies for every run of every scenario, so each one's memory reflects that scenario alone.
   let contenders: Contender[] = []
-  const want = (name: string) => !ONLY || ONLY.has(name)
+  // A competitor that is not installed is left out, saying so, rather than ending the run half way with its
+  // contenders still running.
+  const absent = new Set<string>()
+  for (const [name, args] of [['squid', ['-v']], ['mitmdump', ['--version']]] as const) {
+    if ((!ONLY || ONLY.has(name)) && !(await onPath(name, args))) {
+      absent.add(name)
+      process.stderr.write(`egress bench: ${name} is not installed (apt-get install -y ${name === 'squid' ? 'squid' : 'mitmproxy'}); left out, its columns read -\n`)
+    }
+  }
+  const want = (name: string) => (!ONLY || ONLY.has(name)) && !absent.has(name)
   const bottleSetup = { nodeArgs: BOTTLE_NODE_ARGS, workDir, originPorts: [origin.httpPort, origin.httpsPort], originCaPem: originCa.certPem, agentCa, secretValues: SECRET_VALUES }
   const startContenders = async (): Promise<Map<string, Contender>> => {
     contenders = []
@@ -161,7 +170,7 @@ async function main(): Promise<void> {
     for (const scheme of SCHEMES) {
       const bottles = BEFORE_BUNDLE ? ['bottle', 'bottle-before'] : ['bottle']
       const competitors = scheme === 'http' ? ['squid', 'mitmdump'] : ['mitmdump']
-      const names = ['direct', ...bottles, 'node-floor', ...competitors].filter((n) => !ONLY || ONLY.has(n))
+      const names = ['direct', ...bottles, 'node-floor', ...competitors].filter(want)
       for (const bodyBytes of SIZES) {
         for (const connections of CONNECTIONS) {
           const row: Cell[] = names.map((contender) => ({ scheme, bodyBytes, connections, contender, results: [], idleRss: [], peakRss: 0, cpuUsPerRequest: [], steadyCpuUsPerRequest: [], warmupCpuUsPerRequest: Number.NaN }))

@@ -78,13 +78,18 @@ async function startShim(proxyPort: number | 'direct', host: string, port: numbe
   return { port: Number(line), stop: () => child.kill('SIGTERM') }
 }
 
-/** Whether wrk is on PATH. */
-export function haveWrk(): Promise<boolean> {
+/** Whether `command` is on PATH: it starts at all (with `args`, which should make it exit at once). */
+export function onPath(command: string, args: readonly string[]): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('wrk', ['--version'], { stdio: 'ignore' })
+    const child = spawn(command, args, { stdio: 'ignore' })
     child.once('error', () => resolve(false))
     child.once('exit', () => resolve(true))
   })
+}
+
+/** Whether wrk is on PATH. */
+export function haveWrk(): Promise<boolean> {
+  return onPath('wrk', ['--version'])
 }
 
 /**
