@@ -44,7 +44,14 @@ import { createLeafCertificates, mintCertificateAuthority } from '../../sidecars
 import { cpuTicksOf, rssOf, startBottle, startMitmdump, startNodeFloor, startSquid, type Contender } from './contenders.js'
 import type { LoadResult, LoadSpec } from './load-generator.js'
 import { measureSteadyState } from './steady-state.js'
-import { haveWrk, onPath, runWrkLoad } from './wrk-load.js'
+import { onPath } from './on-path.js'
+import { haveWrk, runWrkLoad } from './wrk-load.js'
+
+/** Competitors that are programs of their own: how to tell one is installed, and the Debian package it comes in. */
+const EXTERNAL_COMPETITORS = [
+  { name: 'squid', probe: ['-v'], pkg: 'squid' },
+  { name: 'mitmdump', probe: ['--version'], pkg: 'mitmproxy' },
+] as const
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -140,10 +147,10 @@ async function main(): Promise<void> {
   // A competitor that is not installed is left out, saying so, rather than ending the run half way with its
   // contenders still running.
   const absent = new Set<string>()
-  for (const [name, args] of [['squid', ['-v']], ['mitmdump', ['--version']]] as const) {
-    if ((!ONLY || ONLY.has(name)) && !(await onPath(name, args))) {
+  for (const { name, probe, pkg } of EXTERNAL_COMPETITORS) {
+    if ((!ONLY || ONLY.has(name)) && !(await onPath(name, probe))) {
       absent.add(name)
-      process.stderr.write(`egress bench: ${name} is not installed (apt-get install -y ${name === 'squid' ? 'squid' : 'mitmproxy'}); left out, its columns read -\n`)
+      process.stderr.write(`egress bench: ${name} is not installed (apt-get install -y ${pkg}); left out, its columns read -\n`)
     }
   }
   const want = (name: string) => (!ONLY || ONLY.has(name)) && !absent.has(name)

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { requestBody, type LoadResult, type LoadSpec } from './load-generator.js'
+import { onPath } from './on-path.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
@@ -76,15 +77,6 @@ async function startShim(proxyPort: number | 'direct', host: string, port: numbe
     child.once('exit', (code) => reject(new Error(`connect shim exited with ${code}`)))
   })
   return { port: Number(line), stop: () => child.kill('SIGTERM') }
-}
-
-/** Whether `command` is on PATH: it starts at all (with `args`, which should make it exit at once). */
-export function onPath(command: string, args: readonly string[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'ignore' })
-    child.once('error', () => resolve(false))
-    child.once('exit', () => resolve(true))
-  })
 }
 
 /** Whether wrk is on PATH. */

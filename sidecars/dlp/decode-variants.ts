@@ -231,9 +231,10 @@ function pushWrappedBase64(text: string, runs: EncodedRun[]): void {
  */
 const SEPARATED_HEX = /(?<![0-9A-Fa-f])(?:0[xX])?[0-9A-Fa-f]{2}(?:(?:[ \t]*[:,-][ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)(?:0[xX])?[0-9A-Fa-f]{2}(?![0-9A-Fa-f])){7,}/g
 
-function pushSeparatedHex(text: string, runs: EncodedRun[]): void {
-  SEPARATED_HEX.lastIndex = 0
-  for (const m of text.matchAll(SEPARATED_HEX)) runs.push({ kind: 'hex-separated', start: m.index, end: m.index + m[0].length })
+/** Every match of a spread-out form's `pattern` (global) in `text`, as runs of `kind`. */
+function pushMatches(text: string, pattern: RegExp, kind: EncodedRun['kind'], runs: EncodedRun[]): void {
+  pattern.lastIndex = 0
+  for (const m of text.matchAll(pattern)) runs.push({ kind, start: m.index, end: m.index + m[0].length })
 }
 
 /**
@@ -246,11 +247,6 @@ function pushSeparatedHex(text: string, runs: EncodedRun[]): void {
  */
 const BYTE_VALUE = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 const SEPARATED_DECIMAL = new RegExp(`(?<![0-9.])${BYTE_VALUE}(?:(?:[ \\t]*,[ \\t]*|[ \\t]+|[ \\t]*\\r?\\n[ \\t]*)${BYTE_VALUE}(?![0-9.])){7,}`, 'g')
-
-function pushSeparatedDecimal(text: string, runs: EncodedRun[]): void {
-  SEPARATED_DECIMAL.lastIndex = 0
-  for (const m of text.matchAll(SEPARATED_DECIMAL)) runs.push({ kind: 'decimal-separated', start: m.index, end: m.index + m[0].length })
-}
 
 /** Cheap tests that say whether separated hex, or decimal bytes, can be present at all, for text without its bytes at hand. */
 const MAYBE_SEPARATED_HEX = /[0-9A-Fa-f]{2}[ \t:,-]+(?:0[xX])?[0-9A-Fa-f]{2}[ \t:,-]/
@@ -276,16 +272,16 @@ export function findSpreadRuns(text: string, bytes?: Uint8Array): EncodedRun[] {
 function pushSpreadRuns(text: string, runs: EncodedRun[], bytes?: Uint8Array): void {
   if (text.includes('\n')) pushWrappedBase64(text, runs)
   if (bytes === undefined) {
-    if (MAYBE_SEPARATED_HEX.test(text)) pushSeparatedHex(text, runs)
-    if (MAYBE_SEPARATED_DECIMAL.test(text)) pushSeparatedDecimal(text, runs)
+    if (MAYBE_SEPARATED_HEX.test(text)) pushMatches(text, SEPARATED_HEX, 'hex-separated', runs)
+    if (MAYBE_SEPARATED_DECIMAL.test(text)) pushMatches(text, SEPARATED_DECIMAL, 'decimal-separated', runs)
     return
   }
   separatedHexBytes ??= byteClass((c) => /[0-9A-Fa-fxX \t\r\n:,-]/.test(String.fromCharCode(c)))
   classRuns(bytes, separatedHexBytes, MIN_SEPARATED_HEX, (start, end) => {
     const found: EncodedRun[] = []
     const stretch = text.slice(start, end)
-    pushSeparatedHex(stretch, found)
-    pushSeparatedDecimal(stretch, found)
+    pushMatches(stretch, SEPARATED_HEX, 'hex-separated', found)
+    pushMatches(stretch, SEPARATED_DECIMAL, 'decimal-separated', found)
     for (const run of found) runs.push({ kind: run.kind, start: run.start + start, end: run.end + start })
   })
 }
