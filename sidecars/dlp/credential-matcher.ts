@@ -9,10 +9,16 @@
  *
  * A caller holding the text's ASCII bytes passes them along: the keyword
  * pass then reads bytes, which is cheaper than reading the string.
+ *
+ * The same pass says where each format's own prefix (`ghp_`, `AKIA`)
+ * starts; where blanks follow within a token's reach, the pattern is also
+ * tried on the text with its gaps closed (`token-gaps.ts`).
  */
 import { byteClass, classRuns, encodingRuns, MIN_ENCODING_RUN, probeRuns, withinEncodingChars, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
+import { credentialSpan } from './pattern-shape.js'
+import { compileGapPattern, findAcrossGaps } from './token-gaps.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
 /** `bytes`, when given, is `text` one byte per character (`charBytesOf`: ASCII as itself, anything else as 0x80). */
@@ -42,6 +48,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const run = p.requiresRun ? compileRun(p.requiresRun) : undefined
     return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
+  const gapPatterns = patterns.map((p) => compileGapPattern(p))
   const prefilter = options.prefilter ?? true
 
   const always: number[] = []
@@ -60,26 +67,23 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   })
   const anchored = new Set<number>()
   if (prefilter) compiled.forEach((p, index) => p.sticky && anchored.add(index))
-  const automaton = owners.size > 0 ? compileKeywordAutomaton(owners, anchored) : undefined
+  const prefixed = new Set<number>()
+  if (prefilter) gapPatterns.forEach((p, index) => p && prefixed.add(index))
+  const automaton = owners.size > 0 ? compileKeywordAutomaton(owners, new Set([...anchored, ...prefixed])) : undefined
   const marks = new Uint32Array(patterns.length)
   let call = 0
   /** Per anchored pattern, the keyword start offsets of the current call. */
   const starts = new Map<number, number[]>([...anchored].map((index) => [index, []]))
-  const collectStart = (owner: number, start: number) => (starts.get(owner) as number[]).push(start)
+  /** Pattern index and start of each prefix keyword of the current call, flat. */
+  const prefixHits: number[] = []
+  const collectStart = (owner: number, start: number) => {
+    if (prefixed.has(owner)) prefixHits.push(owner, start)
+    else (starts.get(owner) as number[]).push(start)
+  }
 
   /** Records a match unless `verify` rejects it. */
   const take = (p: CompiledPattern, m: RegExpExecArray, out: CredentialMatch[]) => {
-    let value = m[0]
-    let at = m.index
-    for (let g = 1; g < m.length; g++) {
-      const group = m[g]
-      const span = m.indices?.[g]
-      if (group !== undefined && span) {
-        at = span[0]
-        value = group
-        break
-      }
-    }
+    const { at, value } = credentialSpan(m)
     if ((p.verify && !p.verify(value)) || isKnownPlaceholder(value)) return
     out.push({ rule: p.id, index: at, length: value.length })
   }
@@ -142,8 +146,13 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     )
     if (selected.length > always.length) selected.sort((a, b) => a - b)
     for (const index of selected) run(index, text, out, source === text ? undefined : (source as Uint8Array))
+    if (prefixHits.length > 0) {
+      findAcrossGaps(text, prefixHits, gapPatterns, out)
+      prefixHits.length = 0
+    }
     return out
   }
+
 }
 
 /** `hasRun`, by the SIMD class pass when the text's ASCII bytes are at hand and the module can test the length. */

@@ -25,6 +25,9 @@ export const UNREADABLE_RULE = 'unreadable-encoding'
  */
 export const MAX_DECODE_DEPTH = 4
 
+/** The encoding a finding reports when blanks inside the token were closed up to find it. */
+export const GAPS_CLOSED = 'gaps-closed'
+
 export interface Detectors {
   /** `bytes`, when given, is `text` one byte per character (`charBytesOf`): a cheaper input for the keyword pass. */
   findCredentials(text: string, bytes?: Uint8Array): CredentialMatch[]
@@ -40,7 +43,7 @@ export interface LayerHit {
 
 /** One layer: credential patterns and known secrets in `text` exactly as given (`bytes`: one per character, when at hand). */
 export function detectLayer(text: string, detectors: Detectors, bytes?: Uint8Array): LayerHit[] {
-  const hits: LayerHit[] = detectors.findCredentials(text, bytes).map((m) => ({ rule: m.rule, index: m.index, encoding: undefined }))
+  const hits: LayerHit[] = detectors.findCredentials(text, bytes).map((m) => ({ rule: m.rule, index: m.index, encoding: m.gapsClosed ? GAPS_CLOSED : undefined }))
   for (const hit of detectors.knownSecrets.find(text)) hits.push({ rule: KNOWN_SECRET_RULE, index: hit.index, encoding: hit.encoding })
   return hits
 }

@@ -38,6 +38,7 @@
  * a budget of its own (16 characters per character joined, plus 64 Ki),
  * past which SCAN_LIMIT_RULE is reported (fail closed).
  */
+import { credentialSpan, withoutClosingLookaheads } from './pattern-shape.js'
 import { CREDENTIAL_PATTERNS } from './credential-patterns.js'
 import { byteClass, classRuns, type ByteClass } from './byte-scan.js'
 import { byteViewOf, decodeEscapes, decodeVariants, findSpreadRuns, looksEncoded, OCTAL_ESCAPE, stretchProfile, type DecodeBudget } from './decode-variants.js'
@@ -232,9 +233,6 @@ export interface JoinMatcher {
 
 let shared: JoinMatcher | undefined
 
-/** A negative lookahead closing a pattern's source (no nested groups inside it). */
-const CLOSING_LOOKAHEAD = /\(\?!(?:[^()\\[]|\\.|\[(?:[^\]\\]|\\.)*\])*\)$/
-
 /** The catalog's patterns and one keyword automaton that reports every occurrence of every keyword. */
 export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_PATTERNS): JoinMatcher {
   if (patterns === CREDENTIAL_PATTERNS && shared) return shared
@@ -249,7 +247,7 @@ export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_
     // A context that reaches further back than the join's reach is not reassembled (Kubernetes manifests).
     const lead = Math.min(p.keywordLead ?? 0, JOIN_REACH)
     const flags = [...new Set([...p.pattern.flags, 'g', 'd', ...(lead === 0 ? ['y'] : [])])].join('')
-    const open = p.pattern.source.replace(CLOSING_LOOKAHEAD, '')
+    const open = withoutClosingLookaheads(p.pattern.source)
     return { pattern: p, lead, regex: new RegExp(p.pattern.source, flags), relaxed: open === p.pattern.source ? undefined : new RegExp(open, flags) }
   })
   const runs = patterns.flatMap((p, owner) => {
@@ -263,15 +261,6 @@ export function joinMatcher(patterns: readonly CredentialPattern[] = CREDENTIAL_
   const matcher = { patterns: compiled, automaton: compileKeywordAutomaton(owners, new Set([...owners.values()].flat())), runs }
   if (patterns === CREDENTIAL_PATTERNS) shared = matcher
   return matcher
-}
-
-/** The credential a regex match stands for: its first capture group when it has one. */
-function credentialSpan(m: RegExpExecArray): { at: number; value: string } {
-  for (let g = 1; g < m.length; g++) {
-    const span = m.indices?.[g]
-    if (m[g] !== undefined && span) return { at: span[0], value: m[g] as string }
-  }
-  return { at: m.index, value: m[0] }
 }
 
 function charge(budget: DecodeBudget, chars: number, report: ReportHit): boolean {

@@ -65,6 +65,8 @@ export interface CredentialMatch {
   /** UTF-16 offset and length of the credential in the text searched (never the text itself). */
   index: number
   length: number
+  /** Found with the blanks inside it closed up (`token-gaps.ts`): the span holds them. */
+  gapsClosed?: true
 }
 
 export interface ScannerOptions {
