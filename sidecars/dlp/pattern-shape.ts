@@ -13,10 +13,10 @@ export function credentialSpan(m: RegExpExecArray): { at: number; value: string 
   return { at: m.index, value: m[0] }
 }
 
-/** A lookahead closing the pattern or one of its alternatives (no nested groups inside it). */
-const CLOSING_LOOKAHEAD = /\(\?!(?:[^()\\[]|\\.|\[(?:[^\]\\]|\\.)*\])*\)(?=\||\)*$)/g
+/** A negative lookahead (no nested groups inside it) that only groups closing, then an alternative's end or the pattern's, follow. */
+const CLOSING_LOOKAHEAD = /\(\?!(?:[^()\\[]|\\.|\[(?:[^\]\\]|\\.)*\])*\)(?=\)*(?:\||$))/g
 
-/** A pattern's source without the lookaheads that close it or its top-level alternatives. */
+/** A pattern's source without the lookaheads that close it or any of its alternatives. */
 export function withoutClosingLookaheads(source: string): string {
   // Stripping the last one can leave another closing the group it ended: until none is left.
   for (let out = source.replace(CLOSING_LOOKAHEAD, ''); ; out = out.replace(CLOSING_LOOKAHEAD, '')) {

@@ -30,7 +30,7 @@ import type { CredentialMatch, CredentialPattern } from './types.js'
 export const MAX_GAP = 16
 /** How many characters of token a closed window holds: the longest prefixed format with room to spare. */
 export const CLOSED_REACH = 1024
-/** The first window read from a prefix: prose fails within it, and only a match reaching its end reads on. */
+/** How far past its first gap the first window of an unbounded pattern reads: prose fails within it, and only a token that may go on reads further. */
 export const FIRST_REACH = 128
 
 export interface ClosedWindow {
@@ -47,9 +47,11 @@ export interface ClosedWindow {
   gaps?: { at: number[]; resume: number[] }
 }
 
-const FIRST_BLANK = /[ \t\r\n]/
-const BLANKS = /[ \t\r\n]+/g
-const LONG_GAP = new RegExp(`[ \\t\\r\\n]{${MAX_GAP + 1}}`)
+/** Blanks: space, tab, line feed, vertical tab, form feed, carriage return (other spaces normalize to these). */
+const BLANK = '[ \\t\\n\\v\\f\\r]'
+const FIRST_BLANK = new RegExp(BLANK)
+const BLANKS = new RegExp(`${BLANK}+`, 'g')
+const LONG_GAP = new RegExp(`${BLANK}{${MAX_GAP + 1}}`)
 
 /**
  * The text from `start` with each run of at most MAX_GAP blanks removed,
@@ -147,7 +149,7 @@ export function gluesWords(window: ClosedWindow, to: number): boolean {
   return long
 }
 
-const WORD = /^[^A-Za-z0-9]*((?:[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]{2,}|[A-Z](?![A-Za-z]))*)[0-9]*[^A-Za-z0-9]*$/
+const WORD = /^[^A-Za-z0-9]*((?:[A-Z]?[a-z]{2,}|[A-Z][a-z]?(?![A-Za-z]))*)[0-9]*[^A-Za-z0-9]*$/
 
 /**
  * What follows a format's prefix, closed up, reads as a token's body and
@@ -160,6 +162,9 @@ const WORD = /^[^A-Za-z0-9]*((?:[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]{2,}|[A-Z](?![A-Za
  * - a body of letters in both cases and no digit switches case at least
  *   every third step (random letters at 50%; Title Case and camelCase words
  *   at 10-35%);
+ * - in a body with two upper-case letters or more, fewer than 3 in 5 of
+ *   them open two lower-case letters (camelCase and Capitalized words do
+ *   nearly all; random base62 about 1 in 6);
  * - any other body switches between lower case, upper case and digits at
  *   least every eighth step (random base62 at 62%, upper case and digits at
  *   30%), and no 12 lower-case letters run together (glued words do; random
@@ -171,6 +176,7 @@ export function looksLikeTokenBody(value: string, prefixLength: number): boolean
   let lowerRun = 0
   let longestLowerRun = 0
   let upper = 0
+  let humps = 0
   let digits = 0
   let last = -1
   for (let i = prefixLength; i < value.length; i++) {
@@ -184,11 +190,18 @@ export function looksLikeTokenBody(value: string, prefixLength: number): boolean
     else if (cls === DIGIT) digits++
     lowerRun = cls === LOWER ? lowerRun + 1 : 0
     if (lowerRun > longestLowerRun) longestLowerRun = lowerRun
+    // An upper-case letter opening two lower-case ones: the hump of a camelCase or Capitalized word.
+    if (lowerRun === 2 && i >= 2 && isUpperCode(value.charCodeAt(i - 2))) humps++
   }
   if (switches < 2) return false
+  if (upper >= 2 && humps * 5 >= upper * 3) return false
   if (upper === 0) return longestLowerRun < GLUED_WORDS_RUN || switches * 4 >= n - 1
   if (digits === 0) return switches * 3 >= n - 1
   return switches * 8 >= n - 1 && longestLowerRun < MAX_LOWER_RUN
+}
+
+function isUpperCode(c: number): boolean {
+  return c >= 65 && c <= 90
 }
 
 const LOWER = 0
@@ -268,8 +281,15 @@ export function findAcrossGaps(text: string, hits: readonly number[], patterns: 
     while (start > at - p.lead && start > 0 && isTokenChar(text.charCodeAt(start - 1))) start--
     if (start > 0 && isAlnum(text.charCodeAt(start - 1))) continue
     const prefixEnd = at - start + prefix.length
-    // A window one longer than any match decides at once; an unbounded pattern reads on when the first one does not.
-    let window = closedWindow(text, start, p.longest < CLOSED_REACH ? p.longest + 1 : FIRST_REACH)
+    // A window one longer than any match decides at once. For an unbounded pattern the first window
+    // reaches FIRST_REACH past the first gap, and reads on when that does not decide.
+    let reach = p.longest + 1
+    if (reach > CLOSED_REACH) {
+      const gap = text.slice(start, start + CLOSED_REACH).search(FIRST_BLANK)
+      if (gap < 0) continue
+      reach = Math.min(CLOSED_REACH, gap + FIRST_REACH)
+    }
+    let window = closedWindow(text, start, reach)
     if (!window || window.firstGap < prefixEnd) continue
     let hit = matchAcrossGaps(p, text, window, prefixEnd)
     if (hit === READS_ON) {

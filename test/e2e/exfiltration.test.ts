@@ -84,6 +84,9 @@ const aws = (): string => {
   FAKES.push(value)
   return value
 }
+/** `value` with `gap` inserted at each offset. */
+const spaced = (value: string, at: readonly number[], gap: string): string =>
+  [0, ...at].map((from, i) => value.slice(from, at[i] ?? value.length)).join(gap)
 const gitlab = (): string => {
   const value = `glpat-${rng.string('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 20)}`
   FAKES.push(value, value.replaceAll('-', '\u2013'))
@@ -181,6 +184,16 @@ const controls: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     { id: id('gzip-body'), request: { url: `${base}/c/${id('gzip-body')}`, method: 'POST', headers: ['Content-Type: application/json', 'Content-Encoding: gzip'], body: gzipSync(Buffer.from(JSON.stringify({ text: 'the quick brown fox jumps over the lazy dog' }))) } },
     { id: id('repos-prefix'), request: { url: `${scheme}://repos.test.internal/repos/me/project/${id('repos-prefix')}` } },
     { id: id('subdomain'), request: { url: `${scheme}://assets.files.test.internal/c/${id('subdomain')}` } },
+    // Prose about token prefixes, which the search over closed gaps must not glue into a token.
+    {
+      id: id('prefix-prose'),
+      request: {
+        url: `${base}/c/${id('prefix-prose')}`,
+        method: 'POST',
+        headers: ['Content-Type: text/plain'],
+        body: Buffer.from('GitHub tokens start with ghp_ and hold 36 more characters; AWS key ids start with AKIA and hold 16.\nStripe keys start with sk_live_ followed by letters and digits.\n'),
+      },
+    },
   ]
 })
 
@@ -238,6 +251,9 @@ const encodingCases: HttpCase[] = LEGS.flatMap((leg): HttpCase[] => {
     // A serialized buffer: the bytes as decimal numbers in a JSON array, outside any string.
     post('serialized-buffer', 'application/json', Buffer.from(JSON.stringify({ kind: 'upload', payload: Buffer.from(`note: ${gh()}`) })), /rule github-pat in body\.json.*\(decimal\)/),
     post('octal-escapes', 'text/plain', Buffer.from(`printf '${[...Buffer.from(gh())].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}'\n`), /rule github-pat in body\.text \(escaped\)/),
+    // A token broken up by blanks: a space inside it, or wrapped onto indented lines.
+    post('blank-inside-token', 'text/plain', Buffer.from(`the deploy key is ${spaced(gh(), [15], ' ')} for now\n`), /rule github-pat in body\.text \(gaps-closed\)/),
+    post('wrapped-token', 'application/json', Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: `aws_access_key_id =\n    ${spaced(aws(), [10], '\n    ')}\n` }] })), /rule aws-access-key-id in body\.json.*\(gaps-closed\)/),
     post('gzip-without-coding', 'application/octet-stream', gzipSync(Buffer.from(JSON.stringify({ note: aws() }))), /in body.* \(gzip\)/),
     post('gzip-base64-in-json', 'application/json', Buffer.from(JSON.stringify({ blob: b64(gzipSync(Buffer.from(JSON.stringify({ note: gh() })))) })), /body\.json.*\(base64\+gzip\)/),
     post('content-encoding-gzip', 'application/json', gzipSync(Buffer.from(JSON.stringify({ note: gh() }))), /rule github-pat in body\.json/, ['Content-Encoding: gzip']),
