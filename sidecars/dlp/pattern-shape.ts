@@ -118,3 +118,143 @@ function atomLength(p: Parser): number {
   p.at++
   return c === '^' || c === '$' ? 0 : 1
 }
+
+/**
+ * The ASCII characters a match of a regex source can consume (lookarounds
+ * read but consume nothing), as a membership table by character code;
+ * undefined when it can consume any character (`.`, a negated class, `\S`,
+ * `\W`, `\D`, anything beyond ASCII). The search over closed gaps stops at
+ * the first character outside it: no match runs past that.
+ */
+export function matchCharacters(source: string, caseless: boolean): Uint8Array | undefined {
+  const member = new Uint8Array(128)
+  const add = (from: number, to = from) => {
+    for (let c = from; c <= to && c < 128; c++) member[c] = 1
+  }
+  let lookaround = 0
+  const depths: boolean[] = []
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i] as string
+    if (c === '(') {
+      const opens = /^\(\?<?[=!]/.test(source.slice(i, i + 4))
+      depths.push(opens)
+      if (opens) lookaround++
+      if (source[i + 1] === '?') i += source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!' ? source.indexOf('>', i) - i : source[i + 2] === '<' ? 3 : 2
+      continue
+    }
+    if (c === ')') {
+      if (depths.pop()) lookaround--
+      continue
+    }
+    if ('|*+?^$'.includes(c)) continue
+    if (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i))) {
+      i = source.indexOf('}', i)
+      continue
+    }
+    if (c === '[') {
+      const end = classEnd(source, i)
+      if (lookaround === 0 && !classMembers(source.slice(i + 1, end), add)) return undefined
+      i = end
+      continue
+    }
+    if (c === '\\') {
+      const escape = source.slice(i, i + 2)
+      i++
+      if (lookaround > 0 || escape === '\\b' || escape === '\\B') continue
+      if (!escapeMembers(source, i, add)) return undefined
+      i += escapeLength(source, i) - 1
+      continue
+    }
+    if (lookaround > 0) continue
+    if (c === '.' || c.charCodeAt(0) >= 128) return undefined
+    add(c.charCodeAt(0))
+  }
+  if (caseless) for (let c = 65; c <= 90; c++) if (member[c] || member[c + 32]) member[c] = member[c + 32] = 1
+  return member
+}
+
+/** The offset of the `]` closing the class opened at `open`. */
+function classEnd(source: string, open: number): number {
+  let i = open + 1
+  if (source[i] === '^') i++
+  if (source[i] === ']') i++
+  while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1
+  return i
+}
+
+/** Adds a class body's members; false when it can hold any character. */
+function classMembers(body: string, add: (from: number, to?: number) => void): boolean {
+  if (body.startsWith('^')) return false
+  // Each member: a character code, -1 for a shorthand class (`\d`), and whether it was a bare `-`.
+  const items: { code: number; dash: boolean }[] = []
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== '\\') {
+      items.push({ code: body.charCodeAt(i), dash: body[i] === '-' })
+      continue
+    }
+    const letter = body[i + 1] as string
+    if ('DWSpP'.includes(letter)) return false
+    if ('dws'.includes(letter)) {
+      escapeMembers(body, i + 1, add)
+      items.push({ code: -1, dash: false })
+      i++
+      continue
+    }
+    const length = escapeLength(body, i + 1)
+    items.push({ code: escapedCode(body.slice(i + 1, i + 1 + length)), dash: false })
+    i += length
+  }
+  for (let k = 0; k < items.length; k++) {
+    const from = (items[k] as { code: number }).code
+    const next = items[k + 1]
+    const to = items[k + 2]
+    if (next?.dash && to && to.code >= 0 && from >= 0) {
+      if (to.code >= 128) return false
+      add(from, to.code)
+      k += 2
+      continue
+    }
+    if (from >= 128) return false
+    if (from >= 0) add(from)
+  }
+  return true
+}
+
+/** Adds what the escape at `at` (just past its `\`) matches; false when it can match any character. */
+function escapeMembers(source: string, at: number, add: (from: number, to?: number) => void): boolean {
+  const letter = source[at] as string
+  if (letter === 'd') add(48, 57)
+  else if (letter === 'w') {
+    add(48, 57)
+    add(65, 90)
+    add(97, 122)
+    add(95)
+  } else if (letter === 's') {
+    add(9, 13)
+    add(32)
+  } else if ('DWSpPk'.includes(letter) || /[1-9]/.test(letter)) return false
+  else {
+    const code = escapedCode(source.slice(at, at + escapeLength(source, at)))
+    if (code >= 128) return false
+    add(code)
+  }
+  return true
+}
+
+/** How many characters the escape at `at` (just past its `\`) spans. */
+function escapeLength(source: string, at: number): number {
+  const letter = source[at]
+  if (letter === 'x') return 3
+  if (letter === 'u') return source[at + 1] === '{' ? source.indexOf('}', at) - at + 1 : 5
+  if (letter === 'c') return 2
+  return 1
+}
+
+/** The character code an escape body (`x41`, `u0041`, `n`, `.`) stands for. */
+function escapedCode(escape: string): number {
+  const letter = escape[0] as string
+  if (letter === 'x') return parseInt(escape.slice(1), 16)
+  if (letter === 'u') return parseInt(escape.replace(/[u{}]/g, ''), 16)
+  const named: Record<string, number> = { n: 10, r: 13, t: 9, v: 11, f: 12, '0': 0 }
+  return named[letter] ?? letter.charCodeAt(0)
+}

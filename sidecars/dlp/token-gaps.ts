@@ -23,15 +23,14 @@
  * other than blanks between characters.
  */
 import { isKnownPlaceholder } from './known-placeholders.js'
-import { credentialSpan, maxMatchLength, withoutClosingLookaheads } from './pattern-shape.js'
+import { credentialSpan, matchCharacters, maxMatchLength, withoutClosingLookaheads } from './pattern-shape.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
 /** The longest blank run closed as a gap: a line break and the next line's indentation. */
 export const MAX_GAP = 16
 /** How many characters of token a closed window holds: the longest prefixed format with room to spare. */
 export const CLOSED_REACH = 1024
-/** How far past its first gap the first window of an unbounded pattern reads: prose fails within it, and only a token that may go on reads further. */
-export const FIRST_REACH = 128
+
 
 export interface ClosedWindow {
   text: string
@@ -48,59 +47,49 @@ export interface ClosedWindow {
 }
 
 /** Blanks: space, tab, line feed, vertical tab, form feed, carriage return (other spaces normalize to these). */
-const BLANK = '[ \\t\\n\\v\\f\\r]'
-const FIRST_BLANK = new RegExp(BLANK)
-const BLANKS = new RegExp(`${BLANK}+`, 'g')
-const LONG_GAP = new RegExp(`${BLANK}{${MAX_GAP + 1}}`)
+const BLANKS = /[ \t\n\v\f\r]+/g
 
-/**
- * The text from `start` with each run of at most MAX_GAP blanks removed,
- * stopping at a longer run, at the end of `text` or after `reach`
- * characters; undefined when no gap falls inside that reach. Native string
- * operations do the work: most windows are read once and dropped.
- */
-export function closedWindow(text: string, start: number, reach = CLOSED_REACH): ClosedWindow | undefined {
-  // Gaps take at most MAX_GAP characters each, and a token spelled one character per gap is the densest.
-  const end = Math.min(text.length, start + reach * (MAX_GAP + 1))
-  let raw = text.slice(start, Math.min(end, start + 2 * reach))
-  const firstGap = raw.search(FIRST_BLANK)
-  if (firstGap <= 0) return undefined
-  let cut = start + raw.length < text.length
-  const long = LONG_GAP.exec(raw)
-  if (long !== null) {
-    raw = raw.slice(0, long.index)
-    cut = false
-  } else if (!cut) {
-    raw = raw.trimEnd()
-  }
-  let closed = raw.replace(BLANKS, '')
-  if (closed.length < reach && cut && raw.length < end - start) {
-    // Dense gaps: read the rest of the reach.
-    return closedWindowDense(text, start, reach, end)
-  }
-  if (closed.length > reach) {
-    closed = closed.slice(0, reach)
-    cut = true
-  }
-  if (closed.length <= firstGap) return undefined
-  return { text: closed, firstGap, cut, start, raw }
+function isBlankCode(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13)
 }
 
-/** `closedWindow` over the longest stretch a window of `reach` can close. */
-function closedWindowDense(text: string, start: number, reach: number, end: number): ClosedWindow | undefined {
-  let raw = text.slice(start, end)
-  const firstGap = raw.search(FIRST_BLANK)
-  const long = LONG_GAP.exec(raw)
-  let cut = long === null && end < text.length
-  if (long !== null) raw = raw.slice(0, long.index)
-  else if (end === text.length) raw = raw.trimEnd()
-  let closed = raw.replace(BLANKS, '')
-  if (closed.length > reach) {
-    closed = closed.slice(0, reach)
-    cut = true
+/**
+ * The text from `start` with each run of at most MAX_GAP blanks removed.
+ * It stops at a longer run, at the end of `text`, after `reach` characters,
+ * or at a character outside `chars` (what a match can consume), which it
+ * keeps last so the pattern's lookaheads still read it. Undefined when no
+ * gap falls before the stop: no match there can cross one.
+ */
+export function closedWindow(text: string, start: number, reach = CLOSED_REACH, chars?: Uint8Array): ClosedWindow | undefined {
+  let n = 0
+  let i = start
+  let firstGap = -1
+  let cut = false
+  let stop = -1
+  while (i < text.length) {
+    const c = text.charCodeAt(i)
+    if (isBlankCode(c)) {
+      let end = i + 1
+      while (end < text.length && isBlankCode(text.charCodeAt(end))) end++
+      if (end - i > MAX_GAP || end === text.length || n === 0) break
+      if (firstGap < 0) firstGap = n
+      i = end
+      continue
+    }
+    if (chars !== undefined && !(c < 128 && chars[c] === 1)) {
+      stop = i
+      break
+    }
+    if (n === reach) {
+      cut = true
+      break
+    }
+    n++
+    i++
   }
-  if (closed.length <= firstGap) return undefined
-  return { text: closed, firstGap, cut, start, raw }
+  if (firstGap <= 0 || n <= firstGap) return undefined
+  const raw = text.slice(start, stop < 0 ? i : stop + 1)
+  return { text: raw.replace(BLANKS, ''), firstGap, cut, start, raw }
 }
 
 /** The window's gaps, read once when a match is tried against them. */
@@ -231,6 +220,8 @@ export interface GapPattern {
   reach: RegExp
   /** The most characters a match holds, Infinity when unbounded. */
   longest: number
+  /** The characters a match can consume (`matchCharacters`), undefined for any. */
+  chars: Uint8Array | undefined
   verify: ((match: string) => boolean) | undefined
 }
 
@@ -259,6 +250,7 @@ export function compileGapPattern(p: CredentialPattern): GapPattern | undefined 
     closed: new RegExp(p.pattern.source, flags),
     reach: new RegExp(withoutClosingLookaheads(p.pattern.source), flags),
     longest: maxMatchLength(p.pattern.source),
+    chars: matchCharacters(p.pattern.source, caseless),
     verify: p.verify,
   }
 }
@@ -281,36 +273,21 @@ export function findAcrossGaps(text: string, hits: readonly number[], patterns: 
     while (start > at - p.lead && start > 0 && isTokenChar(text.charCodeAt(start - 1))) start--
     if (start > 0 && isAlnum(text.charCodeAt(start - 1))) continue
     const prefixEnd = at - start + prefix.length
-    // A window one longer than any match decides at once. For an unbounded pattern the first window
-    // reaches FIRST_REACH past the first gap, and reads on when that does not decide.
-    let reach = p.longest + 1
-    if (reach > CLOSED_REACH) {
-      const gap = text.slice(start, start + CLOSED_REACH).search(FIRST_BLANK)
-      if (gap < 0) continue
-      reach = Math.min(CLOSED_REACH, gap + FIRST_REACH)
-    }
-    let window = closedWindow(text, start, reach)
+    // A window one longer than any match, up to where a match must stop, decides at once.
+    const window = closedWindow(text, start, Math.min(p.longest + 1, CLOSED_REACH), p.chars)
     if (!window || window.firstGap < prefixEnd) continue
-    let hit = matchAcrossGaps(p, text, window, prefixEnd)
-    if (hit === READS_ON) {
-      window = closedWindow(text, start) as ClosedWindow
-      hit = matchAcrossGaps(p, text, window, prefixEnd)
-    }
-    if (hit === undefined || hit === READS_ON) continue
+    const hit = matchAcrossGaps(p, text, window, prefixEnd)
+    if (hit === undefined) continue
     const end = sourceOffset(window, hit - 1) + 1
     out.push({ rule: p.id, index: start, length: end - start, gapsClosed: true })
     resume = end
   }
 }
 
-/** What `matchAcrossGaps` says when a match may run past the first window. */
-const READS_ON = -1
-
 /**
  * The end (in the window) of a credential of `p` that opens the window and
  * crosses a gap, trying the window cut at each later gap up to where the
- * pattern could reach, then whole; READS_ON when that reach is the end of a
- * window cut short of CLOSED_REACH.
+ * pattern could reach, then whole.
  */
 function matchAcrossGaps(p: GapPattern, text: string, window: ClosedWindow, prefixLength: number): number | undefined {
   // The character before the window stays in front, so the pattern's own boundary checks read it.
@@ -319,11 +296,8 @@ function matchAcrossGaps(p: GapPattern, text: string, window: ClosedWindow, pref
   // Most prefixes open a word of prose: the pattern fails on the window whatever the ends, at one try.
   p.reach.lastIndex = lead.length
   const far = p.reach.exec(closed)
-  const short = window.cut && window.text.length < CLOSED_REACH && p.longest >= window.text.length
-  // A long token cut by the first window may fail the pattern there; glued prose fails the body check as well.
-  if (far === null) return short && looksLikeTokenBody(window.text, prefixLength) ? READS_ON : undefined
+  if (far === null) return undefined
   const limit = far.index + far[0].length
-  if (short && limit === closed.length) return READS_ON
   const gaps = gapsOf(window).at
   let tries = 0
   for (let g = 1; g <= gaps.length && tries < MAX_ENDS_TRIED; g++) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { SampleRandom, SECRET_SAMPLES } from '../../../../fixtures/secret-samples.js'
 import { CREDENTIAL_PATTERNS, findCredentials } from '../../../../sidecars/dlp/credential-patterns.js'
 import { GAPS_CLOSED } from '../../../../sidecars/dlp/inspect-layers.js'
-import { maxMatchLength, withoutClosingLookaheads } from '../../../../sidecars/dlp/pattern-shape.js'
+import { matchCharacters, maxMatchLength, withoutClosingLookaheads } from '../../../../sidecars/dlp/pattern-shape.js'
 import { createScanner } from '../../../../sidecars/dlp/scanner.js'
 import { closedWindow, compileGapPattern, gluesWords, looksLikeTokenBody, MAX_GAP, sourceOffset } from '../../../../sidecars/dlp/token-gaps.js'
 import type { DlpFinding } from '../../../../sidecars/dlp/types.js'
@@ -187,6 +187,31 @@ describe('pattern shape', () => {
     { source: '(?:ab|c)?d{0,2}', want: 4 },
   ])('maxMatchLength(/$source/) is $want', ({ source, want }) => {
     expect(maxMatchLength(source)).toBe(want)
+  })
+
+  const membersOf = (table: Uint8Array | undefined) => (table ? [...table].map((v, c) => (v ? String.fromCharCode(c) : '')).join('') : undefined)
+  it.each([
+    { source: 'pat[A-Z]{2}\\.[a-f0-9]', caseless: false, want: '.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefpt' },
+    { source: '(?<![A-Za-z0-9_-])ab[+\\-/](?![xyz])', caseless: false, want: '+-/ab' },
+    { source: '(?<name>q)\\x41\\d', caseless: true, want: '0123456789AQaq' },
+    { source: 'a.b', caseless: false, want: undefined },
+    { source: 'a[^b]', caseless: false, want: undefined },
+    { source: 'a\\S', caseless: false, want: undefined },
+  ])('matchCharacters(/$source/) holds $want', ({ source, caseless, want }) => {
+    expect(membersOf(matchCharacters(source, caseless))).toBe(want)
+  })
+
+  it('every character of a catalog sample is one its pattern can consume', () => {
+    for (const p of CREDENTIAL_PATTERNS) {
+      const generate = SECRET_SAMPLES[p.id]
+      const table = matchCharacters(p.pattern.source, p.pattern.flags.includes('i'))
+      if (!generate || !table) continue
+      const regex = new RegExp(p.pattern.source, p.pattern.flags.replace('g', ''))
+      for (let seed = 0; seed < 20; seed++) {
+        const match = regex.exec(generate.generate(new SampleRandom(seed)))?.[0] ?? ''
+        expect([...match].filter((ch) => !(ch.charCodeAt(0) < 128 && table[ch.charCodeAt(0)] === 1)), p.id).toEqual([])
+      }
+    }
   })
 
   it('no catalog sample is longer than its pattern allows', () => {
