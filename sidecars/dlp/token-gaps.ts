@@ -16,7 +16,9 @@
  * is a likely token and not a sentence about one:
  * - the credential starts at the prefix (formats the catalog finds only by
  *   a name in context, such as `discord … = <hex>`, are not read this way);
- * - it crosses a gap (otherwise the text's own scan found it);
+ * - it crosses a gap (otherwise the text's own scan found it), and ends at
+ *   a gap or before punctuation, not inside a name or before a key's `=`
+ *   or `:` (a short value glued to the next line of a config file);
  * - the pattern's own checks hold (checksum, placeholder list);
  * - the pieces after the first gap are not all words or numbers
  *   (`gluesWords`), and what follows the prefix reads as a token's body
@@ -235,6 +237,9 @@ export interface GapPattern {
  */
 const MAX_PREFIX_LEAD = 16
 
+/** What may not follow a token found across gaps, in the same piece: more of a name, or the `=` or `:` after a key. */
+const RUNS_ON = /[A-Za-z0-9_=:]/
+
 /** Ends tried per closed window at most: a token spelled one character per gap has one per character. */
 const MAX_ENDS_TRIED = 64
 
@@ -314,6 +319,9 @@ function matchAcrossGaps(p: GapPattern, text: string, window: ClosedWindow, pref
     const { at, value } = credentialSpan(m)
     const to = at - lead.length + value.length
     if (at !== lead.length || to <= window.firstGap) continue
+    // A token ends at a gap or before punctuation; one that runs into a name or a key (`WORKERS=4`, `TIMEOUT_SECONDS`)
+    // glued the next line of a config file onto a value.
+    if (to < window.text.length && !gaps.includes(to) && RUNS_ON.test(window.text[to] as string)) continue
     if (window.cut && to === window.text.length) return undefined
     if ((p.verify && !p.verify(value)) || isKnownPlaceholder(value)) continue
     if (gluesWords(window, to) || !looksLikeTokenBody(value, prefixLength)) continue

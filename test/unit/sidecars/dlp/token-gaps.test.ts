@@ -62,6 +62,7 @@ describe('a token broken up by blanks is found with its gaps closed', () => {
 
 describe('near misses: text around a prefix that is no token', () => {
   const wrongChecksum = `${gh.slice(0, -1)}${gh.endsWith('A') ? 'B' : 'A'}`
+  const shortStripe = stripe.slice(0, stripe.indexOf('_', 3) + 20)
   it.each([
     { name: 'prose about prefixes', text: 'GitHub tokens start with ghp_ and hold 36 more characters; AWS key ids start with AKIA and hold 16.' },
     { name: 'prose after a Stripe prefix', text: 'Live keys start with sk_live_ followed by letters and digits, 24 or more of them in total.' },
@@ -72,6 +73,9 @@ describe('near misses: text around a prefix that is no token', () => {
     { name: 'a gap inside the prefix', text: `x ${spaced(gh, [2], ' ')} y` },
     { name: 'a wrong checksum', text: `x ${spaced(wrongChecksum, [14], ' ')} y` },
     { name: 'a placeholder', text: 'aws_access_key_id = AKIAIOSFODNN7 EXAMPLE' },
+    // A value one character short of a format, and the next line of the file after it.
+    { name: 'the next line of an env file', text: `SERVICE_VALUE=${shortStripe}\nTIMEOUT_SECONDS=30\nWORKERS=4\n` },
+    { name: 'the next key of a YAML map', text: `service:\n  value: ${shortStripe}\n  replicas: 2\n` },
     { name: 'a prefix inside a word', text: `task ${spaced('SK0123456789abcdef0123456789abcdef', [10], ' ')}`.replace(' SK', 'SK') },
   ])('$name', ({ text }) => {
     expect(closedFindings(scanner.scanText(text, 'body.text'))).toEqual([])
