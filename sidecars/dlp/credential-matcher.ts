@@ -17,7 +17,7 @@
 import { byteClass, classRuns, encodingRuns, MIN_ENCODING_RUN, probeRuns, withinEncodingChars, type ByteClass } from './byte-scan.js'
 import { compileKeywordAutomaton } from './keyword-automaton.js'
 import { isKnownPlaceholder } from './known-placeholders.js'
-import { credentialSpan } from './pattern-shape.js'
+import { credentialSpan, hasCaptureGroup } from './pattern-shape.js'
 import { compileGapPattern, findAcrossGaps } from './token-gaps.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
@@ -42,7 +42,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   const compiled: CompiledPattern[] = patterns.map((p) => {
     // Private copies: callers may run the exported regexes themselves and leave lastIndex anywhere.
     // Patterns with a capture group get `d` so the group's own offset is known.
-    const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
+    const hasGroup = hasCaptureGroup(p.pattern.source)
     const flags = new Set([...p.pattern.flags, 'g', ...(hasGroup ? ['d'] : [])])
     const sticky = p.startsWithKeyword && p.keywords?.length ? new RegExp(p.pattern.source, [...flags, 'y'].join('')) : undefined
     const run = p.requiresRun ? compileRun(p.requiresRun) : undefined

@@ -1,8 +1,14 @@
 /**
- * What a credential pattern's source and its matches say: the credential a
- * match stands for, how long a match can be, and the pattern without the
+ * What a credential pattern's source and its matches say: whether it has a
+ * capture group, the credential a match stands for, how long a match can
+ * be, which characters it can consume, and the pattern without the
  * lookaheads that close it.
  */
+
+/** Whether the source holds a capture group: the regex joined with an empty alternative matches '' and reports its groups. */
+export function hasCaptureGroup(source: string): boolean {
+  return (new RegExp(`${source}|`).exec('')?.length ?? 1) > 1
+}
 
 /** The credential a regex match stands for: its first capture group when it has one. */
 export function credentialSpan(m: RegExpExecArray): { at: number; value: string } {

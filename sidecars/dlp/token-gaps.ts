@@ -28,14 +28,13 @@
  * other than blanks between characters.
  */
 import { isKnownPlaceholder } from './known-placeholders.js'
-import { credentialSpan, matchCharacters, maxMatchLength, withoutClosingLookaheads } from './pattern-shape.js'
+import { credentialSpan, hasCaptureGroup, matchCharacters, maxMatchLength, withoutClosingLookaheads } from './pattern-shape.js'
 import type { CredentialMatch, CredentialPattern } from './types.js'
 
 /** The longest blank run closed as a gap: a line break and the next line's indentation. */
 export const MAX_GAP = 16
 /** How many characters of token a closed window holds: the longest prefixed format with room to spare. */
 export const CLOSED_REACH = 1024
-
 
 export interface ClosedWindow {
   text: string
@@ -246,7 +245,7 @@ const MAX_ENDS_TRIED = 64
 /** Undefined for patterns no prefix opens: those anchored on everyday words (`startsWithKeyword`) or without keywords. */
 export function compileGapPattern(p: CredentialPattern): GapPattern | undefined {
   if (p.startsWithKeyword || !p.keywords?.length) return undefined
-  const hasGroup = (new RegExp(`${p.pattern.source}|`).exec('')?.length ?? 1) > 1
+  const hasGroup = hasCaptureGroup(p.pattern.source)
   const caseless = p.pattern.flags.includes('i')
   const prefixes = p.keywords.filter((k) => !hasGroup || /[^A-Za-z]/.test(k)).map((k) => (caseless ? k.toLowerCase() : k))
   if (prefixes.length === 0) return undefined
