@@ -152,7 +152,6 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     }
     return out
   }
-
 }
 
 /** `hasRun`, by the SIMD class pass when the text's ASCII bytes are at hand and the module can test the length. */
