@@ -48,8 +48,9 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
     const run = p.requiresRun ? compileRun(p.requiresRun) : undefined
     return { id: p.id, run, regex: new RegExp(p.pattern.source, [...flags].join('')), sticky, verify: p.verify }
   })
-  const gapPatterns = patterns.map((p) => compileGapPattern(p))
   const prefilter = options.prefilter ?? true
+  // The search over gaps starts from the keyword pass's offsets, so only a prefiltered matcher has it.
+  const gapPatterns = prefilter ? patterns.map((p) => compileGapPattern(p)) : []
 
   const always: number[] = []
   const owners = new Map<string, number[]>()
@@ -67,8 +68,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   })
   const anchored = new Set<number>()
   if (prefilter) compiled.forEach((p, index) => p.sticky && anchored.add(index))
-  const prefixed = new Set<number>()
-  if (prefilter) gapPatterns.forEach((p, index) => p && prefixed.add(index))
+  const prefixed = gapPatterns.flatMap((p, index) => (p ? [index] : []))
   const automaton = owners.size > 0 ? compileKeywordAutomaton(owners, new Set([...anchored, ...prefixed])) : undefined
   const marks = new Uint32Array(patterns.length)
   let call = 0
@@ -77,7 +77,7 @@ export function compileCredentialMatcher(patterns: readonly CredentialPattern[],
   /** Pattern index and start of each prefix keyword of the current call, flat. */
   const prefixHits: number[] = []
   const collectStart = (owner: number, start: number) => {
-    if (prefixed.has(owner)) prefixHits.push(owner, start)
+    if (gapPatterns[owner]) prefixHits.push(owner, start)
     else (starts.get(owner) as number[]).push(start)
   }
 

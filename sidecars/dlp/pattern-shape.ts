@@ -94,32 +94,22 @@ function quantifier(p: Parser, atom: number): number {
 function atomLength(p: Parser): number {
   const c = p.source[p.at] as string
   if (c === '(') {
-    p.at++
-    const lookaround = /^\?<?[=!]/.exec(p.source.slice(p.at))
-    if (lookaround) p.at += lookaround[0].length
-    else if (p.source.startsWith('?:', p.at)) p.at += 2
-    else if (p.source.startsWith('?<', p.at)) p.at = p.source.indexOf('>', p.at) + 1
+    const opening = groupOpening(p.source, p.at)
+    p.at += opening.length
     const inner = alternation(p)
     if (p.source[p.at] !== ')') throw new Error(`unclosed ( in /${p.source}/`)
     p.at++
-    return lookaround ? 0 : inner
+    return opening.lookaround ? 0 : inner
   }
   if (c === '[') {
-    p.at++
-    while (p.at < p.source.length && p.source[p.at] !== ']') p.at += p.source[p.at] === '\\' ? 2 : 1
-    p.at++
+    p.at = classEnd(p.source, p.at) + 1
     return 1
   }
   if (c === '\\') {
     const next = p.source[p.at + 1] as string
-    p.at += 2
+    p.at += 1 + escapeLength(p.source, p.at + 1)
     if (next === 'b' || next === 'B') return 0
-    if (/[1-9k]/.test(next)) return Infinity
-    if (next === 'x') p.at += 2
-    else if (next === 'u') p.at += p.source[p.at] === '{' ? p.source.indexOf('}', p.at) - p.at + 1 : 4
-    else if (next === 'c') p.at += 1
-    else if (next === 'p' || next === 'P') p.at = p.source.indexOf('}', p.at) + 1
-    return 1
+    return /[1-9k]/.test(next) ? Infinity : 1
   }
   p.at++
   return c === '^' || c === '$' ? 0 : 1
@@ -142,10 +132,10 @@ export function matchCharacters(source: string, caseless: boolean): Uint8Array |
   for (let i = 0; i < source.length; i++) {
     const c = source[i] as string
     if (c === '(') {
-      const opens = /^\(\?<?[=!]/.test(source.slice(i, i + 4))
-      depths.push(opens)
-      if (opens) lookaround++
-      if (source[i + 1] === '?') i += source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!' ? source.indexOf('>', i) - i : source[i + 2] === '<' ? 3 : 2
+      const opening = groupOpening(source, i)
+      depths.push(opening.lookaround)
+      if (opening.lookaround) lookaround++
+      i += opening.length - 1
       continue
     }
     if (c === ')') {
@@ -177,6 +167,15 @@ export function matchCharacters(source: string, caseless: boolean): Uint8Array |
   }
   if (caseless) for (let c = 65; c <= 90; c++) if (member[c] || member[c + 32]) member[c] = member[c + 32] = 1
   return member
+}
+
+/** How many characters open the group at `at` (`(`, `(?:`, `(?<name>`, `(?=` ...), and whether it is a lookaround. */
+function groupOpening(source: string, at: number): { length: number; lookaround: boolean } {
+  const lookaround = /^\(\?<?[=!]/.exec(source.slice(at, at + 4))
+  if (lookaround) return { length: lookaround[0].length, lookaround: true }
+  if (source.startsWith('(?:', at)) return { length: 3, lookaround: false }
+  if (source.startsWith('(?<', at)) return { length: source.indexOf('>', at) - at + 1, lookaround: false }
+  return { length: 1, lookaround: false }
 }
 
 /** The offset of the `]` closing the class opened at `open`. */
@@ -253,6 +252,8 @@ function escapeLength(source: string, at: number): number {
   if (letter === 'x') return 3
   if (letter === 'u') return source[at + 1] === '{' ? source.indexOf('}', at) - at + 1 : 5
   if (letter === 'c') return 2
+  if ((letter === 'p' || letter === 'P') && source[at + 1] === '{') return source.indexOf('}', at) - at + 1
+  if (letter === 'k' && source[at + 1] === '<') return source.indexOf('>', at) - at + 1
   return 1
 }
 

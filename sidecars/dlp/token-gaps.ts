@@ -274,7 +274,7 @@ export function findAcrossGaps(text: string, hits: readonly number[], patterns: 
     const p = patterns[hits[k] as number]
     const at = hits[k + 1] as number
     if (p === undefined || at < resume) continue
-    const prefix = p.prefixes.find((x) => (p.caseless ? text.slice(at, at + x.length).toLowerCase() === x : text.startsWith(x, at)))
+    const prefix = p.prefixes.find((x) => (p.caseless ? startsWithIgnoringCase(text, at, x) : text.startsWith(x, at)))
     if (prefix === undefined) continue
     // The token opens a word: at the keyword, or up to the pattern's lead before it.
     let start = at
@@ -327,6 +327,16 @@ function matchAcrossGaps(p: GapPattern, text: string, window: ClosedWindow, pref
     return to
   }
   return undefined
+}
+
+/** `text.startsWith(lower, at)` ignoring ASCII case, without a lower-cased copy: this runs for every prefix hit. */
+function startsWithIgnoringCase(text: string, at: number, lower: string): boolean {
+  if (at + lower.length > text.length) return false
+  for (let i = 0; i < lower.length; i++) {
+    const c = text.charCodeAt(at + i)
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false
+  }
+  return true
 }
 
 function isTokenChar(c: number): boolean {
